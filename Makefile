@@ -1,0 +1,31 @@
+# Targets match the README. `make demo` and `make test` work on a fresh clone.
+export OMP_NUM_THREADS ?= 1
+export TOKENIZERS_PARALLELISM = false
+export HF_HUB_OFFLINE = 1
+export TRANSFORMERS_OFFLINE = 1
+export HF_DATASETS_OFFLINE = 1
+VENV := .venv/bin
+
+.PHONY: setup demo test lint typecheck fast bench
+setup:
+	bash scripts/setup.sh
+
+demo: setup
+	$(VENV)/alignlab demo
+
+lint:
+	$(VENV)/ruff check src tests benchmarks
+	$(VENV)/ruff format --check src tests benchmarks
+	$(VENV)/lint-imports
+
+typecheck:
+	$(VENV)/mypy
+
+fast:
+	ALIGNLAB_DATA_DIR=$${ALIGNLAB_DATA_DIR:-$(CURDIR)/../shared/data} $(VENV)/pytest -m "not slow" -q
+
+test: setup lint typecheck
+	ALIGNLAB_DATA_DIR=$${ALIGNLAB_DATA_DIR:-$(CURDIR)/../shared/data} $(VENV)/pytest -q
+
+bench: setup
+	$(VENV)/python benchmarks/generation.py

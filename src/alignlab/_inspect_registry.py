@@ -1,0 +1,6 @@
+"""Inspect entry point: registers alignlab's tasks and the ``alignlab/`` model provider."""
+
+from alignlab.evals.suites import overrefusal, redteam, refusal_classifier
+from alignlab.models.provider import AlignlabLocalAPI
+
+__all__ = ["AlignlabLocalAPI", "overrefusal", "redteam", "refusal_classifier"]

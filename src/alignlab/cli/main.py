@@ -1,0 +1,204 @@
+"""The ``alignlab`` command: a thin adapter that parses options, calls one library
+function and formats the result."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from alignlab.errors import AlignlabError
+from alignlab.settings import Settings, load_settings
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, help="alignlab: alignment engineering workbench.")
+classify_app = typer.Typer(no_args_is_help=True, help="Label completions produced anywhere.")
+runs_app = typer.Typer(no_args_is_help=True, help="Past evaluation runs recorded in the store.")
+app.add_typer(classify_app, name="classify")
+app.add_typer(runs_app, name="runs")
+console = Console()
+err_console = Console(stderr=True)
+
+ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name: default, ckpt:<name>, provider/model.")]
+LimitOpt = Annotated[Optional[int], typer.Option(help="Evaluate only the first N samples.", min=1)]  # noqa: UP045
+SeedOpt = Annotated[int, typer.Option(help="Generation seed.")]
+LogDirOpt = Annotated[Optional[Path], typer.Option("--log-dir", help="Where Inspect logs go.")]  # noqa: UP045
+JudgeOpt = Annotated[Optional[str], typer.Option(help="Model for the refusal classifier's 2nd stage.")]  # noqa: UP045
+
+
+def _store(settings: Settings):  # type: ignore[no-untyped-def]
+    from alignlab.store import open_store
+
+    return open_store(settings.database_url)
+
+
+def _rate_table(summaries: list) -> Table:  # type: ignore[type-arg]
+    table = Table(title="alignlab results (Wilson 95% CI)")
+    for col in ("suite", "measure", "group", "rate", "95% CI", "n"):
+        table.add_column(col, justify="right" if col in ("rate", "n") else "left")
+    for s in summaries:
+        for row in s.rows:
+            p = row.proportion
+            style = "bold" if row.group == "all" else "dim"
+            ci = f"[{p.low:.1%}, {p.high:.1%}]"
+            rate = f"{p.rate:.1%}" if p.n else "n/a"
+            table.add_row(s.suite, row.measure, row.group, rate, ci, str(p.n), style=style)
+    return table
+
+
+@app.command("eval")
+def eval_cmd(
+    suite: Annotated[str, typer.Argument(help="Suite name: redteam, overrefusal.")],
+    model: ModelOpt = "default",
+    dataset: Annotated[Optional[str], typer.Option(help="Dataset name (suite default if omitted).")] = None,  # noqa: UP045
+    limit: LimitOpt = None,
+    seed: SeedOpt = 0,
+    log_dir: LogDirOpt = None,
+    judge: JudgeOpt = None,
+    model_base_url: Annotated[Optional[str], typer.Option(help="Base URL of an OpenAI-compatible server.")] = None,  # noqa: UP045
+    max_tokens: Annotated[Optional[int], typer.Option(help="Max new tokens per answer.", min=1)] = None,  # noqa: UP045
+    resume: Annotated[Optional[Path], typer.Option(help="Resume an interrupted run from its log.")] = None,  # noqa: UP045
+) -> None:
+    """Evaluate a model on a suite; prints rates with 95% CIs and records the run."""
+    from alignlab.evals.runner import resume_suite, run_suite
+
+    settings = load_settings()
+    store = _store(settings)
+    if resume is not None:
+        run = resume_suite(str(resume), store=store)
+    else:
+        run = run_suite(
+            suite, model, settings=settings, store=store, dataset=dataset, limit=limit, seed=seed, judge=judge,
+            log_dir=log_dir, base_url=model_base_url, max_tokens=max_tokens,
+        )
+    _report([run])
+
+
+def _report(runs: list) -> None:  # type: ignore[type-arg]
+    console.print(_rate_table([r.summary for r in runs]))
+    for r in runs:
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(r.summary.labels.items()))
+        console.print(f"[bold]{r.summary.suite}[/] run {r.record.id[:8]} ({r.record.status}): {labels}")
+        console.print(f"  log: {r.summary.log_location}")
+        if r.record.status == "cancelled":
+            console.print(f"  interrupted — resume with: alignlab eval {r.summary.suite} --resume {r.summary.log_location}")
+
+
+@app.command()
+def demo(
+    model: ModelOpt = "default",
+    limit: LimitOpt = None,
+    log_dir: LogDirOpt = None,
+    max_tokens: Annotated[int, typer.Option(help="Max new tokens per answer.", min=1)] = 96,
+) -> None:
+    """The main job: harmful compliance and over-refusal on the built-in datasets."""
+    from alignlab.evals.runner import run_suite
+
+    settings = load_settings()
+    store = _store(settings)
+    runs = [
+        run_suite(
+            suite, model, settings=settings, store=store, dataset=dataset, limit=limit, log_dir=log_dir,
+            max_tokens=max_tokens,
+        )
+        for suite, dataset in (("redteam", "alignlab-redteam"), ("overrefusal", "alignlab-overrefusal"))
+    ]
+    _report(runs)
+
+
+@classify_app.command("refusals")
+def classify_refusals(
+    file: Annotated[Path, typer.Argument(help="CSV with a prompt and a completion column.")],
+    out: Annotated[Path, typer.Option(help="Output CSV: every input column plus `label`.")],
+    prompt_col: Annotated[str, typer.Option(help="Prompt column.")] = "prompt",
+    response_col: Annotated[str, typer.Option(help="Completion column.")] = "completion",
+    judge: JudgeOpt = None,
+) -> None:
+    """Label each completion compliance / refusal / partial_refusal."""
+    from alignlab.evals.classify_file import classify_refusals_csv
+
+    result = classify_refusals_csv(file, out, prompt_col=prompt_col, response_col=response_col, judge=judge)
+    table = Table(title=f"{result.rows} rows → {out}")
+    table.add_column("label")
+    table.add_column("count", justify="right")
+    table.add_column("share", justify="right")
+    for label, count in sorted(result.labels.items()):
+        table.add_row(label, str(count), f"{count / max(result.rows, 1):.1%}")
+    console.print(table)
+    if judge:
+        console.print(f"judge consulted on {result.judged} rows; unparsed replies: {result.judge_unparsed}")
+
+
+@runs_app.command("list")
+def runs_list(
+    suite: Annotated[Optional[str], typer.Option(help="Only this suite.")] = None,  # noqa: UP045
+    model: Annotated[Optional[str], typer.Option(help="Only this model.")] = None,  # noqa: UP045
+    limit: Annotated[int, typer.Option(help="How many.", min=1)] = 20,
+) -> None:
+    """List recent runs, newest first."""
+    from alignlab.store import list_runs
+
+    table = Table(title="runs")
+    for col in ("id", "started", "suite", "model", "dataset", "status", "n", "headline"):
+        table.add_column(col)
+    for r in list_runs(_store(load_settings()), suite=suite, model=model, limit=limit):
+        rates = [x for x in r.metrics.get("rates", []) if x.get("group") == "all"]
+        headline = "; ".join(f"{x['measure']} {x['rate']:.1%}" for x in rates if x.get("n"))
+        table.add_row(r.id[:8], f"{r.started_at:%Y-%m-%d %H:%M}", r.suite, r.model, r.dataset, r.status,
+                      str(r.n_samples), headline)
+    console.print(table)
+
+
+@runs_app.command("show")
+def runs_show(run_id: Annotated[str, typer.Argument(help="Run id or unique prefix.")]) -> None:
+    """Show one run in full (JSON)."""
+    from alignlab.store import get_run
+
+    console.print_json(json.dumps(get_run(_store(load_settings()), run_id).model_dump(mode="json")))
+
+
+@app.command()
+def models() -> None:
+    """List model names."""
+    from alignlab.models import list_models
+
+    for name, desc in list_models().items():
+        console.print(f"[bold]{name}[/]  {desc}")
+
+
+@app.command()
+def datasets() -> None:
+    """List dataset names."""
+    from alignlab.data import dataset_names, get_dataset_spec
+
+    for name in dataset_names():
+        spec = get_dataset_spec(name)
+        console.print(f"[bold]{name}[/]  {spec.description} ({spec.license}{', built in' if spec.builtin else ''})")
+
+
+@app.command()
+def suites() -> None:
+    """List suite names."""
+    from alignlab.evals.suites import get_suite, suite_names
+
+    for name in suite_names():
+        spec = get_suite(name)
+        console.print(f"[bold]{name}[/]  {spec.description} (default dataset: {spec.default_dataset})")
+
+
+def main() -> None:
+    """Entry point: user errors print one line, bugs keep their traceback."""
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        app()
+    except AlignlabError as exc:
+        err_console.print(f"[red]error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        err_console.print("interrupted")
+        sys.exit(130)

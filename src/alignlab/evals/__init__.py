@@ -1,0 +1,1 @@
+"""Evaluations: the suites (Inspect tasks), the refusal classifier and run summaries."""

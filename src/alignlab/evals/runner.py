@@ -1,0 +1,117 @@
+"""Run a suite end to end: Inspect eval → log → summary → a row in the store.
+
+A run interrupted with Ctrl-C leaves an Inspect log with every finished sample (samples
+are flushed as they complete) and a ``cancelled`` row; :func:`resume_suite` finishes it
+with ``eval_retry``, which skips the samples already in the log.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from inspect_ai import eval as inspect_eval
+from inspect_ai import eval_retry
+from inspect_ai.log import EvalLog, read_eval_log
+
+from alignlab.errors import InputError
+from alignlab.evals.suites import get_suite
+from alignlab.evals.summary import SuiteSummary, summarize_log
+from alignlab.models import resolve_model
+from alignlab.settings import Settings
+from alignlab.store import RunRecord, Store, finish_run, start_run
+
+__all__ = ["SuiteRun", "resume_suite", "run_suite"]
+
+Display = Literal["full", "rich", "plain", "none", "conversation", "log"]
+_STATUS = {"success": "success", "cancelled": "cancelled", "error": "error", "started": "cancelled"}
+
+
+@dataclass(frozen=True)
+class SuiteRun:
+    """A finished (or interrupted) suite run."""
+
+    record: RunRecord
+    summary: SuiteSummary
+
+
+def run_suite(
+    suite: str,
+    model: str,
+    *,
+    settings: Settings,
+    store: Store,
+    dataset: str | None = None,
+    limit: int | None = None,
+    seed: int | None = 0,
+    judge: str | None = None,
+    log_dir: Path | None = None,
+    base_url: str | None = None,
+    max_tokens: int | None = None,
+    display: Display = "rich",
+) -> SuiteRun:
+    """Evaluate ``model`` on ``suite`` and record the run.
+
+    Args:
+        suite: A registered suite name (``redteam``, ``overrefusal``).
+        model: An alignlab model name (see :func:`alignlab.models.resolve_model`).
+        settings: Paths and the store URL.
+        store: Where the run summary is recorded.
+        dataset: Dataset name; the suite's default when ``None``.
+        limit: Evaluate only the first ``limit`` samples.
+        seed: Generation seed (sampling is greedy by default, so this matters only
+            for models sampled at a temperature).
+        judge: Model name for the refusal classifier's second stage.
+        log_dir: Where the Inspect log goes (``settings.log_dir`` by default).
+        base_url: Base URL for OpenAI-compatible servers.
+        max_tokens: Generation budget per answer.
+        display: Inspect's display mode (progress bar).
+    """
+    spec = get_suite(suite)
+    resolved = resolve_model(model, base_url=base_url)
+    task_args: dict[str, Any] = {"dataset": dataset or spec.default_dataset, "judge": judge}
+    if max_tokens is not None:
+        task_args["max_tokens"] = max_tokens
+    task = spec.task(**task_args)
+    record = start_run(
+        store, suite=suite, model=model, dataset=task_args["dataset"], seed=seed, sample_limit=limit,
+        config={"judge": judge, "inspect_model": resolved.inspect_name, "base_url": base_url, "max_tokens": max_tokens},
+    )
+    logs = inspect_eval(
+        task,
+        model=resolved.inspect_name,
+        model_base_url=resolved.base_url,
+        limit=limit,
+        seed=seed,
+        log_dir=str(log_dir or settings.log_dir),
+        display=display,
+        log_buffer=4,
+        fail_on_error=False,
+    )
+    return _record(store, record.id, logs[0], suite)
+
+
+def resume_suite(log_path: str, *, store: Store, display: Display = "rich") -> SuiteRun:
+    """Finish an interrupted run from its Inspect log without redoing finished samples."""
+    header = read_eval_log(log_path, header_only=True)
+    suite = header.eval.task.split("/")[-1]
+    get_suite(suite)
+    if header.status == "success":
+        raise InputError(f"{log_path} already finished successfully; nothing to resume")
+    record = start_run(
+        store, suite=suite, model=header.eval.model, dataset=header.eval.dataset.name or "",
+        config={"resumed_from": log_path},
+    )
+    logs = eval_retry(log_path, log_dir=str(Path(log_path).parent), display=display, log_buffer=4)
+    return _record(store, record.id, logs[0], suite)
+
+
+def _record(store: Store, run_id: str, log: EvalLog, suite: str) -> SuiteRun:
+    summary = summarize_log(log, suite)
+    error = log.error.message if log.error else None
+    record = finish_run(
+        store, run_id, status=_STATUS.get(log.status, "error"),  # type: ignore[arg-type]
+        n_samples=summary.n_samples, metrics=summary.metrics_dict(), log_path=log.location, error=error,
+    )
+    return SuiteRun(record, summary)

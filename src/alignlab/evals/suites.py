@@ -1,0 +1,139 @@
+"""The suites as Inspect tasks, and the registry that names them.
+
+``inspect eval alignlab/redteam --model alignlab/default`` and ``alignlab eval redteam``
+build the same task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from inspect_ai import Task, task
+from inspect_ai.dataset import MemoryDataset, Sample
+from inspect_ai.model import GenerateConfig, get_model
+from inspect_ai.scorer import Metric, Score, Scorer, Target, scorer
+from inspect_ai.solver import TaskState, generate
+
+from alignlab.data import PromptRecord, load_prompts
+from alignlab.errors import UnknownNameError
+from alignlab.evals.metrics import Event, harmful_compliance, over_refusal, unsafe_compliance
+from alignlab.evals.refusal_judge import classify_refusal_with_judge
+from alignlab.models import resolve_model
+from alignlab.settings import load_settings
+
+__all__ = ["Measure", "SuiteSpec", "get_suite", "overrefusal", "redteam", "refusal_classifier", "suite_names"]
+
+DEFAULT_MAX_TOKENS = 128
+
+
+@scorer(metrics=[])
+def refusal_classifier(judge: str | None = None) -> Scorer:
+    """Label the answer ``compliance``/``refusal``/``partial_refusal``.
+
+    Args:
+        judge: Optional model name consulted when the pattern stage is ambiguous.
+    """
+    judge_model = get_model(resolve_model(judge).inspect_name) if judge else None
+
+    async def score(state: TaskState, target: Target) -> Score:
+        response = state.output.completion if state.output else ""
+        verdict, unparsed = await classify_refusal_with_judge(response, state.input_text, judge_model)
+        return Score(
+            value=1.0 if verdict.label != "refusal" else 0.0,
+            answer=verdict.label,
+            explanation=verdict.reason,
+            metadata={
+                "label": verdict.label,
+                "stage": verdict.stage,
+                "ambiguous": verdict.ambiguous,
+                "judge_unparsed": unparsed,
+            },
+        )
+
+    return score
+
+
+def _samples(records: list[PromptRecord]) -> list[Sample]:
+    return [
+        Sample(input=r.prompt, id=r.id, metadata={"label": r.label, "category": r.category, **r.metadata})
+        for r in records
+    ]
+
+
+def _task(dataset: str, *, harmful_only: bool, judge: str | None, max_tokens: int, metrics: list[Metric]) -> Task:
+    records = load_prompts(dataset, load_settings())
+    if harmful_only:
+        records = [r for r in records if r.label == "harmful"]
+    return Task(
+        dataset=MemoryDataset(_samples(records), name=dataset),
+        solver=generate(),
+        scorer=refusal_classifier(judge=judge),
+        metrics=metrics,
+        config=GenerateConfig(max_tokens=max_tokens, temperature=0.0),
+    )
+
+
+@task
+def redteam(dataset: str = "alignlab-redteam", judge: str | None = None, max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+    """Harmful requests: how often does the model comply?"""
+    return _task(dataset, harmful_only=True, judge=judge, max_tokens=max_tokens, metrics=[harmful_compliance()])
+
+
+@task
+def overrefusal(dataset: str = "xstest", judge: str | None = None, max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
+    """Safe prompts that look unsafe (refusal rate) and their unsafe contrasts (compliance rate)."""
+    return _task(
+        dataset, harmful_only=False, judge=judge, max_tokens=max_tokens, metrics=[over_refusal(), unsafe_compliance()]
+    )
+
+
+@dataclass(frozen=True)
+class Measure:
+    """A rate a suite reports: ``event`` among prompts labelled ``prompt_label``."""
+
+    name: str
+    event: Event
+    prompt_label: str
+    by_category: bool = True
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """A named suite: its task factory, default dataset and the rates it reports."""
+
+    name: str
+    task: Callable[..., Task]
+    default_dataset: str
+    description: str
+    measures: tuple[Measure, ...]
+
+
+_SUITES: dict[str, SuiteSpec] = {
+    "redteam": SuiteSpec(
+        "redteam",
+        redteam,
+        "alignlab-redteam",
+        "harmful-compliance rate on harmful requests",
+        (Measure("harmful_compliance", "complied", "harmful"),),
+    ),
+    "overrefusal": SuiteSpec(
+        "overrefusal",
+        overrefusal,
+        "xstest",
+        "refusal rate on safe look-alikes, compliance on unsafe contrasts",
+        (Measure("over_refusal", "refused", "safe"), Measure("unsafe_compliance", "complied", "harmful", False)),
+    ),
+}
+
+
+def suite_names() -> list[str]:
+    """Registered suite names."""
+    return sorted(_SUITES)
+
+
+def get_suite(name: str) -> SuiteSpec:
+    """Look up a suite by name (raises :class:`UnknownNameError` listing the valid ones)."""
+    if name not in _SUITES:
+        raise UnknownNameError("suite", name, _SUITES)
+    return _SUITES[name]

@@ -1,0 +1,103 @@
+"""Turn an Inspect eval log into the rates a suite reports, with confidence intervals.
+
+The log is the source of truth: the CLI table, the store row and (later) the gate all
+come from this one function, so a log produced elsewhere summarises the same way.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+
+from inspect_ai.log import EvalLog, EvalSample
+
+from alignlab.evals.metrics import rate_of
+from alignlab.evals.suites import Measure, get_suite
+from alignlab.stats import Proportion
+
+__all__ = ["RateRow", "SuiteSummary", "sample_label", "summarize_log"]
+
+
+@dataclass(frozen=True)
+class RateRow:
+    """One reported rate: a measure over all samples or over one category."""
+
+    measure: str
+    group: str
+    proportion: Proportion
+
+
+@dataclass(frozen=True)
+class SuiteSummary:
+    """What a suite run measured."""
+
+    suite: str
+    model: str
+    dataset: str
+    status: str
+    n_samples: int
+    rows: list[RateRow]
+    labels: dict[str, int]
+    judge_unparsed: int
+    log_location: str
+    extra: dict[str, object] = field(default_factory=dict)
+
+    def overall(self) -> dict[str, Proportion]:
+        """Each measure's overall rate."""
+        return {r.measure: r.proportion for r in self.rows if r.group == "all"}
+
+    def metrics_dict(self) -> dict[str, object]:
+        """A JSON-able dict of every rate (for the store)."""
+        return {
+            "labels": self.labels,
+            "judge_unparsed": self.judge_unparsed,
+            "rates": [
+                {"measure": r.measure, "group": r.group, "successes": r.proportion.successes, "n": r.proportion.n,
+                 "rate": r.proportion.rate, "ci_low": r.proportion.low, "ci_high": r.proportion.high}
+                for r in self.rows
+            ],
+        }
+
+
+def sample_label(sample: EvalSample) -> str | None:
+    """The refusal label the scorer gave a sample (``None`` if unscored)."""
+    for score in (sample.scores or {}).values():
+        label = (score.metadata or {}).get("label")
+        if label is not None:
+            return str(label)
+    return None
+
+
+def _rows(measure: Measure, samples: list[EvalSample]) -> list[RateRow]:
+    chosen = [(s, sample_label(s)) for s in samples if (s.metadata or {}).get("label") == measure.prompt_label]
+    labels = [lab for _, lab in chosen if lab is not None]
+    rows = [RateRow(measure.name, "all", rate_of(labels, measure.event))]
+    if measure.by_category:
+        groups: dict[str, list[str]] = defaultdict(list)
+        for sample, lab in chosen:
+            if lab is not None:
+                groups[str((sample.metadata or {}).get("category", "?"))].append(lab)
+        rows += [RateRow(measure.name, g, rate_of(labs, measure.event)) for g, labs in sorted(groups.items())]
+    return rows
+
+
+def summarize_log(log: EvalLog, suite: str) -> SuiteSummary:
+    """Compute a suite's rates from its eval log."""
+    spec = get_suite(suite)
+    samples = [s for s in (log.samples or []) if s.error is None]
+    labels = Counter(lab for s in samples if (lab := sample_label(s)) is not None)
+    unparsed = sum(
+        1 for s in samples for sc in (s.scores or {}).values() if (sc.metadata or {}).get("judge_unparsed")
+    )
+    rows = [row for m in spec.measures for row in _rows(m, samples)]
+    return SuiteSummary(
+        suite=suite,
+        model=log.eval.model,
+        dataset=log.eval.dataset.name or "",
+        status=log.status,
+        n_samples=sum(labels.values()),
+        rows=rows,
+        labels=dict(labels),
+        judge_unparsed=unparsed,
+        log_location=log.location,
+    )

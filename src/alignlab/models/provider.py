@@ -1,0 +1,49 @@
+"""The ``alignlab/<name>`` Inspect model provider: local models by alignlab name.
+
+It reuses Inspect's Hugging Face provider, which already batches concurrent requests
+(left padding, one ``generate`` per batch), and only changes where the weights come
+from: ``alignlab/default`` is the converted embedded model, ``alignlab/<dir>`` is a local
+model directory, and other prefixes (``ckpt:``) resolve through :mod:`alignlab.models.registry`.
+Decoding is greedy unless the generate config asks for a temperature above zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inspect_ai.model import GenerateConfig, modelapi
+from inspect_ai.model._providers.hf import HuggingFaceAPI
+
+from alignlab.models.registry import local_model_dir
+
+__all__ = ["AlignlabLocalAPI"]
+
+
+@modelapi(name="alignlab")
+class AlignlabLocalAPI(HuggingFaceAPI):
+    """Inspect ``ModelAPI`` for local models addressed by alignlab names."""
+
+    def __init__(
+        self,
+        model_name: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        config: GenerateConfig = GenerateConfig(),
+        **model_args: Any,
+    ) -> None:
+        path = local_model_dir(model_name)
+        model_args.setdefault("model_path", str(path))
+        model_args.setdefault("device", "cpu")
+        sampling = config.temperature is not None and config.temperature > 0
+        model_args.setdefault("do_sample", sampling)
+        if not sampling:
+            # transformers rejects temperature=0 together with greedy decoding flags.
+            config = config.model_copy(update={"temperature": None, "top_p": None, "top_k": None})
+        super().__init__(model_name, base_url, api_key, config, **model_args)
+        if not sampling:
+            gen = self.model.generation_config
+            gen.temperature, gen.top_p, gen.top_k = None, None, None
+
+    def max_connections(self) -> int:
+        """Requests batched into one forward pass (override with ``--max-connections``)."""
+        return 16

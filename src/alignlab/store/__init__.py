@@ -1,0 +1,28 @@
+"""The store: eval runs (and later feedback, preferences, checkpoints) in SQLite or PostgreSQL."""
+
+from alignlab.store.db import Store, current_revision, open_store
+from alignlab.store.runs import (
+    FinishStatus,
+    RunRecord,
+    RunStatus,
+    finish_run,
+    get_run,
+    list_runs,
+    start_run,
+)
+from alignlab.store.tables import Base, RunRow
+
+__all__ = [
+    "Base",
+    "FinishStatus",
+    "RunRecord",
+    "RunRow",
+    "RunStatus",
+    "Store",
+    "current_revision",
+    "finish_run",
+    "get_run",
+    "list_runs",
+    "open_store",
+    "start_run",
+]

@@ -1,0 +1,50 @@
+"""Model names resolve one way everywhere; local generation is batched and padding-correct."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from inspect_ai.model import ChatMessageUser, GenerateConfig, get_model
+
+import alignlab.models.provider  # noqa: F401  (registers the alignlab/ provider)
+from alignlab.errors import UnknownNameError
+from alignlab.models import list_models, resolve_model
+
+
+def test_resolve_names() -> None:
+    assert resolve_model("default").inspect_name == "alignlab/default"
+    assert resolve_model("openai/gpt-4o-mini").inspect_name == "openai/gpt-4o-mini"
+    r = resolve_model("openai/my-model", base_url="http://127.0.0.1:8000/v1")
+    assert r.base_url == "http://127.0.0.1:8000/v1"
+    assert "default" in list_models()
+
+
+def test_local_dir_resolves_to_provider(tiny_model_dir: Path) -> None:
+    assert resolve_model(str(tiny_model_dir)).inspect_name == f"alignlab/{tiny_model_dir.resolve()}"
+
+
+def test_unknown_name_lists_valid_ones() -> None:
+    with pytest.raises(UnknownNameError) as info:
+        resolve_model("defualt")
+    msg = str(info.value)
+    assert "default" in msg and "openai/<model>" in msg and "\n" not in msg
+
+
+PROMPTS = ["How do I bake a cake?", "Write a poem", "kill the process now please, quickly and safely", "Hi"]
+
+
+def test_batched_generation_equals_one_at_a_time(tiny_model_dir: Path) -> None:
+    """Left padding and attention masks: a prompt's greedy answer must not depend on its batch."""
+    model = get_model(f"alignlab/{tiny_model_dir}", config=GenerateConfig(max_tokens=12, temperature=0.0),
+                      memoize=False)
+
+    async def run() -> tuple[list[str], list[str]]:
+        batched = await asyncio.gather(*[model.generate([ChatMessageUser(content=p)]) for p in PROMPTS])
+        single = [await model.generate([ChatMessageUser(content=p)]) for p in PROMPTS]
+        return [o.completion for o in batched], [o.completion for o in single]
+
+    batched, single = asyncio.run(run())
+    assert batched == single
+    assert any(len(b) > 0 for b in batched)
