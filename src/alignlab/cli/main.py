@@ -73,20 +73,38 @@ def eval_cmd(
         run = resume_suite(str(resume), store=store)
     else:
         run = run_suite(
-            suite, model, settings=settings, store=store, dataset=dataset, limit=limit, seed=seed, judge=judge,
-            log_dir=log_dir, base_url=model_base_url, max_tokens=max_tokens,
+            suite,
+            model,
+            settings=settings,
+            store=store,
+            dataset=dataset,
+            limit=limit,
+            seed=seed,
+            judge=judge,
+            log_dir=log_dir,
+            base_url=model_base_url,
+            max_tokens=max_tokens,
         )
     _report([run])
 
 
 def _report(runs: list) -> None:  # type: ignore[type-arg]
+    """Print the rate table; exit 130 (keeping the partial log) when a run was interrupted."""
     console.print(_rate_table([r.summary for r in runs]))
     for r in runs:
         labels = ", ".join(f"{k}={v}" for k, v in sorted(r.summary.labels.items()))
         console.print(f"[bold]{r.summary.suite}[/] run {r.record.id[:8]} ({r.record.status}): {labels}")
         console.print(f"  log: {r.summary.log_location}")
         if r.record.status == "cancelled":
-            console.print(f"  interrupted — resume with: alignlab eval {r.summary.suite} --resume {r.summary.log_location}")
+            console.print(
+                f"  interrupted — resume with: alignlab eval {r.summary.suite} --resume {r.summary.log_location}"
+            )
+    if any(r.record.status == "cancelled" for r in runs):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Skip interpreter finalisation: the generation thread may still be inside torch,
+        # and tearing it down aborts the process ("terminate called without an active exception").
+        os._exit(130)
 
 
 @app.command()
@@ -103,7 +121,13 @@ def demo(
     store = _store(settings)
     runs = [
         run_suite(
-            suite, model, settings=settings, store=store, dataset=dataset, limit=limit, log_dir=log_dir,
+            suite,
+            model,
+            settings=settings,
+            store=store,
+            dataset=dataset,
+            limit=limit,
+            log_dir=log_dir,
             max_tokens=max_tokens,
         )
         for suite, dataset in (("redteam", "alignlab-redteam"), ("overrefusal", "alignlab-overrefusal"))
@@ -149,8 +173,16 @@ def runs_list(
     for r in list_runs(_store(load_settings()), suite=suite, model=model, limit=limit):
         rates = [x for x in r.metrics.get("rates", []) if x.get("group") == "all"]
         headline = "; ".join(f"{x['measure']} {x['rate']:.1%}" for x in rates if x.get("n"))
-        table.add_row(r.id[:8], f"{r.started_at:%Y-%m-%d %H:%M}", r.suite, r.model, r.dataset, r.status,
-                      str(r.n_samples), headline)
+        table.add_row(
+            r.id[:8],
+            f"{r.started_at:%Y-%m-%d %H:%M}",
+            r.suite,
+            r.model,
+            r.dataset,
+            r.status,
+            str(r.n_samples),
+            headline,
+        )
     console.print(table)
 
 
