@@ -84,7 +84,10 @@ def test_paired_bootstrap_matches_a_hand_loop_and_is_seeded() -> None:
     hand = np.random.default_rng(3)
     means = d[hand.integers(0, d.size, size=(500, d.size))].mean(axis=1)
     assert result.estimate == pytest.approx(d.mean())
-    assert (result.low, result.high) == (pytest.approx(np.quantile(means, 0.05)), pytest.approx(np.quantile(means, 0.95)))
+    assert (result.low, result.high) == (
+        pytest.approx(np.quantile(means, 0.05)),
+        pytest.approx(np.quantile(means, 0.95)),
+    )
     assert result.p_worse == pytest.approx((1 + np.sum(means <= 0.05)) / 501)
     # and it agrees with the normal approximation of a mean at this n
     se = d.std(ddof=1) / np.sqrt(d.size)
