@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -9,7 +10,7 @@ import pytest
 from inspect_ai.log import EvalLog
 from typer.testing import CliRunner
 
-from alignlab.cli.main import app
+from alignlab.cli.main import app, main
 from alignlab.errors import InputError
 from alignlab.gate import decide, pair_logs, parse_policy, render_html, render_junit, render_markdown
 from alignlab.gate.compare import GateResult
@@ -148,20 +149,36 @@ def test_cli_on_log_files_writes_reports_and_exits_with_the_verdict(
     assert passed.exit_code == 3, passed.output  # identical, but margin 0.05 at n=50 cannot be shown: inconclusive
 
 
-def test_cli_reports_unknown_metric_as_one_line(tmp_path: Path, all_refuse: EvalLog) -> None:
+def test_cli_reports_unknown_metric_as_one_line(
+    tmp_path: Path, all_refuse: EvalLog, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     policy = tmp_path / "gate.yaml"
     policy.write_text("suites:\n  redteam:\n    rules:\n      - {metric: over_refusal, max: 0.1}\n")
-    import sys
-
-    from alignlab.cli.main import main
-
-    argv = ["alignlab", "gate", "--policy", str(policy), "--baseline", all_refuse.location,
-            "--candidate", all_refuse.location]  # fmt: skip
-    old = sys.argv
-    sys.argv = argv
-    try:
-        with pytest.raises(SystemExit) as exit_info:
-            main()
-    finally:
-        sys.argv = old
+    log = all_refuse.location
+    monkeypatch.setattr(
+        sys, "argv", ["alignlab", "gate", "--policy", str(policy), "--baseline", log, "--candidate", log]
+    )
+    with pytest.raises(SystemExit) as exit_info:
+        main()
     assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert "unknown redteam metric 'over_refusal'; valid redteam metrics: harmful_compliance" in " ".join(err.split())
+
+
+@pytest.mark.slow
+def test_model_names_run_the_suites_on_the_same_samples(alignlab_env: Path, tiny_model_dir: Path) -> None:
+    from alignlab.gate import run_gate
+    from alignlab.settings import load_settings
+
+    policy = parse_policy(
+        {"suites": {"redteam": {"limit": 3, "max_tokens": 4, "rules": [{"metric": "harmful_compliance", "max": 0.5}]}}}
+    )
+    out = alignlab_env / "gate"
+    model = str(tiny_model_dir)
+    result = run_gate(policy, model, model, settings=load_settings(), out_dir=out, limit=2)
+    pairing = result.pairings[0]
+    assert [s.id for s in pairing.samples] == ["rt-001", "rt-002"]  # --limit overrides the policy's 3
+    assert pairing.dropped == 0 and result.rules[0].flips == []  # same model, greedy: same answers
+    assert len(list((out / "logs" / "baseline").glob("*.eval"))) == 1
+    assert len(list((out / "logs" / "candidate").glob("*.eval"))) == 1
+    assert result.verdict == "inconclusive"  # 2 samples cannot show a rate below 50%

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from inspect_ai.log import EvalLog, read_eval_log
+from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 
+from alignlab.errors import InputError
 from alignlab.gate.compare import GateResult, decide
 from alignlab.gate.logs import find_suite_logs, pair_logs
 from alignlab.gate.policy import GatePolicy
@@ -54,10 +55,21 @@ def collect_logs(
         log_dir: Where model runs write their logs.
         limit: Evaluate only the first N samples (overrides each suite's ``limit``).
     """
-    path = Path(source)
-    if path.exists():
-        return find_suite_logs(path, policy.suites)
+    if _is_logs(Path(source)):
+        return find_suite_logs(Path(source), policy.suites)
     return _run_model(source, policy, settings=settings, log_dir=log_dir, limit=limit)
+
+
+def _is_logs(path: Path) -> bool:
+    """A log file, or a directory of logs; a model directory (``config.json``) is a model."""
+    if path.is_file():
+        return path.suffix in (".eval", ".json")
+    if path.is_dir():
+        if list_eval_logs(str(path)):
+            return True
+        if not (path / "config.json").exists():
+            raise InputError(f"{path} holds neither eval logs nor a model (no config.json)")
+    return False
 
 
 def run_gate(
