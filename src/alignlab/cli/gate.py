@@ -32,11 +32,11 @@ def gate(
     table = Table(title=f"alignlab gate (α={result.alpha}, Holm; {1 - 2 * result.alpha:.0%} CIs)")
     for col in ("rule", "check", "baseline", "candidate", "estimate [CI]", "p (Holm)", "verdict"):
         table.add_column(col)
-    from alignlab.gate.report import format_estimate, format_p, format_rate
+    from alignlab.gate.report import format_estimate, format_p, format_sides
 
     for r in result.rules:
         for c in r.checks:
-            rates = format_rate(r.baseline_rate), format_rate(r.candidate_rate)
+            rates = format_sides(r, c)
             table.add_row(
                 r.name, c.name, *rates, format_estimate(c), format_p(c), f"[{_STYLE[c.verdict]}]{c.verdict}[/]"
             )

@@ -59,6 +59,7 @@ class Check:
     verdict: Verdict = "inconclusive"
     p_adjusted: float | None = None
     reason: str = ""
+    baseline_value: float | None = None  # judge_qa only: the baseline log's value
 
 
 @dataclass(frozen=True)
@@ -225,19 +226,9 @@ def _qa_check(name: str, bound: Bound, logs: dict[str, dict[str, float]]) -> Che
     cand = logs["candidate"].get(name)
     limit = bound.min if bound.min is not None else bound.max
     verdict: Verdict = "fail" if problems else "pass"
-    return Check(
-        "judge_qa",
-        label,
-        float(limit or 0.0),
-        cand,
-        None,
-        None,
-        None,
-        None,
-        "reported value",
-        verdict=verdict,
-        reason="; ".join(problems),
-    )
+    reason = "; ".join(problems)
+    return Check("judge_qa", label, float(limit or 0.0), cand, None, None, None, None, "reported value",
+                 verdict=verdict, reason=reason, baseline_value=logs["baseline"].get(name))  # fmt: skip
 
 
 def _rule(suite: str, rule: Rule, pairing: Pairing, qa: dict[str, dict[str, float]], policy: GatePolicy) -> RuleResult:

@@ -23,6 +23,7 @@ __all__ = [
     "format_estimate",
     "format_p",
     "format_rate",
+    "format_sides",
     "render_html",
     "render_junit",
     "render_markdown",
@@ -44,15 +45,23 @@ def _pts(x: float) -> str:
 
 
 def format_estimate(c: Check) -> str:
+    if c.kind == "judge_qa":
+        return ""  # its two values are in the baseline and candidate columns
     if c.estimate is None:
         return "not reported"
-    if c.kind == "judge_qa":
-        return f"{c.estimate:.3g}"
     if c.low is None or c.high is None or math.isnan(c.estimate):
         return "n/a"
     if c.kind == "regression":
         return f"{_pts(c.estimate)} pts [{_pts(c.low)}, {_pts(c.high)}]"
     return f"{c.estimate:.1%} [{c.low:.1%}, {c.high:.1%}]"
+
+
+def format_sides(r: RuleResult, c: Check) -> tuple[str, str]:
+    """The baseline and candidate columns: the rule's rates, or a judge-QA check's two values."""
+    if c.kind == "judge_qa":
+        base, cand = ("not reported" if v is None else f"{v:.3g}" for v in (c.baseline_value, c.estimate))
+        return base, cand
+    return format_rate(r.baseline_rate), format_rate(r.candidate_rate)
 
 
 def format_p(c: Check) -> str:
@@ -105,7 +114,7 @@ def render_markdown(result: GateResult) -> str:
     for r in result.rules:
         for c in r.checks:
             lines.append(
-                f"| `{r.name}` | {c.name} | {format_rate(r.baseline_rate)} | {format_rate(r.candidate_rate)} "
+                f"| `{r.name}` | {c.name} | {' | '.join(format_sides(r, c))} "
                 f"| {format_estimate(c)} | {format_p(c)} | **{c.verdict}** |"
             )
     lines += [
@@ -199,8 +208,9 @@ def _html_flips(r: RuleResult) -> str:
 def render_html(result: GateResult) -> str:
     """A self-contained page: verdict, the plot (embedded PNG), the checks and every flip side by side."""
     checks = "".join(
-        f"<tr><td>{html.escape(r.name)}</td><td>{html.escape(c.name)}</td><td>{format_rate(r.baseline_rate)}</td>"
-        f"<td>{format_rate(r.candidate_rate)}</td><td>{html.escape(format_estimate(c))}</td><td>{format_p(c)}</td>"
+        f"<tr><td>{html.escape(r.name)}</td><td>{html.escape(c.name)}</td>"
+        f"<td>{'</td><td>'.join(format_sides(r, c))}</td>"
+        f"<td>{html.escape(format_estimate(c))}</td><td>{format_p(c)}</td>"
         f"<td>{html.escape(c.method)}</td>"
         f"<td class='{c.verdict}'><b>{c.verdict}</b><br>{html.escape(c.reason)}</td></tr>"
         for r in result.rules
