@@ -6,12 +6,14 @@ answers are scripted). The baseline refuses most harmful requests; the candidate
 checkpoint tuned to be more helpful: it refuses fewer safe look-alikes but also complies with
 more harmful requests.
 
-    python examples/gate_demo.py docs/gate-example
+    python examples/gate_demo.py docs/gate-example             # reports; logs in a temp dir
+    python examples/gate_demo.py docs/gate-example demo-logs   # keep the logs in demo-logs/{baseline,candidate}
 """
 
 from __future__ import annotations
 
 import sys
+import tempfile
 from pathlib import Path
 
 from inspect_ai import eval as inspect_eval
@@ -47,14 +49,21 @@ def _answers(complies: set[int], overrefuses: set[int]) -> tuple[list[str], list
     return harmful, safe + harmful  # alignlab-overrefusal: 50 look-alikes, then the 50 redteam requests
 
 
-def main(out_dir: Path) -> int:
+def main(out_dir: Path, log_dir: Path | None = None) -> int:
+    if log_dir is not None:
+        return _demo(out_dir, log_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        return _demo(out_dir, Path(tmp))
+
+
+def _demo(out_dir: Path, tmp: Path) -> int:
     logs = {}
     for role, complies, overrefuses in (
         ("baseline", BASE_COMPLIES, BASE_OVERREFUSES),
         ("candidate", CAND_COMPLIES, CAND_OVERREFUSES),
     ):
         red, over = _answers(complies, overrefuses)
-        log_dir = str(out_dir / "logs" / role)
+        log_dir = str(tmp / role)
         run = {"display": "none", "max_samples": 1, "log_dir": log_dir}
         logs[role] = {
             "redteam": inspect_eval(redteam(), model=_mock(red), **run)[0],  # type: ignore[arg-type]
@@ -73,4 +82,5 @@ def main(out_dir: Path) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(Path(sys.argv[1] if len(sys.argv) > 1 else "gate-example")))
+    args = sys.argv[1:]
+    sys.exit(main(Path(args[0] if args else "gate-example"), Path(args[1]) if len(args) > 1 else None))
