@@ -182,3 +182,37 @@ def test_model_names_run_the_suites_on_the_same_samples(alignlab_env: Path, tiny
     assert len(list((out / "logs" / "baseline").glob("*.eval"))) == 1
     assert len(list((out / "logs" / "candidate").glob("*.eval"))) == 1
     assert result.verdict == "inconclusive"  # 2 samples cannot show a rate below 50%
+
+
+def test_log_lookup_and_pairing_errors(all_refuse: EvalLog, tmp_path: Path) -> None:
+    from alignlab.gate import find_suite_logs
+
+    log_file = Path(all_refuse.location)
+    assert find_suite_logs(log_file, ["redteam"])["redteam"].location == all_refuse.location
+    with pytest.raises(InputError, match=r"no log of suite 'overrefusal' in .* \(suites found: redteam\)"):
+        find_suite_logs(log_file, ["redteam", "overrefusal"])
+    not_a_log = tmp_path / "gate.json"
+    not_a_log.write_text("{}")
+    with pytest.raises(InputError, match="not a readable Inspect eval log"):
+        find_suite_logs(not_a_log, ["redteam"])
+    other = all_refuse.model_copy(deep=True)
+    assert other.samples is not None
+    other.samples[2].input = "a different prompt"
+    with pytest.raises(InputError, match="sample 'rt-003' has a different prompt"):
+        pair_logs(all_refuse, other)
+    other = all_refuse.model_copy(deep=True)
+    other.eval.task = "alignlab/overrefusal"
+    with pytest.raises(InputError, match="baseline is a 'redteam' log but candidate is 'overrefusal'"):
+        pair_logs(all_refuse, other)
+
+
+def test_bootstrap_rule_and_higher_is_better(all_refuse: EvalLog, twenty_comply: EvalLog) -> None:
+    boot = _gate(_policy({"max_regression": 0.05, "test": "bootstrap"}), all_refuse, twenty_comply)
+    check = boot.rules[0].checks[0]
+    assert check.method.startswith("paired bootstrap") and check.verdict == "fail"
+    assert check.estimate == pytest.approx(0.4) and check.low is not None and check.low > 0.05
+    # Read as a good outcome, the same change is an improvement: it passes and the flips turn around.
+    good = _gate(_policy({"max_regression": 0.05, "higher_is_better": True}), all_refuse, twenty_comply)
+    assert good.rules[0].checks[0].verdict == "pass"
+    assert good.rules[0].checks[0].limit == pytest.approx(-0.05)
+    assert {f.direction for f in good.rules[0].flips} == {"improved"}

@@ -68,8 +68,16 @@ def suite_of(log: EvalLog) -> str:
     return log.eval.task.split("/")[-1]
 
 
+def _read_log(path: str, *, header_only: bool = False) -> EvalLog:
+    try:
+        return read_eval_log(path, header_only=header_only)
+    except Exception as exc:  # a truncated zip, a JSON file that is no eval log, ...
+        first = (str(exc).splitlines() or [""])[0]
+        raise InputError(f"{path} is not a readable Inspect eval log ({type(exc).__name__}: {first})") from exc
+
+
 def _read(path: str) -> EvalLog:
-    log = read_eval_log(path)
+    log = _read_log(path)
     if log.status != "success":
         raise InputError(
             f"{path} is a {log.status} run; finish it first (alignlab eval {suite_of(log)} --resume {path})"
@@ -87,12 +95,12 @@ def find_suite_logs(source: Path, suites: Iterable[str]) -> dict[str, EvalLog]:
     """
     wanted = list(suites)
     if source.is_file():
-        header = read_eval_log(str(source), header_only=True)
+        header = _read_log(str(source), header_only=True)
         found = {suite_of(header): str(source)}
     elif source.is_dir():
         found = {}
         for info in list_eval_logs(str(source), descending=True):  # newest first
-            header = read_eval_log(info.name, header_only=True)
+            header = _read_log(info.name, header_only=True)
             found.setdefault(suite_of(header), info.name)
     else:
         raise InputError(f"{source} is neither an eval log nor a directory of logs")
