@@ -64,6 +64,11 @@ def test_few_samples_are_inconclusive_and_the_policy_maps_the_exit_code(make_log
         result = _gate(_policy({"max_regression": 0.05}, inconclusive=mapped), base, cand)
         assert result.verdict == "inconclusive"
         assert (result.outcome, result.exit_code) == (mapped, code)
+        case = ET.fromstring(render_junit(result)).find("./testsuite/testcase")
+        assert case is not None
+        assert [child.tag for child in case] == [
+            {"inconclusive": "skipped", "fail": "failure", "pass": "system-out"}[mapped]
+        ]
     assert "too few samples" in result.rules[0].checks[0].reason
     no_margin = _gate(_policy({"max_regression": 0.0}), base, cand).rules[0].checks[0]
     assert no_margin.verdict == "inconclusive"

@@ -263,16 +263,16 @@ def _rule(suite: str, rule: Rule, pairing: Pairing, qa: dict[str, dict[str, floa
 
 
 def _decide_checks(rules: list[RuleResult], alpha: float) -> list[RuleResult]:
-    stat = [(i, j) for i, r in enumerate(rules) for j, c in enumerate(r.checks) if c.p_worse is not None]
-    adjusted = holm([rules[i].checks[j].p_worse or 1.0 for i, j in stat])
+    stat = [(i, j, c.p_worse) for i, r in enumerate(rules) for j, c in enumerate(r.checks) if c.p_worse is not None]
+    adjusted = holm([p for _, _, p in stat])
     decided = [list(r.checks) for r in rules]
-    for (i, j), p_adj in zip(stat, adjusted, strict=True):
+    for (i, j, _), p_adj in zip(stat, adjusted, strict=True):
         c = decided[i][j]
         if rules[i].n == 0:
             c = replace(c, verdict="inconclusive", p_adjusted=p_adj, reason="no samples left to compare")
         elif p_adj < alpha:
             c = replace(c, verdict="fail", p_adjusted=p_adj, reason=f"violation is significant (Holm p={p_adj:.3g})")
-        elif (c.p_within or 1.0) < alpha:
+        elif c.p_within is not None and c.p_within < alpha:
             c = replace(c, verdict="pass", p_adjusted=p_adj, reason=f"within the limit (p={c.p_within:.3g})")
         else:
             c = replace(
