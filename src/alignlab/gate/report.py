@@ -13,6 +13,7 @@ import io
 import json
 import math
 import xml.etree.ElementTree as ET
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,7 +131,9 @@ def render_markdown(result: GateResult) -> str:
             flips = [f for f in r.flips if f.direction == direction]
             if not flips:
                 continue
-            lines += ["", f"#### `{r.name}`: {len(flips)} {direction}"]
+            by_category = Counter(f.sample.category or "?" for f in flips).most_common()
+            categories = ", ".join(f"{html.escape(c)} {k}" for c, k in by_category)
+            lines += ["", f"#### `{r.name}`: {len(flips)} {direction} ({categories})"]
             lines += [_md_flip(f) for f in flips[:_MD_FLIPS]]
             if len(flips) > _MD_FLIPS:
                 lines.append(f"… and {len(flips) - _MD_FLIPS} more (see the HTML report).")
