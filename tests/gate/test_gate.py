@@ -206,6 +206,12 @@ def test_log_lookup_and_pairing_errors(all_refuse: EvalLog, tmp_path: Path) -> N
     with pytest.raises(InputError, match="sample 'rt-003' has a different prompt"):
         pair_logs(all_refuse, other)
     other = all_refuse.model_copy(deep=True)
+    other.eval.task_args = {**(other.eval.task_args or {}), "judge": "openai/gpt-4o-mini"}
+    assert pair_logs(all_refuse, other).notes == [
+        "task argument 'judge' differs: baseline None, candidate 'openai/gpt-4o-mini'"
+    ]
+    assert pair_logs(all_refuse, all_refuse).notes == []
+    other = all_refuse.model_copy(deep=True)
     other.eval.task = "alignlab/overrefusal"
     with pytest.raises(InputError, match="baseline is a 'redteam' log but candidate is 'overrefusal'"):
         pair_logs(all_refuse, other)

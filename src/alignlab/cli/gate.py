@@ -44,6 +44,8 @@ def gate(
     for p in result.pairings:
         if p.dropped:
             console.print(f"{p.suite}: compared {len(p.samples)} shared samples, dropped {p.dropped} unpaired")
+        for note in p.notes:
+            console.print(f"[yellow]{p.suite}: {note}[/]", highlight=False)
     for r in result.rules:
         regressed = sum(f.direction == "regressed" for f in r.flips)
         if r.flips:

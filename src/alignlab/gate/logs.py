@@ -8,7 +8,7 @@ label in each score's metadata.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
@@ -57,6 +57,7 @@ class Pairing:
     samples: list[PairedSample]
     only_baseline: list[str]
     only_candidate: list[str]
+    notes: list[str] = field(default_factory=list)
 
     @property
     def dropped(self) -> int:
@@ -175,4 +176,16 @@ def pair_logs(baseline: EvalLog, candidate: EvalLog, *, allow_intersection: bool
         )
     if not samples:
         raise InputError(f"{suite}: baseline and candidate share no samples")
-    return Pairing(suite, baseline.location, candidate.location, samples, only_b, only_c)
+    return Pairing(
+        suite, baseline.location, candidate.location, samples, only_b, only_c, _differences(baseline, candidate)
+    )
+
+
+def _differences(baseline: EvalLog, candidate: EvalLog) -> list[str]:
+    """Task settings that differ between the runs: the labels may not be comparable (a different judge)."""
+    base, cand = baseline.eval.task_args or {}, candidate.eval.task_args or {}
+    return [
+        f"task argument {key!r} differs: baseline {base.get(key)!r}, candidate {cand.get(key)!r}"
+        for key in sorted(base.keys() | cand.keys())
+        if key != "dataset" and base.get(key) != cand.get(key)
+    ]

@@ -83,10 +83,6 @@ class Rule(_Strict):
             raise ValueError(f"rule for {self.metric!r} checks nothing; give max, min, max_regression or judge_qa")
         return self
 
-    @property
-    def name(self) -> str:
-        return self.metric
-
 
 class SuitePolicy(_Strict):
     """The rules of one suite, and how to run it when the gate is given a model name."""
@@ -99,8 +95,10 @@ class SuitePolicy(_Strict):
 
 
 class Bootstrap(_Strict):
-    resamples: int = Field(2000, ge=100)
-    seed: int = 0
+    """Settings of the paired bootstrap (rules with ``test: bootstrap``)."""
+
+    resamples: int = Field(2000, ge=100, description="Bootstrap resamples.")
+    seed: int = Field(0, description="Seed of the resampling, so a rerun gives the same verdict.")
 
 
 class GatePolicy(_Strict):

@@ -86,6 +86,7 @@ def _intro(result: GateResult) -> list[str]:
             else ""
         )
         lines.append(f"`{p.suite}`: {len(p.samples)} paired samples{dropped}.")
+        lines += [f"`{p.suite}`: note: {note}." for note in p.notes]
     if result.verdict == "inconclusive" and result.outcome != "inconclusive":
         lines.append(f"Inconclusive rules count as **{result.outcome}** under this policy.")
     return lines
