@@ -46,6 +46,8 @@ def _rate_table(summaries: list) -> Table:  # type: ignore[type-arg]
     for s in summaries:
         for row in s.rows:
             p = row.proportion
+            if not p.n:
+                continue
             style = "bold" if row.group == "all" else "dim"
             ci = f"[{p.low:.1%}, {p.high:.1%}]"
             rate = f"{p.rate:.1%}" if p.n else "n/a"
@@ -116,7 +118,11 @@ def demo(
     log_dir: LogDirOpt = None,
     max_tokens: Annotated[int, typer.Option(help="Max new tokens per answer.", min=1)] = 96,
 ) -> None:
-    """The main job: harmful compliance and over-refusal on the built-in datasets."""
+    """The main job: harmful compliance and over-refusal on the built-in datasets.
+
+    The red-team requests are generated once: over-refusal here uses only the safe
+    look-alikes (``alignlab-overrefusal`` adds the harmful contrasts for a standalone run).
+    """
     from alignlab.evals.runner import run_suite
 
     settings = load_settings()
@@ -132,7 +138,7 @@ def demo(
             log_dir=log_dir,
             max_tokens=max_tokens,
         )
-        for suite, dataset in (("redteam", "alignlab-redteam"), ("overrefusal", "alignlab-overrefusal"))
+        for suite, dataset in (("redteam", "alignlab-redteam"), ("overrefusal", "alignlab-lookalikes"))
     ]
     _report(runs)
 

@@ -112,7 +112,7 @@ def _parse_builtin_redteam(paths: list[Path]) -> list[PromptRecord]:
 
 def _parse_builtin_overrefusal(paths: list[Path]) -> list[PromptRecord]:
     safe = [PromptRecord(r["id"], r["prompt"], "safe", r["type"]) for r in _read_jsonl(paths[0])]
-    return safe + _parse_builtin_redteam(paths[1:])
+    return safe + (_parse_builtin_redteam(paths[1:]) if len(paths) > 1 else [])
 
 
 _HB = "https://raw.githubusercontent.com/centerforaisafety/HarmBench/main/data/behavior_datasets/"
@@ -133,6 +133,14 @@ _SPECS: dict[str, DatasetSpec] = {
             "50 safe look-alike prompts + the 50 alignlab-redteam requests as unsafe contrasts",
             "Apache-2.0",
             ("lookalikes.jsonl", "redteam.jsonl"),
+            (),
+            _parse_builtin_overrefusal,
+        ),
+        DatasetSpec(
+            "alignlab-lookalikes",
+            "the 50 safe look-alike prompts of alignlab-overrefusal alone",
+            "Apache-2.0",
+            ("lookalikes.jsonl",),
             (),
             _parse_builtin_overrefusal,
         ),
