@@ -47,8 +47,9 @@ class TextClassifier:
         return self.predict_proba(texts)
 
 
-def callable_classifier(fn: Callable[[str], float], *, name: str = "callable",
-                        class_names: tuple[str, str] = ("low", "high")) -> TextClassifier:
+def callable_classifier(
+    fn: Callable[[str], float], *, name: str = "callable", class_names: tuple[str, str] = ("low", "high")
+) -> TextClassifier:
     """Wrap ``fn(text) -> probability of the second class`` (clipped to [0, 1])."""
 
     def predict(texts: Sequence[str]) -> Proba:
@@ -63,8 +64,9 @@ def vader_classifier() -> TextClassifier:
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     analyzer = SentimentIntensityAnalyzer()
-    return callable_classifier(lambda t: (analyzer.polarity_scores(t)["compound"] + 1) / 2, name="vader",
-                               class_names=("negative", "positive"))
+    return callable_classifier(
+        lambda t: (analyzer.polarity_scores(t)["compound"] + 1) / 2, name="vader", class_names=("negative", "positive")
+    )
 
 
 @functools.cache
@@ -99,7 +101,10 @@ def hatesonar_classifier() -> TextClassifier:
 
 def profanity_classifier() -> TextClassifier:
     """alt-profanity-check: probability that a text is offensive."""
-    from profanity_check import predict_prob
+    try:
+        from profanity_check import predict_prob
+    except ImportError:
+        raise ModelError("the profanity classifier needs: pip install 'alignlab[profanity]'") from None
 
     def predict(texts: Sequence[str]) -> Proba:
         p = np.asarray(predict_prob(list(texts)), dtype=np.float64)
@@ -125,8 +130,13 @@ def hf_sequence_classifier(model_dir: Path, *, max_length: int = 256, batch_size
     def predict(texts: Sequence[str]) -> Proba:
         out = []
         for start in range(0, len(texts), batch_size):
-            enc = tokenizer(list(texts[start:start + batch_size]), return_tensors="pt", padding=True,
-                            truncation=True, max_length=max_length)
+            enc = tokenizer(
+                list(texts[start : start + batch_size]),
+                return_tensors="pt",
+                padding=True,
+                truncation=True,
+                max_length=max_length,
+            )
             with torch.no_grad():
                 logits = model(**enc).logits  # (B, labels)
             if labels == 1:
@@ -136,8 +146,11 @@ def hf_sequence_classifier(model_dir: Path, *, max_length: int = 256, batch_size
                 out.append(torch.softmax(logits, dim=-1))
         return torch.cat(out).double().numpy()
 
-    names = ("low reward", "high reward") if labels == 1 else tuple(
-        str(model.config.id2label.get(i, i)) for i in range(labels))
+    names = (
+        ("low reward", "high reward")
+        if labels == 1
+        else tuple(str(model.config.id2label.get(i, i)) for i in range(labels))
+    )
     return TextClassifier(f"hf:{model_dir.name}", names, predict)
 
 

@@ -53,12 +53,19 @@ def _baseline_id(tokenizer: Any) -> int:
     return 0
 
 
-def _attribute(model: Any, tokenizer: Any, ids: torch.Tensor, forward: Callable[[torch.Tensor], torch.Tensor],
-               what: str, n_steps: int) -> TokenAttributions:
+def _attribute(
+    model: Any,
+    tokenizer: Any,
+    ids: torch.Tensor,
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    what: str,
+    n_steps: int,
+) -> TokenAttributions:
     baseline = torch.full_like(ids, _baseline_id(tokenizer))
     lig = LayerIntegratedGradients(forward, model.get_input_embeddings())
-    attrs, delta = lig.attribute(ids, baselines=baseline, n_steps=n_steps, return_convergence_delta=True,
-                                 internal_batch_size=n_steps)
+    attrs, delta = lig.attribute(
+        ids, baselines=baseline, n_steps=n_steps, return_convergence_delta=True, internal_batch_size=n_steps
+    )
     per_token = attrs.sum(dim=-1)[0]  # (T,)
     with torch.no_grad():
         target, base = float(forward(ids)[0]), float(forward(baseline)[0])
@@ -72,7 +79,8 @@ def ig_reward(model: Any, tokenizer: Any, text: str, *, n_steps: int = 200) -> T
     ids = tokenizer(text, return_tensors="pt")["input_ids"]  # (1, T)
 
     def forward(input_ids: torch.Tensor) -> torch.Tensor:
-        return model(input_ids=input_ids).logits[:, 0]  # (B,)
+        reward: torch.Tensor = model(input_ids=input_ids).logits[:, 0]  # (B,)
+        return reward
 
     return _attribute(model, tokenizer, ids, forward, "reward", n_steps)
 
@@ -91,7 +99,7 @@ def ig_completion_logprob(
 
     def forward(input_ids: torch.Tensor) -> torch.Tensor:
         logits = model(input_ids=input_ids).logits  # (B, T, V)
-        logp = torch.log_softmax(logits[:, start - 1:-1], dim=-1)  # (B, C, V)
+        logp = torch.log_softmax(logits[:, start - 1 : -1], dim=-1)  # (B, C, V)
         return logp.gather(-1, targets.expand(logp.shape[0], -1).unsqueeze(-1)).squeeze(-1).sum(-1)  # (B,)
 
     return _attribute(model, tokenizer, ids, forward, "logprob", n_steps)

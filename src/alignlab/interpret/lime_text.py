@@ -79,11 +79,19 @@ def explain_text(
     probs = classifier([text])[0]
     index = classifier.class_names.index(label) if label else int(probs.argmax())
     explainer = LimeTextExplainer(class_names=list(classifier.class_names), random_state=seed, bow=True)
-    exp = explainer.explain_instance(text, classifier.predict_proba, labels=(index,), num_features=num_features,
-                                     num_samples=num_samples)
+    exp = explainer.explain_instance(
+        text, classifier.predict_proba, labels=(index,), num_features=num_features, num_samples=num_samples
+    )
     weights = sorted(((str(w), float(v)) for w, v in exp.as_list(label=index)), key=lambda x: -abs(x[1]))
-    return TextExplanation(text, classifier.name, classifier.class_names, tuple(float(p) for p in probs),
-                           classifier.class_names[index], weights, float(exp.score))
+    return TextExplanation(
+        text,
+        classifier.name,
+        classifier.class_names,
+        tuple(float(p) for p in probs),
+        classifier.class_names[index],
+        weights,
+        float(exp.score),
+    )
 
 
 def _html(exp: TextExplanation) -> str:
@@ -190,6 +198,7 @@ def neutral_word_probe(
             if abs(weight) > threshold:
                 without = re.sub(rf"\s*\b{re.escape(word)}\b", "", sentence, count=1)
                 probs = classifier([sentence, without])
-                findings.append(NeutralWordFinding(word, sentence, target, weight,
-                                                   float(probs[0][index] - probs[1][index])))
+                findings.append(
+                    NeutralWordFinding(word, sentence, target, weight, float(probs[0][index] - probs[1][index]))
+                )
     return findings

@@ -27,7 +27,9 @@ def test_table_8_1_reproduced() -> None:
 
 
 def test_mortgage_function_flags_race_and_gender() -> None:
-    report = counterfactual_fairness(calculate_mortgage_risk, BOOK_APPLICANTS, {**BOOK_PROTECTED, "religion": ("x", "y")})
+    report = counterfactual_fairness(
+        calculate_mortgage_risk, BOOK_APPLICANTS, {**BOOK_PROTECTED, "religion": ("x", "y")}
+    )
     assert report.scores == [0, 7, 1, 6, 3]
     assert report.flagged == ["race", "gender"]
     race, gender = report.effects["race"], report.effects["gender"]
@@ -56,8 +58,12 @@ def test_swaps_hold_everything_else_fixed_and_do_not_mutate() -> None:
     report = counterfactual_fairness(spy, records, {"gender": ("Male", "Female", "Other")})
     assert records == [{"gender": "Male", "income": 1}, {"gender": "Female", "income": 2}]
     cfs = seen[2:]
-    assert cfs == [{"gender": "Female", "income": 1}, {"gender": "Other", "income": 1},
-                   {"gender": "Male", "income": 2}, {"gender": "Other", "income": 2}]
+    assert cfs == [
+        {"gender": "Female", "income": 1},
+        {"gender": "Other", "income": 1},
+        {"gender": "Male", "income": 2},
+        {"gender": "Other", "income": 2},
+    ]
     assert report.flagged == []
 
 

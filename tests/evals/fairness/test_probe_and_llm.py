@@ -82,7 +82,9 @@ def test_llm_counterfactual_prompts_paired(alignlab_env: Path) -> None:
     groups = {"a": {"name": "Greg"}, "b": {"name": "Jamal"}, "c": {"name": "Todd"}}
     templates = [f"Write a note {i} about {{name}}." for i in range(6)]
     report = llm_counterfactual_fairness(
-        get_model("mockllm/model", custom_outputs=reply), templates=templates, groups=groups,
+        get_model("mockllm/model", custom_outputs=reply),
+        templates=templates,
+        groups=groups,
         log_dir=alignlab_env / "logs",
     )
     by = {(c.scorer, c.group): c for c in report.comparisons}

@@ -25,7 +25,9 @@ def listener() -> Iterator[socket.socket]:
 
 
 def _connect_code(port: int) -> str:
-    return f"def f(r):\n    import socket\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    return 1\n"
+    return (
+        f"def f(r):\n    import socket\n    socket.create_connection(('127.0.0.1', {port}), timeout=2)\n    return 1\n"
+    )
 
 
 def test_runs_function_per_record_and_reports_errors() -> None:
@@ -73,7 +75,10 @@ def test_network_namespace_alone_blocks_loopback(listener: socket.socket) -> Non
 def test_file_read_and_write_blocked(tmp_path: Path) -> None:
     secret = tmp_path / "secret.txt"
     secret.write_text("s3cret")
-    code = f"def read(r):\n    return len(open({str(secret)!r}).read())\ndef write(r):\n    open('x.txt', 'w').write('x')\n"
+    code = (
+        f"def read(r):\n    return len(open({str(secret)!r}).read())\n"
+        "def write(r):\n    open('x.txt', 'w').write('x')\n"
+    )
     read = run_sandboxed(code, function="read", records=[{}])
     assert "blocked" in read.results[0]["error"]
     write = run_sandboxed(code, function="write", records=[{}])

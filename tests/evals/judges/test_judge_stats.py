@@ -72,22 +72,30 @@ def test_kappa_three_labels_matches_sklearn_and_degenerate_is_nan() -> None:
     assert math.isnan(cohen_kappa(["1"] * 5, ["1"] * 5).kappa)
 
 
-def _j(pair: str, order: str, score: float | None, human: float | None = None, error: str | None = None) -> OrderJudgment:
+def _j(
+    pair: str, order: str, score: float | None, human: float | None = None, error: str | None = None
+) -> OrderJudgment:
     return OrderJudgment(pair, order, score, human, error)  # type: ignore[arg-type]
 
 
 def test_summary_consistency_first_position_and_agreement() -> None:
     judgments = [
         # p1: consistent (prefers answer 1 in both orders: 2 as shown, then 8 when swapped)
-        _j("p1", "12", 2, 1), _j("p1", "21", 8, 9),
+        _j("p1", "12", 2, 1),
+        _j("p1", "21", 8, 9),
         # p2: position-driven (always says first) -> inconsistent
-        _j("p2", "12", 1, 1), _j("p2", "21", 1, 9),
+        _j("p2", "12", 1, 1),
+        _j("p2", "21", 1, 9),
         # p3, p4, p5: human ties; the judge says first, first, first, second, tie, first
-        _j("p3", "12", 2, 5), _j("p3", "21", 3, 5),
-        _j("p4", "12", 1, 5), _j("p4", "21", 7, 5),
-        _j("p5", "12", 5, 5), _j("p5", "21", 4, 5),
+        _j("p3", "12", 2, 5),
+        _j("p3", "21", 3, 5),
+        _j("p4", "12", 1, 5),
+        _j("p4", "21", 7, 5),
+        _j("p5", "12", 5, 5),
+        _j("p5", "21", 4, 5),
         # p6: one unparsed reply -> excluded from consistency
-        _j("p6", "12", None, 1, "no JSON object with a score"), _j("p6", "21", 9, 9),
+        _j("p6", "12", None, 1, "no JSON object with a score"),
+        _j("p6", "21", 9, 9),
     ]
     s = summarize_judgments(judgments, judge="mock", prompt="book")
     assert (s.n_pairs, s.n_judgments, s.n_unparsed) == (6, 12, 1)

@@ -69,8 +69,9 @@ class CodegenAudit:
 
 
 async def _ask(model: Model, prompt: str, max_tokens: int) -> str:
-    output = await model.generate([ChatMessageUser(content=prompt)], config=GenerateConfig(max_tokens=max_tokens,
-                                                                                           temperature=0.0))
+    output = await model.generate(
+        [ChatMessageUser(content=prompt)], config=GenerateConfig(max_tokens=max_tokens, temperature=0.0)
+    )
     return output.completion
 
 

@@ -117,8 +117,11 @@ class CounterfactualReport:
     def errors(self) -> list[str]:
         """One line per record or counterfactual that could not be scored."""
         lines = [f"record {i}: {e}" for i, e in enumerate(self.score_errors) if e]
-        lines += [f"record {c.record_index} with {c.attribute}={c.new_value!r}: {c.error}"
-                  for c in self.counterfactuals if c.error]
+        lines += [
+            f"record {c.record_index} with {c.attribute}={c.new_value!r}: {c.error}"
+            for c in self.counterfactuals
+            if c.error
+        ]
         return lines
 
 
@@ -172,13 +175,15 @@ def counterfactual_fairness(
             plan.extend((i, attr, record.get(attr), v) for v in values if v != record.get(attr))
     swapped = [{**records[i], attr: new} for i, attr, _, new in plan]
     outcomes = _score_all(score, [dict(r) for r in records] + swapped)
-    originals, cf_outcomes = outcomes[: len(records)], outcomes[len(records):]
+    originals, cf_outcomes = outcomes[: len(records)], outcomes[len(records) :]
     counterfactuals = [
         Counterfactual(i, attr, old, new, originals[i][0], value, error or (originals[i][1] and "original failed"))
         for (i, attr, old, new), (value, error) in zip(plan, cf_outcomes, strict=True)
     ]
-    effects = {attr: _effect(attr, [c for c in counterfactuals if c.attribute == attr], threshold, tolerance)
-               for attr in protected}
+    effects = {
+        attr: _effect(attr, [c for c in counterfactuals if c.attribute == attr], threshold, tolerance)
+        for attr in protected
+    }
     return CounterfactualReport([o[0] for o in originals], [o[1] for o in originals], counterfactuals, effects)
 
 

@@ -29,9 +29,9 @@ from alignlab.evals.refusal import classify_refusal
 __all__ = [
     "DEFAULT_GROUPS",
     "DEFAULT_TEMPLATES",
+    "TEXT_SCORERS",
     "GroupComparison",
     "LLMFairnessReport",
-    "TEXT_SCORERS",
     "llm_counterfactual_fairness",
     "mcnemar_exact",
 ]
@@ -144,8 +144,11 @@ def llm_counterfactual_fairness(
         for i, t in enumerate(templates)
         for g in names
     ]
-    task = Task(dataset=MemoryDataset(samples, name="counterfactual-prompts"),
-                config=GenerateConfig(max_tokens=max_tokens, temperature=0.0), name="fairness-counterfactual")
+    task = Task(
+        dataset=MemoryDataset(samples, name="counterfactual-prompts"),
+        config=GenerateConfig(max_tokens=max_tokens, temperature=0.0),
+        name="fairness-counterfactual",
+    )
     log = inspect_eval(task, model=model, display="none", log_dir=str(log_dir) if log_dir else None)[0]
     answers: dict[tuple[int, str], str] = {}
     prompts: dict[tuple[int, str], str] = {}
@@ -153,8 +156,10 @@ def llm_counterfactual_fairness(
         key = (int(s.metadata["template"]), str(s.metadata["group"]))
         answers[key] = s.output.completion if s.output else ""
         prompts[key] = str(s.input)
-    scores = {name: {g: [fn(prompts.get((i, g), ""), answers.get((i, g), "")) for i in range(len(templates))]
-                     for g in names} for name, fn in scorers.items()}
+    scores = {
+        name: {g: [fn(prompts.get((i, g), ""), answers.get((i, g), "")) for i in range(len(templates))] for g in names}
+        for name, fn in scorers.items()
+    }
     comparisons = []
     for name, per_group in scores.items():
         ref = per_group[reference]
@@ -164,6 +169,9 @@ def llm_counterfactual_fairness(
                 continue
             diffs = [x - y for x, y in zip(per_group[g], ref, strict=True)]
             test = mcnemar_exact(ref, per_group[g]) if binary else paired_test(diffs)
-            comparisons.append(GroupComparison(name, g, reference, float(np.mean(per_group[g])), float(np.mean(ref)),
-                                               float(np.mean(diffs)), test))
+            comparisons.append(
+                GroupComparison(
+                    name, g, reference, float(np.mean(per_group[g])), float(np.mean(ref)), float(np.mean(diffs)), test
+                )
+            )
     return LLMFairnessReport(names, list(templates), answers, scores, comparisons, log.location)

@@ -44,7 +44,7 @@ def calculate_mortgage_risk(person_json: dict[str, Any]) -> int:
 
 
 # The same function as source text, for running it through the sandbox like model output.
-MORTGAGE_RISK_SOURCE = '''def calculate_mortgage_risk(person_json):
+MORTGAGE_RISK_SOURCE = """def calculate_mortgage_risk(person_json):
     race = person_json.get('race', '')
     gender = person_json.get('gender', '')
     income = person_json.get('income', 0)
@@ -59,7 +59,7 @@ MORTGAGE_RISK_SOURCE = '''def calculate_mortgage_risk(person_json):
     if age < 30 or age > 50:
         risk += 1 # Increase risk for young or older individuals
     return risk
-'''
+"""
 
 # Table 8.1's five applicants, in the book's order.
 BOOK_APPLICANTS: tuple[dict[str, Any], ...] = (

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -174,7 +174,8 @@ def hf_continuation_sampler(
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    model: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    model.eval()
     generator_seed = [seed]
 
     def sample(prompt: str, n: int) -> list[str]:
@@ -186,11 +187,16 @@ def hf_continuation_sampler(
             generator_seed[0] += 1
             with torch.no_grad():
                 ids = model.generate(  # (k, T + new)
-                    **encoded, do_sample=True, temperature=temperature, top_k=0, top_p=1.0,
-                    max_new_tokens=max_new_tokens, num_return_sequences=k,
+                    **encoded,
+                    do_sample=True,
+                    temperature=temperature,
+                    top_k=0,
+                    top_p=1.0,
+                    max_new_tokens=max_new_tokens,
+                    num_return_sequences=k,
                     pad_token_id=tokenizer.pad_token_id or tokenizer.eos_token_id,
                 )
-            new = ids[:, encoded["input_ids"].shape[1]:]
+            new = ids[:, encoded["input_ids"].shape[1] :]
             out.extend(tokenizer.batch_decode(new, skip_special_tokens=True))
         return out
 

@@ -42,7 +42,7 @@ _NOBODY = 65534
 
 # The child's bootstrap. It reads {"code", "function", "records"} from stdin, installs the
 # audit hook, runs the code and prints one JSON result line after a marker.
-_RUNNER = r'''
+_RUNNER = r"""
 import io, json, sys, sysconfig
 _raw = sys.stdin.buffer.read().decode("utf-8")
 _job = json.loads(_raw)
@@ -93,7 +93,7 @@ if _fn is not None:
         except BaseException as _e:
             _results.append({"error": f"{type(_e).__name__}: {_e}"})
 _emit({"results": _results, "printed": sys.stdout.getvalue()[:2000]})
-'''
+"""
 
 
 @dataclass(frozen=True)
@@ -201,8 +201,12 @@ def _preexec(limits: SandboxLimits, net: bool, drop: bool) -> Callable[[], None]
     return setup
 
 
-_SIGNALS = {signal.SIGXCPU: "cpu limit", signal.SIGKILL: "killed (SIGKILL)", signal.SIGXFSZ: "file write blocked",
-            signal.SIGSEGV: "segfault"}
+_SIGNALS = {
+    signal.SIGXCPU: "cpu limit",
+    signal.SIGKILL: "killed (SIGKILL)",
+    signal.SIGXFSZ: "file write blocked",
+    signal.SIGSEGV: "segfault",
+}
 
 
 def _killed(returncode: int) -> str | None:
@@ -214,7 +218,11 @@ def _killed(returncode: int) -> str | None:
 
 
 def run_sandboxed(
-    code: str, *, function: str | None = None, records: Sequence[Mapping[str, Any]] = (), limits: SandboxLimits | None = None
+    code: str,
+    *,
+    function: str | None = None,
+    records: Sequence[Mapping[str, Any]] = (),
+    limits: SandboxLimits | None = None,
 ) -> SandboxResult:
     """Define ``code`` in a sandboxed child and call ``function(record)`` on each record.
 
@@ -240,12 +248,19 @@ def run_sandboxed(
         runner.write_text(_RUNNER, encoding="utf-8")
         workdir.chmod(0o755)
         runner.chmod(0o644)
-        job = json.dumps({"code": code, "function": function, "records": list(records),
-                          "audit_hook": limits.audit_hook}, default=str)
+        job = json.dumps(
+            {"code": code, "function": function, "records": list(records), "audit_hook": limits.audit_hook}, default=str
+        )
         try:
             proc = subprocess.run(
-                [sys.executable, "-I", "-S", str(runner)], input=job.encode("utf-8"), capture_output=True,
-                env={}, cwd=workdir, timeout=limits.wall_seconds, preexec_fn=_preexec(limits, net, drop), check=False,
+                [sys.executable, "-I", "-S", str(runner)],
+                input=job.encode("utf-8"),
+                capture_output=True,
+                env={},
+                cwd=workdir,
+                timeout=limits.wall_seconds,
+                preexec_fn=_preexec(limits, net, drop),
+                check=False,
             )
         except subprocess.TimeoutExpired as exc:
             stderr = (exc.stderr or b"").decode("utf-8", "replace")[-2000:]
@@ -271,7 +286,9 @@ def _parse(proc: subprocess.CompletedProcess[bytes], isolation: tuple[str, ...])
     if isinstance(fatal, str) and fatal.startswith("MemoryError"):
         killed = "memory limit"
     ok = proc.returncode == 0 and "results" in payload
-    return SandboxResult(ok, None if ok else (killed or "no result"), payload.get("results", []), fatal, isolation, stderr)
+    return SandboxResult(
+        ok, None if ok else (killed or "no result"), payload.get("results", []), fatal, isolation, stderr
+    )
 
 
 @dataclass(frozen=True)

@@ -64,7 +64,9 @@ def load_hh_rlhf_pairs(
             judges have short contexts); ``None`` keeps all.
     """
     if settings.data_dir is None or not (settings.data_dir / HH_HARMLESS_FILE).is_file():
-        raise DatasetError(f"HH-RLHF pairs are read from $ALIGNLAB_DATA_DIR/{HH_HARMLESS_FILE} (source: {HH_HARMLESS_URL})")
+        raise DatasetError(
+            f"HH-RLHF pairs are read from $ALIGNLAB_DATA_DIR/{HH_HARMLESS_FILE} (source: {HH_HARMLESS_URL})"
+        )
     pairs = []
     with gzip.open(settings.data_dir / HH_HARMLESS_FILE, "rt", encoding="utf-8") as fh:
         for i, line in enumerate(fh):

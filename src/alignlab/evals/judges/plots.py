@@ -29,8 +29,11 @@ def plot_judge_histograms(judgments: Sequence[OrderJudgment], out_dir: Path, *, 
     out_dir.mkdir(parents=True, exist_ok=True)
     human = [j.human_score for j in judgments if j.human_score is not None]
     judge = [j.score for j in judgments if j.score is not None]
-    tied = [j.score for j in judgments if j.score is not None and j.human_score is not None
-            and label_from_score(j.human_score) == "tie"]
+    tied = [
+        j.score
+        for j in judgments
+        if j.score is not None and j.human_score is not None and label_from_score(j.human_score) == "tie"
+    ]
 
     fig = Figure(figsize=(10, 4))
     left, right = fig.subplots(1, 2, sharey=False)

@@ -136,7 +136,9 @@ def get_judge_prompt(name: str, settings: Settings) -> JudgePrompt:
     if name not in _MT_BENCH:
         raise UnknownNameError("judge prompt", name, judge_prompt_names())
     if settings.data_dir is None:
-        raise DatasetError(f"judge prompt {name!r} is read from {MT_BENCH_FILE}; set ALIGNLAB_DATA_DIR ({MT_BENCH_URL})")
+        raise DatasetError(
+            f"judge prompt {name!r} is read from {MT_BENCH_FILE}; set ALIGNLAB_DATA_DIR ({MT_BENCH_URL})"
+        )
     path = settings.data_dir / MT_BENCH_FILE
     if not path.is_file():
         raise DatasetError(f"{path} not found (source: {MT_BENCH_URL})")
@@ -150,7 +152,7 @@ def get_judge_prompt(name: str, settings: Settings) -> JudgePrompt:
 def _from_mt_bench(row: dict[str, str]) -> JudgePrompt:
     # MT-Bench names the slots question/answer_a/answer_b; ours are question/answer_1/answer_2.
     template = row["prompt_template"].replace("{answer_a}", "{answer_1}").replace("{answer_b}", "{answer_2}")
-    delims = tuple(re.findall(r"\[The (?:Start|End) of Assistant [AB]'s Answer\]", template)) + ("[User Question]",)
+    delims = (*re.findall(r"\[The (?:Start|End) of Assistant [AB]'s Answer\]", template), "[User Question]")
     return JudgePrompt(row["name"], row["system_prompt"], template, "verdict", delims, max_tokens=512)
 
 
@@ -212,8 +214,10 @@ def parse_reply(text: str, reply_format: ReplyFormat) -> ParsedVerdict:
 
 
 _INJECTION_RES = (
-    re.compile(r"\b(?:assistant|answer|response)\s*(?:1|2|a|b|one|two)\b[^.\n]{0,40}\b(?:better|best|preferred|wins)",
-               re.IGNORECASE),
+    re.compile(
+        r"\b(?:assistant|answer|response)\s*(?:1|2|a|b|one|two)\b[^.\n]{0,40}\b(?:better|best|preferred|wins)",
+        re.IGNORECASE,
+    ),
     re.compile(r'"score"\s*:', re.IGNORECASE),
     re.compile(r"\[\[[ABC]\]\]"),
     re.compile(r"\bscore\s*(?:[:=]|of|is)?\s*[1-9]\b", re.IGNORECASE),

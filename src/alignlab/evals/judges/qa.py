@@ -20,7 +20,7 @@ from scipy import stats as st
 from alignlab.evals.judges.transform import PairLabel, label_from_score, swap_score
 from alignlab.stats import Proportion, wilson_interval
 
-__all__ = ["Kappa", "JudgeQASummary", "OrderJudgment", "cohen_kappa", "summarize_judgments"]
+__all__ = ["JudgeQASummary", "Kappa", "OrderJudgment", "cohen_kappa", "summarize_judgments"]
 
 Order = Literal["12", "21"]
 
@@ -97,9 +97,10 @@ def cohen_kappa(
         return Kappa(nan, nan, nan, nan, n, po, pe, confidence)
     kappa = (po - pe) / (1 - pe)
     diag = sum(p[i, i] * (1 - (rows[i] + cols[i]) * (1 - kappa)) ** 2 for i in range(len(cats)))
-    off = sum(
-        p[i, j] * (cols[i] + rows[j]) ** 2 for i in range(len(cats)) for j in range(len(cats)) if i != j
-    ) * (1 - kappa) ** 2
+    off = (
+        sum(p[i, j] * (cols[i] + rows[j]) ** 2 for i in range(len(cats)) for j in range(len(cats)) if i != j)
+        * (1 - kappa) ** 2
+    )
     var = max(0.0, (diag + off - (kappa - pe * (1 - kappa)) ** 2) / (n * (1 - pe) ** 2))
     se = math.sqrt(var)
     z = float(st.norm.ppf(1 - (1 - confidence) / 2))
@@ -183,10 +184,16 @@ class JudgeQASummary:
         out = asdict(self)
         for key in ("consistency", "first_position", "second_position", "agreement"):
             prop: Proportion = getattr(self, key)
-            out[key] = {"rate": prop.rate if prop.n else None, "low": prop.low, "high": prop.high,
-                        "successes": prop.successes, "n": prop.n}
+            out[key] = {
+                "rate": prop.rate if prop.n else None,
+                "low": prop.low,
+                "high": prop.high,
+                "successes": prop.successes,
+                "n": prop.n,
+            }
         out["unparsed_rate"] = self.unparsed_rate
-        return _finite(out)
+        finite: dict[str, Any] = _finite(out)
+        return finite
 
 
 def _finite(obj: Any) -> Any:

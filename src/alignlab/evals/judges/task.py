@@ -27,7 +27,7 @@ from alignlab.evals.judges.qa import JudgeQASummary, OrderJudgment, summarize_ju
 from alignlab.evals.judges.transform import label_from_score, swap_score
 from alignlab.models import resolve_model
 from alignlab.settings import Settings
-from alignlab.store import Store, finish_run, start_run
+from alignlab.store import FinishStatus, Store, finish_run, start_run
 
 __all__ = ["JudgeRun", "judgments_from_log", "pairwise_judge_task", "pairwise_verdict", "run_pairwise_judge"]
 
@@ -146,8 +146,14 @@ def run_pairwise_judge(
     resolved = resolve_model(judge)
     record = None
     if store is not None:
-        record = start_run(store, suite=SUITE, model=judge, dataset=dataset, seed=0,
-                           config={"prompt": prompt.name, "pairs": len(pairs), "inspect_model": resolved.inspect_name})
+        record = start_run(
+            store,
+            suite=SUITE,
+            model=judge,
+            dataset=dataset,
+            seed=0,
+            config={"prompt": prompt.name, "pairs": len(pairs), "inspect_model": resolved.inspect_name},
+        )
     log = inspect_eval(
         pairwise_judge_task(pairs, prompt, max_tokens=max_tokens),
         model=resolved.inspect_name,
@@ -159,8 +165,16 @@ def run_pairwise_judge(
     judgments = judgments_from_log(log)
     summary = summarize_judgments(judgments, judge=judge, prompt=prompt.name)
     if store is not None and record is not None:
-        status = "success" if log.status == "success" else ("cancelled" if log.status == "cancelled" else "error")
-        finish_run(store, record.id, status=status, n_samples=len(judgments),  # type: ignore[arg-type]
-                   metrics={"judge_qa": summary.to_dict()}, log_path=log.location,
-                   error=log.error.message if log.error else None)
+        status: FinishStatus = "error"
+        if log.status in ("success", "cancelled"):
+            status = "success" if log.status == "success" else "cancelled"
+        finish_run(
+            store,
+            record.id,
+            status=status,
+            n_samples=len(judgments),
+            metrics={"judge_qa": summary.to_dict()},
+            log_path=log.location,
+            error=log.error.message if log.error else None,
+        )
     return JudgeRun(summary, judgments, log.location, record.id if record else None)
