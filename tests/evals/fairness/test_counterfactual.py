@@ -42,9 +42,15 @@ def test_mortgage_function_flags_race_and_gender() -> None:
     assert race.flip_rate.successes == 10
     assert gender.mean_abs_change == 1 and gender.flip_rate.successes == 5
     assert report.effects["religion"].flagged is False
-    # Paired test on per-record mean changes (+1 for 3 men, -1 for 2 women) equals scipy's Wilcoxon.
-    assert gender.test.p_value == pytest.approx(st.wilcoxon([1, -1, 1, -1, 1]).pvalue)
-    assert report.effects["race"].by_value["Black"] > 0 > report.effects["race"].by_value["White"]
+    # Every applicant scored as Female minus as Male: +1 five times -> exact Wilcoxon p = 1/16.
+    assert gender.reference == "Male" and gender.by_value == {"Female": 1.0}
+    assert gender.test.p_value == pytest.approx(st.wilcoxon([1, 1, 1, 1, 1]).pvalue) == pytest.approx(0.0625)
+    # Race: each applicant scored at White, Black, Hispanic, Asian (by hand from Listing 8.2).
+    matrix = [[0, 2, 2, 0], [5, 7, 7, 5], [1, 3, 3, 1], [4, 6, 6, 4], [3, 5, 5, 3]]
+    assert race.test.method == "friedman"
+    assert race.test.p_value == pytest.approx(st.friedmanchisquare(*zip(*matrix, strict=True)).pvalue)
+    assert race.by_value == {"Black": 2.0, "Hispanic": 2.0, "Asian": 0.0}
+    assert race.value_tests["Asian"].p_value == 1.0
 
 
 def test_swaps_hold_everything_else_fixed_and_do_not_mutate() -> None:

@@ -1,10 +1,11 @@
 """Counterfactual fairness for any scoring function over records (seed 3, Listing 8.2 / Table 8.1).
 
 For every record and every protected attribute, the attribute is swapped to each other
-value while everything else is held fixed, and the score is recomputed. An attribute is
-*flagged* when any swap moves the score; the per-record mean change gets a paired test
-(Wilcoxon signed-rank, exact for small n), so "moves the score sometimes" and "moves it
-systematically" are both visible.
+value while everything else is held fixed, and the score is recomputed, so every record is
+scored at every value. An attribute is *flagged* when any swap moves the score. Paired
+tests then ask whether the values differ systematically over records: per value, the
+Wilcoxon signed-rank test of score(value) − score(reference value) (exact for small n);
+per attribute, the Friedman test over all values (the Wilcoxon test when there are two).
 """
 
 from __future__ import annotations
@@ -82,9 +83,12 @@ class AttributeEffect:
         max_abs_change: Largest absolute change.
         flip_rate: Counterfactuals whose outcome flipped: the decision at ``threshold`` when
             one is given, else any score change larger than ``tolerance``.
-        test: Wilcoxon signed-rank test on per-record mean changes.
+        test: Friedman test over the values (Wilcoxon signed-rank with two values), over
+            records scored at every value.
         flagged: Some swap moved the score by more than ``tolerance``.
-        by_value: Mean signed change per swapped-to value.
+        reference: The value others are compared with (the first in ``protected``).
+        by_value: Mean paired difference score(value) − score(reference) per value.
+        value_tests: Wilcoxon signed-rank test of that difference per value.
     """
 
     attribute: str
@@ -96,7 +100,9 @@ class AttributeEffect:
     flip_rate: Proportion
     test: PairedTest
     flagged: bool
+    reference: str = ""
     by_value: dict[str, float] = field(default_factory=dict)
+    value_tests: dict[str, PairedTest] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -181,25 +187,61 @@ def counterfactual_fairness(
         for (i, attr, old, new), (value, error) in zip(plan, cf_outcomes, strict=True)
     ]
     effects = {
-        attr: _effect(attr, [c for c in counterfactuals if c.attribute == attr], threshold, tolerance)
-        for attr in protected
+        attr: _effect(
+            attr,
+            list(values),
+            originals,
+            [c for c in counterfactuals if c.attribute == attr],
+            records,
+            threshold,
+            tolerance,
+        )
+        for attr, values in protected.items()
     }
     return CounterfactualReport([o[0] for o in originals], [o[1] for o in originals], counterfactuals, effects)
 
 
-def _effect(attr: str, cfs: list[Counterfactual], threshold: float | None, tolerance: float) -> AttributeEffect:
+def _value_matrix(
+    attr: str, values: list[Any], originals: list[Outcome], cfs: list[Counterfactual], records: Sequence[Record]
+) -> np.ndarray[Any, np.dtype[np.float64]]:
+    """Scores (records × values); rows with any missing score are dropped."""
+    matrix = np.full((len(records), len(values)), np.nan)
+    for i, record in enumerate(records):
+        if record.get(attr) in values and originals[i][0] is not None:
+            matrix[i, values.index(record.get(attr))] = originals[i][0]
+    for c in cfs:
+        if c.score is not None and c.new_value in values:
+            matrix[c.record_index, values.index(c.new_value)] = c.score
+    complete: np.ndarray[Any, np.dtype[np.float64]] = matrix[~np.isnan(matrix).any(axis=1)]
+    return complete
+
+
+def _friedman(matrix: np.ndarray[Any, np.dtype[np.float64]]) -> PairedTest:
+    if matrix.shape[1] == 2:
+        return paired_test(list(matrix[:, 1] - matrix[:, 0]))
+    if matrix.shape[0] < 2 or np.all(matrix == matrix[:, :1]):
+        return PairedTest(None, 1.0, "friedman (no differences)", int(matrix.shape[0]))
+    res = st.friedmanchisquare(*matrix.T)
+    return PairedTest(float(res.statistic), float(res.pvalue), "friedman", int(matrix.shape[0]))
+
+
+def _effect(
+    attr: str,
+    values: list[Any],
+    originals: list[Outcome],
+    cfs: list[Counterfactual],
+    records: Sequence[Record],
+    threshold: float | None,
+    tolerance: float,
+) -> AttributeEffect:
     scored = [c for c in cfs if c.change is not None]
     changes = np.array([c.change for c in scored], dtype=float)
     if threshold is None:
         flips = int(np.sum(np.abs(changes) > tolerance))
     else:
         flips = sum((c.score >= threshold) != (c.original_score >= threshold) for c in scored)  # type: ignore[operator]
-    per_record: dict[int, list[float]] = {}
-    for c in scored:
-        per_record.setdefault(c.record_index, []).append(c.change)  # type: ignore[arg-type]
-    by_value: dict[str, list[float]] = {}
-    for c in scored:
-        by_value.setdefault(str(c.new_value), []).append(c.change)  # type: ignore[arg-type]
+    matrix = _value_matrix(attr, values, originals, cfs, records)
+    diffs = {str(v): [float(d) for d in matrix[:, j] - matrix[:, 0]] for j, v in enumerate(values) if j > 0}
     nan = float("nan")
     return AttributeEffect(
         attribute=attr,
@@ -209,7 +251,9 @@ def _effect(attr: str, cfs: list[Counterfactual], threshold: float | None, toler
         mean_abs_change=float(np.abs(changes).mean()) if len(changes) else nan,
         max_abs_change=float(np.abs(changes).max()) if len(changes) else nan,
         flip_rate=wilson_interval(flips, len(scored)),
-        test=paired_test([float(np.mean(v)) for v in per_record.values()]),
+        test=_friedman(matrix) if len(matrix) else PairedTest(None, 1.0, "no complete records", 0),
         flagged=bool(len(changes) and np.abs(changes).max() > tolerance),
-        by_value={k: float(np.mean(v)) for k, v in sorted(by_value.items())},
+        reference=str(values[0]) if values else "",
+        by_value={k: float(np.mean(v)) if v else nan for k, v in diffs.items()},
+        value_tests={k: paired_test(v) for k, v in diffs.items()},
     )
