@@ -106,7 +106,18 @@ def prompts() -> None:
 
 def _effects_table(report: Any, title: str) -> Table:
     table = Table(title=title)
-    for col in ("attribute", "n", "errors", "mean Δ", "mean |Δ|", "max |Δ|", "flip rate", "paired test", "p", "flagged"):
+    for col in (
+        "attribute",
+        "n",
+        "errors",
+        "mean Δ",
+        "mean |Δ|",
+        "max |Δ|",
+        "flip rate",
+        "paired test",
+        "p",
+        "flagged",
+    ):
         table.add_column(col)
     for e in report.effects.values():
         table.add_row(
@@ -239,6 +250,48 @@ def probe(
     png = plot_bias_probe(result, out / "bias_probe.png")
     (out / "completions.json").write_text(json.dumps(result.completions, indent=1), encoding="utf-8")
     console.print(f"chart: {png}")
+
+
+@fairness_app.command("crows-pairs")
+def crows_pairs(
+    model: ModelOpt = "default",
+    n: Annotated[Optional[int], typer.Option(help="Sample this many pairs (all 1,508 by default).", min=1)] = None,  # noqa: UP045
+    seed: int = 0,
+) -> None:
+    """CrowS-Pairs: how often a local model finds the more-stereotyping sentence more likely (ideal 50%)."""
+    from alignlab.evals.fairness import CausalLMScorer, load_crows_pairs, run_crows_pairs
+    from alignlab.models import local_model_dir
+
+    data_dir = load_settings().data_dir
+    if data_dir is None:
+        raise ConfigError("CrowS-Pairs is read from $ALIGNLAB_DATA_DIR/crows-pairs; set ALIGNLAB_DATA_DIR")
+    result = run_crows_pairs(CausalLMScorer(local_model_dir(model)), load_crows_pairs(data_dir, n=n, seed=seed))
+    console.print(
+        f"prefers sent_more: {_pct(result.overall)}, binomial p vs 50% = {result.p_value:.3g}, ties {result.ties}"
+    )
+    for bias_type, prop in result.by_bias_type.items():
+        console.print(f"  {bias_type}: {_pct(prop)}")
+
+
+@fairness_app.command("bbq")
+def bbq(
+    model: ModelOpt = "default",
+    n_per_category: Annotated[int, typer.Option(help="Items sampled per category.", min=1)] = 100,
+    seed: int = 0,
+) -> None:
+    """BBQ: accuracy and bias score on ambiguous and disambiguated contexts (log-likelihood choice)."""
+    from alignlab.evals.fairness import CausalLMScorer, load_bbq, run_bbq
+    from alignlab.models import local_model_dir
+
+    data_dir = load_settings().data_dir
+    if data_dir is None:
+        raise ConfigError("BBQ is read from $ALIGNLAB_DATA_DIR/bbq; set ALIGNLAB_DATA_DIR")
+    items = load_bbq(data_dir, n_per_category=n_per_category, seed=seed)
+    result = run_bbq(CausalLMScorer(local_model_dir(model)), items)
+    for condition in ("ambig", "disambig"):
+        console.print(
+            f"{condition}: accuracy {_pct(result.accuracy[condition])}, bias score {result.bias_score[condition]:+.3f}"
+        )
 
 
 @explain_app.command("lime")

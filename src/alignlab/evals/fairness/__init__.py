@@ -1,6 +1,18 @@
 """Fairness measurements from seed 3: bias probes by sampling, counterfactual fairness for
-scoring functions and LLM prompts, and the sandbox that runs model-written scoring code."""
+scoring functions and LLM prompts, the sandbox that runs model-written scoring code, and the
+BBQ / CrowS-Pairs benchmarks for local models."""
 
+from alignlab.evals.fairness.benchmarks import (
+    BBQResult,
+    CausalLMScorer,
+    CrowsPairsResult,
+    bbq_scores,
+    crows_pairs_scores,
+    load_bbq,
+    load_crows_pairs,
+    run_bbq,
+    run_crows_pairs,
+)
 from alignlab.evals.fairness.codegen import CodegenAudit, audit_generated_scorer, extract_function
 from alignlab.evals.fairness.counterfactual import (
     AttributeEffect,
@@ -51,6 +63,15 @@ __all__ = [
     "MORTGAGE_RISK_SOURCE",
     "TEXT_SCORERS",
     "AttributeEffect",
+    "BBQResult",
+    "CausalLMScorer",
+    "CrowsPairsResult",
+    "bbq_scores",
+    "crows_pairs_scores",
+    "load_bbq",
+    "load_crows_pairs",
+    "run_bbq",
+    "run_crows_pairs",
     "BatchScorer",
     "BiasProbeResult",
     "CodegenAudit",
