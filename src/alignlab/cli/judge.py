@@ -80,6 +80,7 @@ def pairwise(
     table.add_column("value")
     table.add_row("unparsed replies", f"{s.n_unparsed} ({s.unparsed_rate:.1%})")
     table.add_row("position consistency", _pct(s.consistency))
+    table.add_row("… among pairs with a preference", _pct(s.decisive_consistency))
     table.add_row("first-position rate on human ties", _pct(s.first_position))
     table.add_row("second-position rate on human ties", _pct(s.second_position))
     table.add_row("binomial p (first vs second)", "n/a" if s.first_position_p is None else f"{s.first_position_p:.3g}")

@@ -103,6 +103,9 @@ def test_summary_consistency_first_position_and_agreement() -> None:
     # In the pair's own orientation: p1 (2, 2) same; p2 (1, 9) flips; p3 (2, 7) flips; p4 (1, 3) same;
     # p5 (5, 6) tie vs "2" differs; p6 has an unparsed order.
     assert (s.consistency.successes, s.consistency.n) == (2, 5)
+    assert (s.decisive_consistency.successes, s.decisive_consistency.n) == (2, 5)
+    always_tie = summarize_judgments([_j("a", "12", 5, 1), _j("a", "21", 5, 9)])
+    assert always_tie.consistency.rate == 1.0 and always_tie.decisive_consistency.n == 0
     assert (s.first_position.successes, s.first_position.n) == (4, 6)
     assert (s.second_position.successes, s.second_position.n) == (1, 6)
     assert s.first_position_p == pytest.approx(st.binomtest(4, 5, 0.5).pvalue)

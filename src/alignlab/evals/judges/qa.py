@@ -117,6 +117,8 @@ class JudgeQASummary:
         n_unparsed: Replies that were not valid JSON / verdicts or out of range.
         unparsed_reasons: Count per reason.
         consistency: Pairs (both orders parsed) whose preferred answer survived the swap.
+        decisive_consistency: The same among pairs where the judge preferred an answer in at
+            least one order — a judge that always says "tie" is trivially consistent, not here.
         first_position: Among judgments of pairs humans rated equal, the share preferring the
             first shown answer.
         second_position: Same, preferring the second shown answer.
@@ -134,6 +136,7 @@ class JudgeQASummary:
     n_unparsed: int
     unparsed_reasons: dict[str, int]
     consistency: Proportion
+    decisive_consistency: Proportion
     first_position: Proportion
     second_position: Proportion
     first_position_p: float | None
@@ -182,7 +185,7 @@ class JudgeQASummary:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (proportions with their rates and bounds)."""
         out = asdict(self)
-        for key in ("consistency", "first_position", "second_position", "agreement"):
+        for key in ("consistency", "decisive_consistency", "first_position", "second_position", "agreement"):
             prop: Proportion = getattr(self, key)
             out[key] = {
                 "rate": prop.rate if prop.n else None,
@@ -206,16 +209,20 @@ def _finite(obj: Any) -> Any:
     return obj
 
 
-def _consistency(judgments: Sequence[OrderJudgment]) -> Proportion:
+def _consistency(judgments: Sequence[OrderJudgment], *, decisive_only: bool = False) -> Proportion:
     by_pair: dict[str, dict[str, OrderJudgment]] = {}
     for j in judgments:
         by_pair.setdefault(j.pair_id, {})[j.order] = j
     same = total = 0
     for orders in by_pair.values():
         scores = [orders[o].original_score for o in ("12", "21") if o in orders]
-        if len(scores) == 2 and None not in scores:
-            total += 1
-            same += label_from_score(scores[0]) == label_from_score(scores[1])  # type: ignore[arg-type]
+        if len(scores) != 2 or scores[0] is None or scores[1] is None:
+            continue
+        labels = (label_from_score(scores[0]), label_from_score(scores[1]))
+        if decisive_only and labels == ("tie", "tie"):
+            continue
+        total += 1
+        same += labels[0] == labels[1]
     return wilson_interval(same, total)
 
 
@@ -240,6 +247,7 @@ def summarize_judgments(judgments: Sequence[OrderJudgment], *, judge: str = "", 
         n_unparsed=len(judgments) - len(parsed),
         unparsed_reasons=dict(Counter(j.error or "unknown" for j in judgments if j.score is None)),
         consistency=_consistency(judgments),
+        decisive_consistency=_consistency(judgments, decisive_only=True),
         first_position=wilson_interval(tie_labels["1"], len(ties)),
         second_position=wilson_interval(tie_labels["2"], len(ties)),
         first_position_p=first_p,
