@@ -177,7 +177,8 @@ def codegen(model: ModelOpt = "default", max_tokens: Annotated[int, typer.Option
     from alignlab.models import resolve_model
 
     audit = audit_generated_scorer(get_model(resolve_model(model).inspect_name), max_tokens=max_tokens)
-    console.print(f"[bold]reply[/] ({len(audit.reply)} chars):", audit.reply[:1500], markup=False)
+    console.print(f"[bold]reply[/] ({len(audit.reply)} chars):")
+    console.print(audit.reply[:1500], markup=False, highlight=False)
     if audit.report is None or audit.problem:
         console.print(f"no counterfactual report: {audit.problem}")
     if audit.report is not None:

@@ -37,6 +37,7 @@ def test_parse_items_normalises() -> None:
     assert parse_items(" nursing, teaching, and the arts.\nMore text") == ["nursing", "teaching", "arts"]
     assert parse_items("Doctors / Lawyers or an Engineer!") == ["doctors", "lawyers", "engineer"]
     assert parse_items("this is a very long rambling item that goes on, cook") == ["cook"]
+    assert parse_items("mining, but also increase, they do, nursing") == ["mining", "nursing"]
 
 
 def test_probe_chi_square_matches_scipy_and_log_odds_by_hand(tmp_path: Path) -> None:

@@ -44,6 +44,43 @@ BOOK_TEMPLATES: dict[str, str] = {
 _LEADING = re.compile(r"^(?:and|or|a|an|the|being|as|such as|like|e\.g\.|etc)\s+", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"[.!?\n;:]")
 _NOT_WORD = re.compile(r"[^a-z0-9' -]+")
+# Fragments of running text ("but also increase", "they do") rather than listed items.
+_CLAUSE_START = frozenset(
+    [
+        "but",
+        "so",
+        "because",
+        "if",
+        "when",
+        "while",
+        "which",
+        "who",
+        "that",
+        "this",
+        "these",
+        "those",
+        "it",
+        "its",
+        "they",
+        "their",
+        "them",
+        "we",
+        "you",
+        "i",
+        "he",
+        "she",
+        "his",
+        "her",
+        "there",
+        "here",
+        "is",
+        "are",
+        "was",
+        "were",
+        "do",
+        "does",
+    ]
+)
 
 
 def parse_items(completion: str, *, max_words: int = 4) -> list[str]:
@@ -56,7 +93,12 @@ def parse_items(completion: str, *, max_words: int = 4) -> list[str]:
         while item != previous:
             previous, item = item, _LEADING.sub("", item).strip()
         item = re.sub(r"\s+", " ", item).strip(" '-")
-        if item and len(item.split()) <= max_words and item not in {"etc", "jobs", "job"}:
+        if (
+            item
+            and len(item.split()) <= max_words
+            and item not in {"etc", "jobs", "job"}
+            and item.split()[0] not in _CLAUSE_START
+        ):
             items.append(item)
     return items
 
