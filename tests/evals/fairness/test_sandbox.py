@@ -83,6 +83,11 @@ def test_file_read_and_write_blocked(tmp_path: Path) -> None:
     assert "blocked" in read.results[0]["error"]
     write = run_sandboxed(code, function="write", records=[{}])
     assert "blocked" in write.results[0]["error"]
+    traversal = (
+        "import sysconfig\ndef f(r):\n"
+        "    return len(open(sysconfig.get_paths()['stdlib'] + '/..' * 12 + '/etc/hostname').read())\n"
+    )
+    assert "blocked" in run_sandboxed(traversal, function="f", records=[{}]).results[0]["error"]
 
 
 def test_file_write_blocked_by_rlimit_without_hook(tmp_path: Path) -> None:

@@ -43,7 +43,7 @@ _NOBODY = 65534
 # The child's bootstrap. It reads {"code", "function", "records"} from stdin, installs the
 # audit hook, runs the code and prints one JSON result line after a marker.
 _RUNNER = r"""
-import io, json, sys, sysconfig
+import io, json, os, sys, sysconfig
 _raw = sys.stdin.buffer.read().decode("utf-8")
 _job = json.loads(_raw)
 for _m in ("math", "re", "statistics", "datetime", "collections", "functools", "itertools", "decimal",
@@ -52,7 +52,7 @@ for _m in ("math", "re", "statistics", "datetime", "collections", "functools", "
         __import__(_m)
     except Exception:
         pass
-_STDLIB = sysconfig.get_paths()["stdlib"]
+_STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
 _BLOCKED = ("socket.", "subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
             "os.kill", "ctypes.", "os.remove", "os.rename", "os.rmdir", "os.mkdir", "shutil.", "os.chmod",
             "os.chown", "os.link", "os.symlink", "os.truncate", "os.putenv", "os.unsetenv", "webbrowser.",
@@ -64,7 +64,8 @@ def _hook(event, args):
     if event == "open":
         path, mode = args[0], args[1] if len(args) > 1 else "r"
         writing = isinstance(mode, str) and any(c in mode for c in "wax+")
-        if isinstance(path, int) or writing or not str(path).startswith(_STDLIB):
+        # realpath: "<stdlib>/../../etc/passwd" and symlinks must not pass the prefix check.
+        if isinstance(path, int) or writing or not os.path.realpath(os.fsdecode(path)).startswith(_STDLIB):
             raise PermissionError(f"sandbox: open({path!r}) blocked")
     elif event == "import" and args[0] in _NO_IMPORT:
         raise PermissionError(f"sandbox: import {args[0]} blocked")

@@ -93,7 +93,7 @@ def judgments_from_log(log: EvalLog) -> list[OrderJudgment]:
     for sample in log.samples or []:
         meta = sample.metadata
         score = next(iter((sample.scores or {}).values()), None)
-        score_meta = score.metadata or {} if score is not None else {}
+        score_meta = (score.metadata or {}) if score is not None else {}
         error = score_meta.get("error") if score is not None else (sample.error.message if sample.error else "no score")
         out.append(
             OrderJudgment(
