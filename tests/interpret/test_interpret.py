@@ -86,3 +86,18 @@ def test_integrated_gradients_reward_model(tiny_model_dir: Path) -> None:
     assert attr.what == "reward"
     assert sum(attr.attributions) == pytest.approx(attr.target - attr.baseline_target, abs=abs(attr.delta) + 1e-4)
     assert len(attr.top(3)) == 3
+
+
+def test_lime_on_a_local_reward_model(tiny_model_dir: Path, tmp_path: Path) -> None:
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
+
+    config = LlamaConfig.from_pretrained(tiny_model_dir, num_labels=1)
+    torch.manual_seed(0)
+    LlamaForSequenceClassification(config).save_pretrained(tmp_path / "rm")
+    AutoTokenizer.from_pretrained(tiny_model_dir).save_pretrained(tmp_path / "rm")
+    clf = get_classifier(str(tmp_path / "rm"))
+    assert clf.class_names == ("low reward", "high reward")
+    probs = clf(["how to bake a cake", "the user asked"])
+    assert probs.shape == (2, 2) and probs.sum(axis=1) == pytest.approx([1.0, 1.0])
+    exp = explain_text(clf, "The cat asked how to bake a cake", num_samples=100)
+    assert len(exp.weights) > 0
