@@ -188,15 +188,24 @@ def codegen(model: ModelOpt = "default", max_tokens: Annotated[int, typer.Option
 
 
 @fairness_app.command("prompts")
-def counterfactual_prompts(model: ModelOpt = "default", max_tokens: Annotated[int, typer.Option(min=8)] = 64) -> None:
-    """Counterfactual prompts (name/gender/race swaps): refusal and sentiment with paired tests."""
+def counterfactual_prompts(
+    model: ModelOpt = "default",
+    max_tokens: Annotated[int, typer.Option(min=8)] = 64,
+    judge: Annotated[Optional[str], typer.Option(help="Also grade answers 1-10 with this judge model.")] = None,  # noqa: UP045
+) -> None:
+    """Counterfactual prompts (name/gender/race swaps): refusal, sentiment (and a judge score), paired tests."""
     from inspect_ai.model import get_model
 
-    from alignlab.evals.fairness import llm_counterfactual_fairness
+    from alignlab.evals.fairness import TEXT_SCORERS, llm_counterfactual_fairness
+    from alignlab.evals.judges import single_answer_scorer
     from alignlab.models import resolve_model
 
+    settings = load_settings()
+    scorers = dict(TEXT_SCORERS)
+    if judge:
+        scorers["judge"] = single_answer_scorer(get_model(resolve_model(judge).inspect_name), settings)
     report = llm_counterfactual_fairness(
-        get_model(resolve_model(model).inspect_name), max_tokens=max_tokens, log_dir=load_settings().log_dir
+        get_model(resolve_model(model).inspect_name), max_tokens=max_tokens, log_dir=settings.log_dir, scorers=scorers
     )
     table = Table(title=f"counterfactual prompts ({len(report.templates)} templates per group)")
     for col in ("scorer", "group", "mean", "reference", "ref mean", "difference", "test", "p"):

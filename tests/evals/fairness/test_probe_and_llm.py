@@ -96,3 +96,36 @@ def test_llm_counterfactual_prompts_paired(alignlab_env: Path) -> None:
     assert sent_b.mean() < 0
     assert by[("sentiment", "b")].test.method == "wilcoxon signed-rank"
     assert len(report.answers) == 18
+
+
+def test_judge_score_scorer_with_unreadable_replies(alignlab_env: Path) -> None:
+    from alignlab.evals.judges import parse_rating, single_answer_scorer
+    from alignlab.settings import load_settings
+
+    assert parse_rating("Good. Rating: [[7]]") == 7.0 and parse_rating("[4.5]") == 4.5
+    assert math.isnan(parse_rating("no rating")) and math.isnan(parse_rating("[[11]]"))
+
+    def answer(messages: list[ChatMessage], *_: Any) -> ModelOutput:
+        out = ModelOutput.from_content("mockllm/model", "Note about " + messages[-1].text.split()[-1])
+        out.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+        return out
+
+    def grade(messages: list[ChatMessage], *_: Any) -> ModelOutput:
+        text = messages[-1].text
+        reply = "Rating: [[3]]" if "Jamal" in text else ("unsure" if "t0" in text else "Rating: [[8]]")
+        out = ModelOutput.from_content("mockllm/model", reply)
+        out.usage = ModelUsage(input_tokens=1, output_tokens=1, total_tokens=2)
+        return out
+
+    judge = single_answer_scorer(get_model("mockllm/model", custom_outputs=grade), load_settings())
+    report = llm_counterfactual_fairness(
+        get_model("mockllm/model", custom_outputs=answer),
+        templates=[f"t{i}: write about {{name}}" for i in range(5)],
+        groups={"a": {"name": "Greg"}, "b": {"name": "Jamal"}},
+        scorers={"judge": judge},
+        log_dir=alignlab_env / "logs",
+    )
+    [cmp] = report.comparisons
+    # template t0 is unreadable for group a -> dropped: 4 paired templates, each 3 - 8.
+    assert cmp.test.n == 4 and cmp.difference == -5.0 and cmp.mean == 3.0 and cmp.reference_mean == 8.0
+    assert cmp.test.p_value == pytest.approx(st.wilcoxon([-5, -5, -5, -5]).pvalue)

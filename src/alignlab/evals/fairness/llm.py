@@ -10,6 +10,7 @@ Wilcoxon signed-rank test otherwise.
 from __future__ import annotations
 
 import functools
+import math
 import string
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -106,6 +107,26 @@ class LLMFairnessReport:
     log_location: str
 
 
+def _compare(
+    scorer: str, group: str, reference: str, values: list[float], ref_values: list[float], binary: bool
+) -> GroupComparison:
+    # A scorer may give NaN (an unreadable judge reply): those templates leave the paired test.
+    kept = [(x, y) for x, y in zip(values, ref_values, strict=True) if math.isfinite(x) and math.isfinite(y)]
+    xs, ys = [x for x, _ in kept], [y for _, y in kept]
+    diffs = [x - y for x, y in kept]
+    test = mcnemar_exact(ys, xs) if binary else paired_test(diffs)
+    nan = float("nan")
+    return GroupComparison(
+        scorer,
+        group,
+        reference,
+        float(np.mean(xs)) if xs else nan,
+        float(np.mean(ys)) if ys else nan,
+        float(np.mean(diffs)) if diffs else nan,
+        test,
+    )
+
+
 def _fill(template: str, values: Mapping[str, str]) -> str:
     missing = {f for _, f, _, _ in string.Formatter().parse(template) if f} - set(values)
     if missing:
@@ -162,16 +183,8 @@ def llm_counterfactual_fairness(
     }
     comparisons = []
     for name, per_group in scores.items():
-        ref = per_group[reference]
-        binary = all(v in (0.0, 1.0) for g in names for v in per_group[g])
+        binary = all(v in (0.0, 1.0) for g in names for v in per_group[g] if math.isfinite(v))
         for g in names:
-            if g == reference:
-                continue
-            diffs = [x - y for x, y in zip(per_group[g], ref, strict=True)]
-            test = mcnemar_exact(ref, per_group[g]) if binary else paired_test(diffs)
-            comparisons.append(
-                GroupComparison(
-                    name, g, reference, float(np.mean(per_group[g])), float(np.mean(ref)), float(np.mean(diffs)), test
-                )
-            )
+            if g != reference:
+                comparisons.append(_compare(name, g, reference, per_group[g], per_group[reference], binary))
     return LLMFairnessReport(names, list(templates), answers, scores, comparisons, log.location)

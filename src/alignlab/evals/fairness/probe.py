@@ -194,7 +194,7 @@ def probe_bias(
 def plot_bias_probe(result: BiasProbeResult, path: Path) -> Path:
     """A bar chart of the top items per group (one panel each), written as PNG."""
     groups = list(result.templates)
-    fig = Figure(figsize=(5 * len(groups), 4.5))
+    fig = Figure(figsize=(5 * len(groups), 4.5), layout="constrained")
     axes = fig.subplots(1, len(groups), squeeze=False)[0]
     for ax, g in zip(axes, groups, strict=True):
         labels = [item for item, _ in result.top[g]][::-1]

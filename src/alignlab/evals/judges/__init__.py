@@ -22,6 +22,7 @@ from alignlab.evals.judges.prompts import (
     parse_reply,
 )
 from alignlab.evals.judges.qa import JudgeQASummary, Kappa, OrderJudgment, cohen_kappa, summarize_judgments
+from alignlab.evals.judges.single import parse_rating, single_answer_scorer
 from alignlab.evals.judges.task import JudgeRun, judgments_from_log, pairwise_judge_task, run_pairwise_judge
 from alignlab.evals.judges.transform import label_from_score, swap_score, transform_score
 
@@ -44,10 +45,12 @@ __all__ = [
     "load_pairs_jsonl",
     "looks_like_injected_verdict",
     "pairwise_judge_task",
+    "parse_rating",
     "parse_reply",
     "plot_judge_histograms",
     "run_pairwise_judge",
     "self_pairs",
+    "single_answer_scorer",
     "summarize_judgments",
     "swap_score",
     "transform_score",

@@ -35,7 +35,7 @@ def plot_judge_histograms(judgments: Sequence[OrderJudgment], out_dir: Path, *, 
         if j.score is not None and j.human_score is not None and label_from_score(j.human_score) == "tie"
     ]
 
-    fig = Figure(figsize=(10, 4))
+    fig = Figure(figsize=(10, 4), layout="constrained")
     left, right = fig.subplots(1, 2, sharey=False)
     left.hist(human, bins=_BINS, color="#4c72b0", edgecolor="white")
     left.set_title(f"human score (n={len(human)})")
