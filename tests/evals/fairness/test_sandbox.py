@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import socket
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from alignlab.evals.fairness import SandboxLimits, run_sandboxed
-from alignlab.evals.fairness.sandbox import _can_unshare_net
+from alignlab.evals.fairness.sandbox import _can_unshare_net, _nobody_interpreter
 
 
 @pytest.fixture
@@ -90,13 +91,35 @@ def test_file_read_and_write_blocked(tmp_path: Path) -> None:
     assert "blocked" in run_sandboxed(traversal, function="f", records=[{}]).results[0]["error"]
 
 
-def test_file_write_blocked_by_rlimit_without_hook(tmp_path: Path) -> None:
-    target = tmp_path / "out.txt"
-    os.chmod(tmp_path, 0o777)
+def test_file_write_blocked_by_rlimit_without_hook() -> None:
+    # A world-writable directory reachable by `nobody`, so only the file-size limit stops the write.
+    with tempfile.TemporaryDirectory(dir="/tmp") as shared:
+        os.chmod(shared, 0o777)
+        _check_write_blocked(Path(shared) / "out.txt")
+
+
+def _check_write_blocked(target: Path) -> None:
     code = f"def f(r):\n    fh = open({str(target)!r}, 'w')\n    fh.write('x' * 10)\n    fh.flush()\n    return 1\n"
     result = run_sandboxed(code, function="f", records=[{}], limits=SandboxLimits(audit_hook=False))
     assert "File too large" in result.results[0]["error"]
     assert not target.exists() or target.stat().st_size == 0
+
+
+def test_limits_cannot_be_raised() -> None:
+    code = "import resource\ndef f(r):\n    resource.setrlimit(resource.RLIMIT_CPU, (100, 100))\n    return 1\n"
+    result = run_sandboxed(code, function="f", records=[{}])
+    assert "blocked" in result.results[0]["error"]
+
+
+@pytest.mark.skipif(_nobody_interpreter() is None, reason="needs root and a python that nobody can run")
+def test_root_only_file_unreadable_without_hook(tmp_path: Path) -> None:
+    secret = tmp_path / "secret.txt"
+    secret.write_text("s3cret")
+    secret.chmod(0o600)
+    code = f"def f(r):\n    return len(open({str(secret)!r}).read())\n"
+    result = run_sandboxed(code, function="f", records=[{}], limits=SandboxLimits(audit_hook=False))
+    assert any(layer.startswith("uid nobody") for layer in result.isolation)
+    assert "PermissionError" in result.results[0]["error"]
 
 
 def test_environment_is_empty(monkeypatch: pytest.MonkeyPatch) -> None:

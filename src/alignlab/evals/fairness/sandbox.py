@@ -7,7 +7,7 @@ Layers, each independent of the others (what applied is reported in ``isolation`
 * ``resource`` limits: CPU seconds (SIGXCPU kills a busy loop), address space, file size 0
   (no file writes), no core dumps, no new processes; plus a wall-clock timeout;
 * as root: a **new network namespace** (``unshare(CLONE_NEWNET)``: not even loopback is
-  up) and a drop to user ``nobody``;
+  up) and a drop to user ``nobody`` (root could read any file and raise its own limits);
 * inside the child, before the model's code is compiled, a ``sys.addaudithook`` hook —
   which Python code cannot remove — refuses ``open`` outside the standard library, sockets,
   subprocesses, ``os.system``/``exec``/``fork`` and ``ctypes``.
@@ -56,7 +56,7 @@ _STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
 _BLOCKED = ("socket.", "subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
             "os.kill", "ctypes.", "os.remove", "os.rename", "os.rmdir", "os.mkdir", "shutil.", "os.chmod",
             "os.chown", "os.link", "os.symlink", "os.truncate", "os.putenv", "os.unsetenv", "webbrowser.",
-            "urllib.Request", "http.client.connect", "ftplib.", "smtplib.", "sys._getframe")
+            "resource.", "urllib.Request", "http.client.connect", "ftplib.", "smtplib.", "sys._getframe")
 _NO_IMPORT = {"ctypes", "_ctypes", "socket", "_socket", "subprocess", "_posixsubprocess", "ssl", "_ssl",
               "multiprocessing", "_multiprocessing", "select", "mmap", "pty", "fcntl", "urllib.request",
               "http.client", "asyncio"}
@@ -106,8 +106,8 @@ class SandboxLimits:
         memory_bytes: Address-space limit.
         wall_seconds: Wall-clock timeout (catches sleeping or blocked code).
         network_namespace: Put the child in an empty network namespace when possible (root).
-        drop_privileges: Run as ``nobody`` when started as root and ``nobody`` can run the
-            interpreter.
+        drop_privileges: Run as ``nobody`` when started as root (with the system ``python3``
+            when ``nobody`` cannot run ours).
         audit_hook: Install the in-process audit hook (turn off only to test the kernel layers).
     """
 
@@ -166,22 +166,34 @@ def _can_unshare_net() -> bool:
     return os.waitstatus_to_exitcode(status) == 0
 
 
-@functools.cache
-def _nobody_can_run_python() -> bool:
-    # The interpreter may live where ``nobody`` cannot reach it (a pyenv under /root).
-    if os.geteuid() != 0:
-        return False
+def _runs_as_nobody(interpreter: str) -> bool:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
         try:
             os.setgroups([])
             os.setgid(_NOBODY)
             os.setuid(_NOBODY)
-            os.execv(sys.executable, [sys.executable, "-I", "-S", "-c", "pass"])
+            os.execv(interpreter, [interpreter, "-I", "-S", "-c", "pass"])
         finally:
             os._exit(1)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status) == 0
+
+
+@functools.cache
+def _nobody_interpreter() -> str | None:
+    """A Python that user ``nobody`` can run (the sandbox needs only the standard library).
+
+    Our own interpreter may live where ``nobody`` cannot reach it (a pyenv under /root); the
+    system ``python3`` then serves, since the child runs with ``-I -S`` anyway.
+    """
+    if os.geteuid() != 0:
+        return None
+    candidates = [sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"]
+    for interpreter in dict.fromkeys(c for c in candidates if c and os.path.isfile(c)):
+        if _runs_as_nobody(interpreter):
+            return interpreter
+    return None
 
 
 def _preexec(limits: SandboxLimits, net: bool, drop: bool) -> Callable[[], None]:
@@ -238,10 +250,12 @@ def run_sandboxed(
     """
     limits = limits or SandboxLimits()
     net = limits.network_namespace and _can_unshare_net()
-    drop = limits.drop_privileges and _nobody_can_run_python()
+    nobody_python = _nobody_interpreter() if limits.drop_privileges else None
+    drop = nobody_python is not None
+    interpreter = nobody_python or sys.executable
     isolation = ["subprocess", "empty-env", "python -I -S", "rlimits(cpu,as,fsize=0,nproc=0)", "timeout"]
     isolation += ["net-namespace"] if net else []
-    isolation += ["uid nobody"] if drop else []
+    isolation += [f"uid nobody ({interpreter})"] if drop else []
     isolation += ["audit-hook"] if limits.audit_hook else []
     workdir = Path(tempfile.mkdtemp(prefix="alignlab-sandbox-"))
     try:
@@ -254,7 +268,7 @@ def run_sandboxed(
         )
         try:
             proc = subprocess.run(
-                [sys.executable, "-I", "-S", str(runner)],
+                [interpreter, "-I", "-S", str(runner)],
                 input=job.encode("utf-8"),
                 capture_output=True,
                 env={},
