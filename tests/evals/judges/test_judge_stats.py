@@ -125,3 +125,10 @@ def test_summary_check_is_a_gate() -> None:
     assert any("unparsed" in f for f in failures)
     assert any("kappa" in f for f in failures)
     assert bad.to_dict()["consistency"]["n"] == 1
+    # A gate reads the stored dict back and applies the same requirements.
+    import json
+
+    stored = json.loads(json.dumps(bad.to_dict()))
+    again = type(bad).from_dict(stored)
+    assert again.check(min_consistency=0.8, max_unparsed_rate=0.1, min_kappa=0.5) == failures
+    assert again.consistency == bad.consistency

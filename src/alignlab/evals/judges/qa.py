@@ -182,6 +182,47 @@ class JudgeQASummary:
             failures.append(f"first-position rate {self.first_position.rate:.3f} > {max_first_position}")
         return failures
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JudgeQASummary:
+        """Rebuild a summary from :meth:`to_dict` (e.g. a store row's ``metrics["judge_qa"]``) for a gate."""
+
+        def prop(d: dict[str, Any]) -> Proportion:
+            return Proportion(int(d["successes"]), int(d["n"]), float(d["low"]), float(d["high"]))
+
+        def num(value: Any) -> float:  # to_dict stores NaN as null
+            return float("nan") if value is None else float(value)
+
+        k = data.get("kappa")
+        kappa = None
+        if k is not None:
+            kappa = Kappa(
+                num(k["kappa"]),
+                num(k["low"]),
+                num(k["high"]),
+                num(k["se"]),
+                int(k["n"]),
+                num(k["observed"]),
+                num(k["expected"]),
+                num(k["confidence"]),
+            )
+        return cls(
+            judge=data["judge"],
+            prompt=data["prompt"],
+            n_pairs=data["n_pairs"],
+            n_judgments=data["n_judgments"],
+            n_unparsed=data["n_unparsed"],
+            unparsed_reasons=dict(data["unparsed_reasons"]),
+            consistency=prop(data["consistency"]),
+            decisive_consistency=prop(data["decisive_consistency"]),
+            first_position=prop(data["first_position"]),
+            second_position=prop(data["second_position"]),
+            first_position_p=data["first_position_p"],
+            agreement=prop(data["agreement"]),
+            kappa=kappa,
+            injection_flagged=data["injection_flagged"],
+            judge_label_counts=dict(data["judge_label_counts"]),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (proportions with their rates and bounds)."""
         out = asdict(self)
