@@ -75,17 +75,8 @@ def eval_cmd(
         run = resume_suite(str(resume), store=store)
     else:
         run = run_suite(
-            suite,
-            model,
-            settings=settings,
-            store=store,
-            dataset=dataset,
-            limit=limit,
-            seed=seed,
-            judge=judge,
-            log_dir=log_dir,
-            base_url=model_base_url,
-            max_tokens=max_tokens,
+            suite, model, settings=settings, store=store, dataset=dataset, limit=limit, seed=seed, judge=judge,
+            log_dir=log_dir, base_url=model_base_url, max_tokens=max_tokens,
         )
     _report([run])
 
@@ -97,9 +88,7 @@ def _report(runs: list) -> None:  # type: ignore[type-arg]
         console.print(f"[bold]{r.summary.suite}[/] run {r.record.id[:8]} ({r.record.status}): {labels}")
         console.print(f"  log: {r.summary.log_location}")
         if r.record.status == "cancelled":
-            console.print(
-                f"  interrupted — resume with: alignlab eval {r.summary.suite} --resume {r.summary.log_location}"
-            )
+            console.print(f"  interrupted — resume with: alignlab eval {r.summary.suite} --resume {r.summary.log_location}")
 
 
 @app.command()
@@ -116,13 +105,7 @@ def demo(
     store = _store(settings)
     runs = [
         run_suite(
-            suite,
-            model,
-            settings=settings,
-            store=store,
-            dataset=dataset,
-            limit=limit,
-            log_dir=log_dir,
+            suite, model, settings=settings, store=store, dataset=dataset, limit=limit, log_dir=log_dir,
             max_tokens=max_tokens,
         )
         for suite, dataset in (("redteam", "alignlab-redteam"), ("overrefusal", "alignlab-overrefusal"))
@@ -168,16 +151,8 @@ def runs_list(
     for r in list_runs(_store(load_settings()), suite=suite, model=model, limit=limit):
         rates = [x for x in r.metrics.get("rates", []) if x.get("group") == "all"]
         headline = "; ".join(f"{x['measure']} {x['rate']:.1%}" for x in rates if x.get("n"))
-        table.add_row(
-            r.id[:8],
-            f"{r.started_at:%Y-%m-%d %H:%M}",
-            r.suite,
-            r.model,
-            r.dataset,
-            r.status,
-            str(r.n_samples),
-            headline,
-        )
+        table.add_row(r.id[:8], f"{r.started_at:%Y-%m-%d %H:%M}", r.suite, r.model, r.dataset, r.status,
+                      str(r.n_samples), headline)
     console.print(table)
 
 
