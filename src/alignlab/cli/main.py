@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 from alignlab.cli.gate import gate as gate_cmd
+from alignlab.cli.judge import register as register_judge_commands
 from alignlab.errors import AlignlabError
 from alignlab.settings import Settings, load_settings
 
@@ -23,6 +24,7 @@ runs_app = typer.Typer(no_args_is_help=True, help="Past evaluation runs recorded
 app.add_typer(classify_app, name="classify")
 app.add_typer(runs_app, name="runs")
 app.command("gate")(gate_cmd)
+register_judge_commands(app)
 console = Console()
 err_console = Console(stderr=True)
 

@@ -1,0 +1,50 @@
+"""Interpretability: LIME for any text classifier, the "new"/"old" neutral-word probe, and
+Captum Integrated Gradients for local transformers (seed 3, "Sentiment classification with BERT")."""
+
+from alignlab.interpret.classifiers import (
+    CLASSIFIERS,
+    TextClassifier,
+    callable_classifier,
+    get_classifier,
+    hatesonar_classifier,
+    hf_sequence_classifier,
+    profanity_classifier,
+    vader_classifier,
+)
+from alignlab.interpret.gradients import (
+    TokenAttributions,
+    ig_completion_logprob,
+    ig_reward,
+    write_token_attributions,
+)
+from alignlab.interpret.lime_text import (
+    DEFAULT_NEUTRAL_SENTENCES,
+    ExplanationFiles,
+    NeutralWordFinding,
+    TextExplanation,
+    explain_text,
+    neutral_word_probe,
+    write_explanation,
+)
+
+__all__ = [
+    "CLASSIFIERS",
+    "DEFAULT_NEUTRAL_SENTENCES",
+    "ExplanationFiles",
+    "NeutralWordFinding",
+    "TextClassifier",
+    "TextExplanation",
+    "TokenAttributions",
+    "callable_classifier",
+    "explain_text",
+    "get_classifier",
+    "hatesonar_classifier",
+    "hf_sequence_classifier",
+    "ig_completion_logprob",
+    "ig_reward",
+    "neutral_word_probe",
+    "profanity_classifier",
+    "vader_classifier",
+    "write_explanation",
+    "write_token_attributions",
+]
