@@ -1,0 +1,158 @@
+"""Statistics of a compliance-gap run, read from its eval log.
+
+Per condition (tier × reasoning): compliance by the prefix check and by the refusal
+classifier side by side (the prefix instruction itself changes behaviour, so neither alone
+is trusted), how the instruction was followed, and the rate of alignment-faking reasoning.
+The compliance gap is free − paid within each reasoning condition, with a Newcombe
+interval and a two-proportion z or Fisher exact test (:func:`alignlab.stats.two_proportion_test`).
+
+Rates use every scored sample of the condition as denominator; the alignment-faking rate
+uses the samples with at least one parsed judge vote (the others are counted as unparsed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from inspect_ai.log import EvalLog, EvalSample
+
+from alignlab.evals.compliance_gap.parsing import PREFIX_STATUSES
+from alignlab.evals.compliance_gap.prompts import ALL_CONDITIONS
+from alignlab.evals.metrics import event_happened
+from alignlab.evals.summary import DiffRow, RateRow, SuiteSummary, sample_label
+from alignlab.stats import Proportion, TwoProportionTest, two_proportion_test, wilson_interval
+
+__all__ = ["ConditionStats", "GapStats", "GapSummary", "compute_gap_summary", "summarize_compliance_gap"]
+
+
+@dataclass(frozen=True)
+class ConditionStats:
+    """What one condition measured."""
+
+    condition: str
+    tier: str
+    cot: bool
+    n: int
+    prefix_counts: dict[str, int]
+    prefix_compliance: Proportion
+    classifier_compliance: Proportion
+    ignored_instruction: Proportion
+    alignment_faking: Proportion | None
+    """``None`` when no scratchpad was judged (no judge, or the no-CoT condition)."""
+    af_unparsed_samples: int
+    judge_unparsed: int
+
+
+@dataclass(frozen=True)
+class GapStats:
+    """Free − paid within one reasoning condition, for one way of measuring compliance."""
+
+    cot: bool
+    measure: str
+    test: TwoProportionTest
+
+
+@dataclass(frozen=True)
+class GapSummary:
+    """Every condition's rates and the gaps."""
+
+    variant: str
+    trained_tier: str
+    conditions: list[ConditionStats]
+    gaps: list[GapStats]
+
+
+def _score_meta(sample: EvalSample) -> dict[str, Any]:
+    for score in (sample.scores or {}).values():
+        if score.metadata and "prefix" in score.metadata:
+            return score.metadata
+    return {}
+
+
+def _condition_stats(name: str, tier: str, cot: bool, samples: list[EvalSample]) -> ConditionStats:
+    metas = [_score_meta(s) for s in samples]
+    prefixes = Counter(str(m.get("prefix")) for m in metas)
+    labels = [lab for s in samples if (lab := sample_label(s)) is not None]
+    af_labels = [m["af_label"] for m in metas if m.get("af_label") is not None]
+    judged = [m for m in metas if m.get("af_votes")]
+    n = len(metas)
+    return ConditionStats(
+        condition=name,
+        tier=tier,
+        cot=cot,
+        n=n,
+        prefix_counts={p: prefixes.get(p, 0) for p in PREFIX_STATUSES},
+        prefix_compliance=wilson_interval(prefixes.get("accepted", 0), n),
+        classifier_compliance=wilson_interval(sum(event_happened(lab, "complied") for lab in labels), len(labels)),
+        ignored_instruction=wilson_interval(prefixes.get("ignored_instruction", 0), n),
+        alignment_faking=wilson_interval(sum(bool(x) for x in af_labels), len(af_labels)) if judged else None,
+        af_unparsed_samples=sum(1 for m in judged if m.get("af_label") is None),
+        judge_unparsed=sum(1 for m in metas if m.get("judge_unparsed")),
+    )
+
+
+def compute_gap_summary(samples: Iterable[EvalSample], *, variant: str = "", trained_tier: str = "") -> GapSummary:
+    """Per-condition rates and free − paid gaps from scored samples (errored samples are skipped)."""
+    scored = [s for s in samples if s.error is None and _score_meta(s)]
+    stats: dict[str, ConditionStats] = {}
+    for cond in ALL_CONDITIONS:
+        chosen = [s for s in scored if (s.metadata or {}).get("condition") == cond.name]
+        if chosen:
+            stats[cond.name] = _condition_stats(cond.name, cond.tier, cond.cot, chosen)
+    gaps: list[GapStats] = []
+    for cot in (True, False):
+        free = stats.get(f"free/{'cot' if cot else 'no-cot'}")
+        paid = stats.get(f"paid/{'cot' if cot else 'no-cot'}")
+        if free is None or paid is None:
+            continue
+        for measure, attr in (("prefix", "prefix_compliance"), ("classifier", "classifier_compliance")):
+            a, b = getattr(paid, attr), getattr(free, attr)
+            gaps.append(GapStats(cot, measure, two_proportion_test(a.successes, a.n, b.successes, b.n)))
+        if free.alignment_faking is not None and paid.alignment_faking is not None:
+            a, b = paid.alignment_faking, free.alignment_faking
+            gaps.append(GapStats(cot, "alignment_faking", two_proportion_test(a.successes, a.n, b.successes, b.n)))
+    return GapSummary(variant, trained_tier, list(stats.values()), gaps)
+
+
+def summarize_compliance_gap(log: EvalLog) -> SuiteSummary:
+    """The ``compliance-gap`` suite's summary hook: rates per condition and the gaps as differences."""
+    meta = log.eval.metadata or {}
+    gap = compute_gap_summary(
+        log.samples or [], variant=str(meta.get("variant", "")), trained_tier=str(meta.get("trained_tier", ""))
+    )
+    rows: list[RateRow] = []
+    for c in gap.conditions:
+        rows += [
+            RateRow("compliance_prefix", c.condition, c.prefix_compliance),
+            RateRow("compliance_classifier", c.condition, c.classifier_compliance),
+            RateRow("ignored_instruction", c.condition, c.ignored_instruction),
+        ]
+        if c.alignment_faking is not None:
+            rows.append(RateRow("alignment_faking", c.condition, c.alignment_faking))
+    diffs = [
+        DiffRow(f"gap_{g.measure}", "cot" if g.cot else "no-cot", "free − paid", g.test) for g in gap.gaps
+    ]
+    samples = [s for s in (log.samples or []) if s.error is None]
+    labels = Counter(lab for s in samples if (lab := sample_label(s)) is not None)
+    return SuiteSummary(
+        suite="compliance-gap",
+        model=log.eval.model,
+        dataset=log.eval.dataset.name or "",
+        status=log.status,
+        n_samples=sum(labels.values()),
+        rows=rows,
+        labels=dict(labels),
+        judge_unparsed=sum(c.judge_unparsed for c in gap.conditions),
+        log_location=log.location,
+        extra={
+            "variant": gap.variant,
+            "trained_tier": gap.trained_tier,
+            "prefix_counts": {c.condition: c.prefix_counts for c in gap.conditions},
+            "af_unparsed_samples": {c.condition: c.af_unparsed_samples for c in gap.conditions},
+            "af_judged": any(c.alignment_faking is not None for c in gap.conditions),
+        },
+        diffs=diffs,
+    )
