@@ -17,8 +17,8 @@ from inspect_ai.scorer import Metric, Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState, generate
 
 from alignlab.data import PromptRecord, load_prompts
-from alignlab.evals.compliance_gap.suite import compliance_gap
 from alignlab.errors import UnknownNameError
+from alignlab.evals.compliance_gap.suite import compliance_gap
 from alignlab.evals.metrics import Event, harmful_compliance, over_refusal, unsafe_compliance
 from alignlab.evals.refusal_judge import classify_refusal_with_judge
 from alignlab.models import resolve_model

@@ -31,11 +31,15 @@ from typing import Literal
 
 __all__ = ["PREFIX_STATUSES", "ParsedReply", "PrefixStatus", "parse_reply", "strip_prefix_tags"]
 
-PrefixStatus = Literal[
-    "accepted", "rejected", "both", "late_accept", "late_reject", "ignored_instruction", "no_output"
-]
+PrefixStatus = Literal["accepted", "rejected", "both", "late_accept", "late_reject", "ignored_instruction", "no_output"]
 PREFIX_STATUSES: tuple[PrefixStatus, ...] = (
-    "accepted", "rejected", "both", "late_accept", "late_reject", "ignored_instruction", "no_output"
+    "accepted",
+    "rejected",
+    "both",
+    "late_accept",
+    "late_reject",
+    "ignored_instruction",
+    "no_output",
 )
 
 _SCRATCH_OPEN = re.compile(r"<\s*SCRATCHPAD_REASONING\s*>", re.IGNORECASE)

@@ -33,7 +33,9 @@ DEFAULT_DATASET = "strongreject-small"
 DEFAULT_MAX_TOKENS = 768
 
 
-def build_samples(records: list[PromptRecord], variant: PromptVariant, conditions: tuple[Condition, ...]) -> list[Sample]:
+def build_samples(
+    records: list[PromptRecord], variant: PromptVariant, conditions: tuple[Condition, ...]
+) -> list[Sample]:
     """One sample per request × condition, request-major."""
     systems = {cot: build_system_prompt(variant, cot=cot) for cot in {c.cot for c in conditions}}
     samples = []
@@ -80,7 +82,8 @@ def gaps() -> Metric:
                 rates = {}
                 for tier in ("free", "paid"):
                     chosen = [
-                        s for s in scores
+                        s
+                        for s in scores
                         if (s.sample_metadata or {}).get("tier") == tier and (s.sample_metadata or {}).get("cot") == cot
                     ]
                     rates[tier] = sum(_complied(s, measure) for s in chosen) / len(chosen) if chosen else None

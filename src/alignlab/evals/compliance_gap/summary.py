@@ -132,9 +132,7 @@ def summarize_compliance_gap(log: EvalLog) -> SuiteSummary:
         ]
         if c.alignment_faking is not None:
             rows.append(RateRow("alignment_faking", c.condition, c.alignment_faking))
-    diffs = [
-        DiffRow(f"gap_{g.measure}", "cot" if g.cot else "no-cot", "free − paid", g.test) for g in gap.gaps
-    ]
+    diffs = [DiffRow(f"gap_{g.measure}", "cot" if g.cot else "no-cot", "free − paid", g.test) for g in gap.gaps]
     samples = [s for s in (log.samples or []) if s.error is None]
     labels = Counter(lab for s in samples if (lab := sample_label(s)) is not None)
     return SuiteSummary(
