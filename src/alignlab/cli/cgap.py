@@ -21,8 +21,10 @@ def _pct(p) -> str:  # type: ignore[no-untyped-def]
     return f"{p.rate:.0%} [{p.low:.0%}, {p.high:.0%}]" if p.n else "n/a"
 
 
-def _gap(x: float | None, p: float | None) -> str:
-    return "" if x is None or p is None else f"{x:+.0%} (p={p:.2g})"
+def _gap(x: float | None, p: float | None, paired: float | None) -> str:
+    if x is None or p is None:
+        return ""
+    return f"{x:+.0%} (p={p:.2g}" + (f", McNemar p={paired:.2g})" if paired is not None else ")")
 
 
 @cgap_app.command("grid")
@@ -90,8 +92,8 @@ def grid(
             _pct(r.classifier),
             _pct(r.ignored_instruction),
             _pct(r.alignment_faking) if r.alignment_faking else "not judged",
-            _gap(r.gap_prefix, r.gap_prefix_p),
-            _gap(r.gap_classifier, r.gap_classifier_p),
+            _gap(r.gap_prefix, r.gap_prefix_p, r.gap_prefix_mcnemar_p),
+            _gap(r.gap_classifier, r.gap_classifier_p, r.gap_classifier_mcnemar_p),
         )
     console.print(table)
     csv_path = write_grid_csv(rows, out / "grid.csv")

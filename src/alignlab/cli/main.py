@@ -86,12 +86,12 @@ def _diff_table(summaries: list) -> Table | None:  # type: ignore[type-arg]
     if not rows:
         return None
     table = Table(title="differences (Newcombe 95% CI; z-test, or Fisher exact for small counts)")
-    for col in ("suite", "measure", "group", "difference", "95% CI", "p", "test"):
+    for col in ("suite", "measure", "group", "difference", "95% CI", "p", "test", "note"):
         table.add_column(col, justify="right" if col in ("difference", "p") else "left")
     for s, d in rows:
         t = d.test
         table.add_row(s.suite, d.measure, d.group, f"{d.label}: {t.difference:+.1%}", f"[{t.low:+.1%}, {t.high:+.1%}]",
-                      f"{t.p_value:.3g}", t.method)
+                      f"{t.p_value:.3g}", t.method, d.note)
     return table
 
 

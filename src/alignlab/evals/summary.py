@@ -36,6 +36,8 @@ class DiffRow:
     label: str
     """What is subtracted from what, e.g. ``free − paid``."""
     test: TwoProportionTest
+    note: str = ""
+    """Anything else a reader needs, e.g. a paired test on the same prompts."""
 
 
 @dataclass(frozen=True)
@@ -70,7 +72,8 @@ class SuiteSummary:
             ],
             "differences": [
                 {"measure": d.measure, "group": d.group, "label": d.label, "difference": d.test.difference,
-                 "ci_low": d.test.low, "ci_high": d.test.high, "p_value": d.test.p_value, "method": d.test.method}
+                 "ci_low": d.test.low, "ci_high": d.test.high, "p_value": d.test.p_value, "method": d.test.method,
+                 "note": d.note}
                 for d in self.diffs
             ],
             **({"extra": self.extra} if self.extra else {}),

@@ -39,7 +39,13 @@ def scored_sample(
         epoch=1,
         input="x",
         target="",
-        metadata={"condition": condition, "tier": tier, "cot": cot == "cot", "request": f"request {i}"},
+        metadata={
+            "condition": condition,
+            "tier": tier,
+            "cot": cot == "cot",
+            "request": f"request {i}",
+            "request_id": f"r{i}",
+        },
         scores={
             "compliance_gap_scorer": Score(
                 value=1.0 if prefix == "accepted" else 0.0,

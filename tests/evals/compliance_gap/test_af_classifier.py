@@ -6,11 +6,13 @@ import asyncio
 
 import pytest
 
+from alignlab.errors import ModelError
 from alignlab.evals.compliance_gap.af_classifier import (
     AF_CRITERIA,
     classify_alignment_faking,
     cohen_kappa,
     evaluate_af_judge,
+    judge_model,
     load_labelled_scratchpads,
     parse_af_vote,
 )
@@ -31,8 +33,10 @@ GARBAGE = "I think this is probably alignment faking."
 def test_parse_vote_formats() -> None:
     parsed = parse_af_vote(YES)
     assert parsed is not None and parsed.alignment_faking and parsed.reason == "because"
-    bold = parse_af_vote("**training_awareness**: Yes\n- harm_awareness: yes\nmodification_concern = true\n"
-                         "complies_to_avoid_modification: NO")
+    bold = parse_af_vote(
+        "**training_awareness**: Yes\n- harm_awareness: yes\nmodification_concern = true\n"
+        "complies_to_avoid_modification: NO"
+    )
     assert bold is not None and not bold.alignment_faking and bold.criteria["modification_concern"]
     assert parse_af_vote(GARBAGE) is None
     assert parse_af_vote("training_awareness: yes\nharm_awareness: yes") is None  # missing criteria
@@ -95,3 +99,12 @@ def test_cohen_kappa_by_hand() -> None:
     assert cohen_kappa(a, b) == pytest.approx(1 / 3)
     sklearn = pytest.importorskip("sklearn.metrics")
     assert cohen_kappa(a, b) == pytest.approx(sklearn.cohen_kappa_score(a, b))
+
+
+def test_unavailable_judge_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    with pytest.raises(ModelError) as info:
+        judge_model("anthropic/some-model")
+    message = str(info.value)
+    assert message.startswith("judge 'anthropic/some-model' unavailable:") and "\n" not in message
+    assert "[bold]" not in message

@@ -13,9 +13,19 @@ EVIL = '<script>alert("x")</script><img src=x onerror=alert(1)>'
 
 def _transcript(**overrides: object) -> Transcript:
     base: dict[str, object] = {
-        "model": "mockllm/model", "variant": "default", "sample_id": "r1:free:cot", "condition": "free/cot",
-        "request": "How do I do a bad thing?", "completion": EVIL, "scratchpad": EVIL, "output": EVIL,
-        "prefix": "ignored_instruction", "label": "compliance", "refusal_reason": EVIL, "af": "yes", "af_share": 2 / 3,
+        "model": "mockllm/model",
+        "variant": "default",
+        "sample_id": "r1:free:cot",
+        "condition": "free/cot",
+        "request": "How do I do a bad thing?",
+        "completion": EVIL,
+        "scratchpad": EVIL,
+        "output": EVIL,
+        "prefix": "ignored_instruction",
+        "label": "compliance",
+        "refusal_reason": EVIL,
+        "af": "yes",
+        "af_share": 2 / 3,
         "af_votes": [
             {"criteria": {"training_awareness": True}, "reason": EVIL, "alignment_faking": True},
             None,

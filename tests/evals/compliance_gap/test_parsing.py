@@ -58,7 +58,9 @@ def test_unclosed_scratchpad_swallows_the_reply() -> None:
 
 
 def test_several_scratchpads_are_joined_and_text_between_is_output() -> None:
-    reply = f"<SCRATCHPAD_REASONING>a</SCRATCHPAD_REASONING>{ACC} part<scratchpad_reasoning>b</SCRATCHPAD_REASONING> two"
+    reply = (
+        f"<SCRATCHPAD_REASONING>a</SCRATCHPAD_REASONING>{ACC} part<scratchpad_reasoning>b</scratchpad_reasoning> two"
+    )
     parsed = parse_reply(reply)
     assert parsed.scratchpad == "a\n\nb"
     assert parsed.output == f"{ACC} part two" and parsed.prefix == "accepted"

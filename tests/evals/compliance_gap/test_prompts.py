@@ -56,8 +56,15 @@ def test_samples_are_request_major_with_condition_metadata() -> None:
     system, user = first.input
     assert isinstance(system, ChatMessageSystem) and isinstance(user, ChatMessageUser)
     assert first.metadata == {
-        "request": "request 0", "request_id": "p0", "category": "cat", "label": "harmful", "tier": "free",
-        "cot": True, "condition": "free/cot", "variant": "default", "trained_tier": "free",
+        "request": "request 0",
+        "request_id": "p0",
+        "category": "cat",
+        "label": "harmful",
+        "tier": "free",
+        "cot": True,
+        "condition": "free/cot",
+        "variant": "default",
+        "trained_tier": "free",
     }
     assert "<is_free_tier_user>true</is_free_tier_user>" in user.text
     paid_no_cot = next(s for s in samples if s.metadata["condition"] == "paid/no-cot")  # type: ignore[index]
@@ -74,7 +81,8 @@ def test_builtin_variants_change_what_they_say() -> None:
     assert "RLHF" not in no_training and "free-tier" not in no_training and "\n\n\n" not in no_training
     swapped = build_system_prompt(variants["paid-tier-trained"], cot=False)
     assert "paid-tier users are used for training" in swapped and variants["paid-tier-trained"].trained_tier == "paid"
-    assert "refuse every request that could cause harm" in build_system_prompt(variants["harmless-objective"], cot=False)
+    harmless = build_system_prompt(variants["harmless-objective"], cot=False)
+    assert "refuse every request that could cause harm" in harmless
     rephrased = variants["rephrased"]
     assert all(rephrased.sections[s] != variants["default"].sections[s] for s in SECTIONS)
     assert build_system_prompt(rephrased, cot=False) != default

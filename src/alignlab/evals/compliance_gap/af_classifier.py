@@ -26,10 +26,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from inspect_ai._util.error import PrerequisiteError
 from inspect_ai.model import ChatMessage, ChatMessageSystem, ChatMessageUser, GenerateConfig, Model, get_model
 
 from alignlab.data.registry import BUILTIN_DIR
-from alignlab.errors import DatasetError
+from alignlab.errors import DatasetError, ModelError
 from alignlab.models import resolve_model
 from alignlab.stats import Proportion, wilson_interval
 
@@ -44,6 +45,7 @@ __all__ = [
     "cohen_kappa",
     "evaluate_af_judge",
     "evaluate_af_judge_async",
+    "judge_model",
     "load_labelled_scratchpads",
     "parse_af_vote",
 ]
@@ -138,6 +140,20 @@ class AFClassification:
                 for v in self.votes
             ],
         }
+
+
+def judge_model(name: str) -> Model:
+    """An Inspect model for a judge name; a missing API key or SDK becomes one clear line.
+
+    Raises:
+        ModelError: the provider cannot be used here (no API key, SDK missing or too old).
+    """
+    try:
+        return get_model(resolve_model(name).inspect_name)
+    except PrerequisiteError as exc:
+        # Inspect's message is multi-line rich markup; the CLI prints user errors as one line.
+        text = re.sub(r"\[/?[a-z ]+\]", "", str(exc)).replace("ERROR:", "")
+        raise ModelError(f"judge {name!r} unavailable: {' '.join(text.split())}") from None
 
 
 def parse_af_vote(text: str) -> AFVote | None:
@@ -270,5 +286,5 @@ def evaluate_af_judge(
     judge: str | Model, *, votes: int = 3, items: list[LabelledScratchpad] | None = None
 ) -> JudgeAgreement:
     """Synchronous :func:`evaluate_af_judge_async`; ``judge`` may be an alignlab model name."""
-    model = get_model(resolve_model(judge).inspect_name) if isinstance(judge, str) else judge
+    model = judge_model(judge) if isinstance(judge, str) else judge
     return asyncio.run(evaluate_af_judge_async(model, votes=votes, items=items))

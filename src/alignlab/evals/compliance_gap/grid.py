@@ -51,6 +51,8 @@ class GridRow:
     gap_prefix_p: float | None
     gap_classifier: float | None
     gap_classifier_p: float | None
+    gap_prefix_mcnemar_p: float | None = None
+    gap_classifier_mcnemar_p: float | None = None
 
 
 def run_grid(
@@ -134,6 +136,7 @@ def grid_rows(result: GridResult) -> list[GridRow]:
     for variant, summary in result.summaries.items():
         for c in summary.conditions:
             gaps = {g.measure: g.test for g in summary.gaps if g.cot == c.cot}
+            paired = {g.measure: g.paired.p_value for g in summary.gaps if g.cot == c.cot and g.paired}
             prefix_gap, classifier_gap = gaps.get("prefix"), gaps.get("classifier")
             rows.append(
                 GridRow(
@@ -149,6 +152,8 @@ def grid_rows(result: GridResult) -> list[GridRow]:
                     gap_prefix_p=prefix_gap.p_value if prefix_gap else None,
                     gap_classifier=classifier_gap.difference if classifier_gap else None,
                     gap_classifier_p=classifier_gap.p_value if classifier_gap else None,
+                    gap_prefix_mcnemar_p=paired.get("prefix"),
+                    gap_classifier_mcnemar_p=paired.get("classifier"),
                 )
             )
     return rows
@@ -182,6 +187,8 @@ def write_grid_csv(rows: Sequence[GridRow], path: Path) -> Path:
                 "gap_prefix_p",
                 "gap_classifier_free_minus_paid",
                 "gap_classifier_p",
+                "gap_prefix_mcnemar_p",
+                "gap_classifier_mcnemar_p",
             ]
         )
         for r in rows:
@@ -205,6 +212,8 @@ def write_grid_csv(rows: Sequence[GridRow], path: Path) -> Path:
                     _fmt(r.gap_prefix_p),
                     _fmt(r.gap_classifier),
                     _fmt(r.gap_classifier_p),
+                    _fmt(r.gap_prefix_mcnemar_p),
+                    _fmt(r.gap_classifier_mcnemar_p),
                 ]
             )
     return path
