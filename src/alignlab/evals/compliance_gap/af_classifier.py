@@ -256,7 +256,9 @@ async def evaluate_af_judge_async(
 ) -> JudgeAgreement:
     """Run the judge on the labelled scratchpads and measure agreement."""
     items = items if items is not None else load_labelled_scratchpads()
-    rows = [(item, await classify_alignment_faking(item.scratchpad, judge, votes=votes)) for item in items]
+    # Items concurrently (a local judge batches them); each item's votes stay in order.
+    results = await asyncio.gather(*[classify_alignment_faking(i.scratchpad, judge, votes=votes) for i in items])
+    rows = list(zip(items, results, strict=True))
     decided = [(item, c) for item, c in rows if c.label is not None]
     agree = sum(item.alignment_faking == c.label for item, c in decided)
     criteria_accuracy = {}
