@@ -93,6 +93,14 @@ def test_grid_table_and_chart_from_logs(alignlab_env: Path, monkeypatch: pytest.
     png = plot_grid(rows, alignlab_env / "grid.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
+    cli_grid = CliRunner().invoke(
+        app,
+        ["cgap", "grid", "--from-logs", logs[0], "--from-logs", logs[1], "--out", str(alignlab_env / "g")],
+        env={"COLUMNS": "250"},
+    )
+    assert cli_grid.exit_code == 0, cli_grid.output
+    assert (alignlab_env / "g" / "grid.png").is_file() and "McNemar p=0.062" in cli_grid.output
+
     out = alignlab_env / "t.html"
     result_cli = CliRunner().invoke(app, ["cgap", "explore", *logs, "--out", str(out)])
     assert result_cli.exit_code == 0, result_cli.output
