@@ -5,6 +5,11 @@ from __future__ import annotations
 import base64
 import hashlib
 import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
 
 from alignlab.evals.compliance_gap.explorer import Transcript, render_explorer
 
@@ -63,3 +68,23 @@ def test_filters_and_votes_are_listed() -> None:
     assert '<option value="paid/no-cot">paid/no-cot</option>' in page
     assert "vote 2: unparsed" in page and "vote share: 67%" in page
     assert "not run on this transcript" in page
+
+
+def test_filters_run_in_a_real_browser_under_the_csp(tmp_path: Path) -> None:
+    chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
+    if chromium is None:
+        pytest.skip("no chromium on this machine")
+    page = render_explorer([_transcript(), _transcript(condition="paid/cot"), _transcript(condition="paid/cot")])
+    # Preselecting an option changes markup only, so the CSP hash of the script still holds.
+    path = tmp_path / "page.html"
+    path.write_text(page.replace('<option value="paid/cot">', '<option value="paid/cot" selected>'))
+    dom = subprocess.run(
+        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", path.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
+    assert '<p id="count">2 of 3 transcripts shown</p>' in dom  # the script ran and filtered
+    assert len(re.findall(r'<article class="t"[^>]*data-condition="free/cot"[^>]*hidden', dom)) == 1
+    assert "<img" not in dom
