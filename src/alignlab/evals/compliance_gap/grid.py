@@ -230,7 +230,7 @@ def plot_grid(rows: Sequence[GridRow], path: Path, *, title: str = "") -> Path:
     conditions = list(dict.fromkeys(r.condition for r in rows))
     cell = {(r.variant, r.condition): r for r in rows}
     width = 0.8 / max(len(conditions), 1)
-    fig, axes = plt.subplots(1, 2, figsize=(max(8.0, 2.2 * len(variants) * 2), 4.5), sharey=True)
+    fig, axes = plt.subplots(2, 1, figsize=(max(7.0, 1.6 * len(variants) + 2.5), 7.5), sharex=True, sharey=True)
     for ax, measure in zip(axes, ("prefix", "classifier"), strict=True):
         for j, cond in enumerate(conditions):
             xs, heights, lows, highs = [], [], [], []
@@ -245,12 +245,12 @@ def plot_grid(rows: Sequence[GridRow], path: Path, *, title: str = "") -> Path:
                 lows.append(rate - p.low if p.n else 0.0)
                 highs.append(p.high - rate if p.n else 0.0)
             ax.bar(xs, heights, width, yerr=[lows, highs], capsize=3, label=cond)
-        ax.set_xticks(range(len(variants)), variants, rotation=20, ha="right")
-        ax.set_ylim(0, 1)
+        ax.set_ylim(0, 1.05)
         ax.set_title(f"compliance by {measure}")
+        ax.set_ylabel("rate (Wilson 95% CI)")
         ax.grid(axis="y", alpha=0.3)
-    axes[0].set_ylabel("compliance rate (Wilson 95% CI)")
-    axes[1].legend(title="condition", fontsize=8)
+    axes[1].set_xticks(range(len(variants)), variants, rotation=20, ha="right")
+    axes[0].legend(title="condition", fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     if title:
         fig.suptitle(title)
     fig.tight_layout()
