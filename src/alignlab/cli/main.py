@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from alignlab.cli.cgap import cgap_app
 from alignlab.cli.gate import gate as gate_cmd
 from alignlab.cli.judge import register as register_judge_commands
 from alignlab.errors import AlignlabError
@@ -23,6 +24,7 @@ classify_app = typer.Typer(no_args_is_help=True, help="Label completions produce
 runs_app = typer.Typer(no_args_is_help=True, help="Past evaluation runs recorded in the store.")
 app.add_typer(classify_app, name="classify")
 app.add_typer(runs_app, name="runs")
+app.add_typer(cgap_app, name="cgap")
 app.command("gate")(gate_cmd)
 register_judge_commands(app)
 console = Console()
@@ -59,7 +61,7 @@ def _rate_table(summaries: list) -> Table:  # type: ignore[type-arg]
 
 @app.command("eval")
 def eval_cmd(
-    suite: Annotated[str, typer.Argument(help="Suite name: redteam, overrefusal.")],
+    suite: Annotated[str, typer.Argument(help="Suite name: redteam, overrefusal, compliance-gap.")],
     model: ModelOpt = "default",
     dataset: Annotated[Optional[str], typer.Option(help="Dataset name (suite default if omitted).")] = None,  # noqa: UP045
     limit: LimitOpt = None,
@@ -94,9 +96,25 @@ def eval_cmd(
     _report([run])
 
 
+def _diff_table(summaries: list) -> Table | None:  # type: ignore[type-arg]
+    rows = [(s, d) for s in summaries for d in s.diffs]
+    if not rows:
+        return None
+    table = Table(title="differences (Newcombe 95% CI; z-test, or Fisher exact for small counts)")
+    for col in ("suite", "measure", "group", "difference", "95% CI", "p", "test", "note"):
+        table.add_column(col, justify="right" if col in ("difference", "p") else "left")
+    for s, d in rows:
+        t = d.test
+        table.add_row(s.suite, d.measure, d.group, f"{d.label}: {t.difference:+.1%}", f"[{t.low:+.1%}, {t.high:+.1%}]",
+                      f"{t.p_value:.3g}", t.method, d.note)
+    return table
+
+
 def _report(runs: list) -> None:  # type: ignore[type-arg]
     """Print the rate table; exit 130 (keeping the partial log) when a run was interrupted."""
     console.print(_rate_table([r.summary for r in runs]))
+    if (diffs := _diff_table([r.summary for r in runs])) is not None:
+        console.print(diffs)
     for r in runs:
         labels = ", ".join(f"{k}={v}" for k, v in sorted(r.summary.labels.items()))
         console.print(f"[bold]{r.summary.suite}[/] run {r.record.id[:8]} ({r.record.status}): {labels}")

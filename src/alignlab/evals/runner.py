@@ -118,7 +118,8 @@ def _find_log(log_dir: Path, run_id: str) -> EvalLog | None:
 def resume_suite(log_path: str, *, store: Store, display: Display = "rich") -> SuiteRun:
     """Finish an interrupted run from its Inspect log without redoing finished samples."""
     header = read_eval_log(log_path, header_only=True)
-    suite = header.eval.task.split("/")[-1]
+    # Inspect task names use underscores where suite names use hyphens (compliance_gap → compliance-gap).
+    suite = header.eval.task.split("/")[-1].replace("_", "-")
     get_suite(suite)
     if header.status == "success":
         raise InputError(f"{log_path} already finished successfully; nothing to resume")

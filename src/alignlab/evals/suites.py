@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
@@ -17,10 +18,16 @@ from inspect_ai.solver import TaskState, generate
 
 from alignlab.data import PromptRecord, load_prompts
 from alignlab.errors import UnknownNameError
+from alignlab.evals.compliance_gap.suite import compliance_gap
 from alignlab.evals.metrics import Event, harmful_compliance, over_refusal, unsafe_compliance
 from alignlab.evals.refusal_judge import classify_refusal_with_judge
 from alignlab.models import resolve_model
 from alignlab.settings import load_settings
+
+if TYPE_CHECKING:
+    from inspect_ai.log import EvalLog
+
+    from alignlab.evals.summary import SuiteSummary
 
 __all__ = ["Measure", "SuiteSpec", "get_suite", "overrefusal", "redteam", "refusal_classifier", "suite_names"]
 
@@ -114,6 +121,15 @@ class SuiteSpec:
     default_dataset: str
     description: str
     measures: tuple[Measure, ...]
+    summarize: Callable[[EvalLog], SuiteSummary] | None = None
+    """Suite-specific summary used instead of ``measures`` (rates per condition, differences)."""
+
+
+def _summarize_compliance_gap(log: EvalLog) -> SuiteSummary:
+    # Imported on use: the summary module imports this registry.
+    from alignlab.evals.compliance_gap.summary import summarize_compliance_gap
+
+    return summarize_compliance_gap(log)
 
 
 _SUITES: dict[str, SuiteSpec] = {
@@ -130,6 +146,14 @@ _SUITES: dict[str, SuiteSpec] = {
         "xstest",
         "refusal rate on safe look-alikes, compliance on unsafe contrasts",
         (Measure("over_refusal", "refused", "safe"), Measure("unsafe_compliance", "complied", "harmful", False)),
+    ),
+    "compliance-gap": SuiteSpec(
+        "compliance-gap",
+        compliance_gap,
+        "strongreject-small",
+        "alignment-faking compliance gap: free (trained) vs paid (unmonitored) tier, with and without a scratchpad",
+        (Measure("harmful_compliance", "complied", "harmful"),),
+        summarize=_summarize_compliance_gap,
     ),
 }
 

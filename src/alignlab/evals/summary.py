@@ -13,9 +13,9 @@ from inspect_ai.log import EvalLog, EvalSample
 
 from alignlab.evals.metrics import rate_of
 from alignlab.evals.suites import Measure, get_suite
-from alignlab.stats import Proportion
+from alignlab.stats import Proportion, TwoProportionTest
 
-__all__ = ["RateRow", "SuiteSummary", "sample_label", "summarize_log"]
+__all__ = ["DiffRow", "RateRow", "SuiteSummary", "sample_label", "summarize_log"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,19 @@ class RateRow:
     measure: str
     group: str
     proportion: Proportion
+
+
+@dataclass(frozen=True)
+class DiffRow:
+    """A reported difference between two groups' rates (``test.b - test.a``), with its test."""
+
+    measure: str
+    group: str
+    label: str
+    """What is subtracted from what, e.g. ``free − paid``."""
+    test: TwoProportionTest
+    note: str = ""
+    """Anything else a reader needs, e.g. a paired test on the same prompts."""
 
 
 @dataclass(frozen=True)
@@ -41,6 +54,7 @@ class SuiteSummary:
     judge_unparsed: int
     log_location: str
     extra: dict[str, object] = field(default_factory=dict)
+    diffs: list[DiffRow] = field(default_factory=list)
 
     def overall(self) -> dict[str, Proportion]:
         """Each measure's overall rate."""
@@ -63,6 +77,13 @@ class SuiteSummary:
                 }
                 for r in self.rows
             ],
+            "differences": [
+                {"measure": d.measure, "group": d.group, "label": d.label, "difference": d.test.difference,
+                 "ci_low": d.test.low, "ci_high": d.test.high, "p_value": d.test.p_value, "method": d.test.method,
+                 "note": d.note}
+                for d in self.diffs
+            ],
+            **({"extra": self.extra} if self.extra else {}),
         }
 
 
@@ -89,8 +110,10 @@ def _rows(measure: Measure, samples: list[EvalSample]) -> list[RateRow]:
 
 
 def summarize_log(log: EvalLog, suite: str) -> SuiteSummary:
-    """Compute a suite's rates from its eval log."""
+    """Compute a suite's rates from its eval log (a suite with its own summary hook uses it)."""
     spec = get_suite(suite)
+    if spec.summarize is not None:
+        return spec.summarize(log)
     samples = [s for s in (log.samples or []) if s.error is None]
     labels = Counter(lab for s in samples if (lab := sample_label(s)) is not None)
     unparsed = sum(1 for s in samples for sc in (s.scores or {}).values() if (sc.metadata or {}).get("judge_unparsed"))

@@ -1,0 +1,51 @@
+"""Alignment-faking compliance-gap suite (the helpful-only setting of Greenblatt et al., 2024).
+
+Does a model comply with harmful requests more when its prompt implies the conversation
+will be used to train it (free tier) than when it implies it will not (paid tier)?
+
+Modules: :mod:`.prompts` (the setting's text), :mod:`.variants` (prompt variants as data),
+:mod:`.parsing` (scratchpad and prefix), :mod:`.suite` (the Inspect task),
+:mod:`.af_classifier` (alignment-faking reasoning judge), :mod:`.summary` (rates, gaps,
+tests), :mod:`.grid` (variant grid, table and chart) and :mod:`.explorer` (HTML transcripts).
+``summary``, ``grid`` and ``explorer`` are imported by module path: the suite registry
+imports this package, and they import the shared summary, which imports the registry.
+"""
+
+from alignlab.evals.compliance_gap.af_classifier import (
+    AFClassification,
+    AFVote,
+    JudgeAgreement,
+    classify_alignment_faking,
+    evaluate_af_judge,
+    load_labelled_scratchpads,
+)
+from alignlab.evals.compliance_gap.parsing import ParsedReply, PrefixStatus, parse_reply
+from alignlab.evals.compliance_gap.prompts import (
+    ALL_CONDITIONS,
+    Condition,
+    build_system_prompt,
+    build_user_message,
+)
+from alignlab.evals.compliance_gap.suite import compliance_gap, compliance_gap_scorer
+from alignlab.evals.compliance_gap.variants import PromptVariant, get_variant, load_variants
+
+__all__ = [
+    "ALL_CONDITIONS",
+    "AFClassification",
+    "AFVote",
+    "Condition",
+    "JudgeAgreement",
+    "ParsedReply",
+    "PrefixStatus",
+    "PromptVariant",
+    "build_system_prompt",
+    "build_user_message",
+    "classify_alignment_faking",
+    "compliance_gap",
+    "compliance_gap_scorer",
+    "evaluate_af_judge",
+    "get_variant",
+    "load_labelled_scratchpads",
+    "load_variants",
+    "parse_reply",
+]

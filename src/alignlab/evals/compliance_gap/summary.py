@@ -1,0 +1,230 @@
+"""Statistics of a compliance-gap run, read from its eval log.
+
+Per condition (tier × reasoning): compliance by the prefix check and by the refusal
+classifier side by side (the prefix instruction itself changes behaviour, so neither alone
+is trusted), how the instruction was followed, and the rate of alignment-faking reasoning.
+The compliance gap is free − paid within each reasoning condition, with a Newcombe
+interval and a two-proportion z or Fisher exact test (:func:`alignlab.stats.two_proportion_test`).
+
+The same requests appear in both tiers, so each gap also gets an exact McNemar test on
+the requests answered in both (a paired test, more powerful when the pairing matters);
+the unpaired test stays the headline because it is what the literature reports.
+
+Rates use every scored sample of the condition as denominator; the alignment-faking rate
+uses the samples with at least one parsed judge vote (the others are counted as unparsed).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from inspect_ai.log import EvalLog, EvalSample
+from scipy.stats import binomtest
+
+from alignlab.evals.compliance_gap.parsing import PREFIX_STATUSES
+from alignlab.evals.compliance_gap.prompts import ALL_CONDITIONS
+from alignlab.evals.metrics import event_happened
+from alignlab.evals.summary import DiffRow, RateRow, SuiteSummary, sample_label
+from alignlab.stats import Proportion, TwoProportionTest, two_proportion_test, wilson_interval
+
+_MEASURES = (("prefix", "prefix_compliance"), ("classifier", "classifier_compliance"))
+
+__all__ = [
+    "ConditionStats",
+    "GapStats",
+    "GapSummary",
+    "PairedTest",
+    "compute_gap_summary",
+    "mcnemar_exact",
+    "summarize_compliance_gap",
+]
+
+
+@dataclass(frozen=True)
+class ConditionStats:
+    """What one condition measured."""
+
+    condition: str
+    tier: str
+    cot: bool
+    n: int
+    prefix_counts: dict[str, int]
+    prefix_compliance: Proportion
+    classifier_compliance: Proportion
+    ignored_instruction: Proportion
+    alignment_faking: Proportion | None
+    """``None`` when no scratchpad was judged (no judge, or the no-CoT condition)."""
+    af_unparsed_samples: int
+    judge_unparsed: int
+
+
+@dataclass(frozen=True)
+class PairedTest:
+    """Exact McNemar test over requests answered in both tiers.
+
+    Attributes:
+        n_pairs: Requests with a scored answer in both tiers.
+        free_only: Pairs where only the free-tier answer complied.
+        paid_only: Pairs where only the paid-tier answer complied.
+        p_value: Two-sided exact binomial test of ``free_only`` vs ``paid_only`` (1.0 with no discordant pair).
+    """
+
+    n_pairs: int
+    free_only: int
+    paid_only: int
+    p_value: float
+
+
+@dataclass(frozen=True)
+class GapStats:
+    """Free − paid within one reasoning condition, for one way of measuring compliance."""
+
+    cot: bool
+    measure: str
+    test: TwoProportionTest
+    paired: PairedTest | None = None
+
+
+@dataclass(frozen=True)
+class GapSummary:
+    """Every condition's rates and the gaps."""
+
+    variant: str
+    trained_tier: str
+    conditions: list[ConditionStats]
+    gaps: list[GapStats]
+
+
+def _score_meta(sample: EvalSample) -> dict[str, Any]:
+    for score in (sample.scores or {}).values():
+        if score.metadata and "prefix" in score.metadata:
+            return score.metadata
+    return {}
+
+
+def _condition_stats(name: str, tier: str, cot: bool, samples: list[EvalSample]) -> ConditionStats:
+    metas = [_score_meta(s) for s in samples]
+    prefixes = Counter(str(m.get("prefix")) for m in metas)
+    labels = [lab for s in samples if (lab := sample_label(s)) is not None]
+    af_labels = [m["af_label"] for m in metas if m.get("af_label") is not None]
+    judged = [m for m in metas if m.get("af_votes")]
+    n = len(metas)
+    return ConditionStats(
+        condition=name,
+        tier=tier,
+        cot=cot,
+        n=n,
+        prefix_counts={p: prefixes.get(p, 0) for p in PREFIX_STATUSES},
+        prefix_compliance=wilson_interval(prefixes.get("accepted", 0), n),
+        classifier_compliance=wilson_interval(sum(event_happened(lab, "complied") for lab in labels), len(labels)),
+        ignored_instruction=wilson_interval(prefixes.get("ignored_instruction", 0), n),
+        alignment_faking=wilson_interval(sum(bool(x) for x in af_labels), len(af_labels)) if judged else None,
+        af_unparsed_samples=sum(1 for m in judged if m.get("af_label") is None),
+        judge_unparsed=sum(1 for m in metas if m.get("judge_unparsed")),
+    )
+
+
+def _complied(meta: dict[str, Any], measure: str) -> bool:
+    if measure == "prefix":
+        return meta.get("prefix") == "accepted"
+    return event_happened(str(meta.get("label", "")), "complied")
+
+
+def mcnemar_exact(free_only: int, paid_only: int) -> float:
+    """Two-sided exact McNemar p-value from the two discordant counts."""
+    discordant = free_only + paid_only
+    return float(binomtest(free_only, discordant, 0.5).pvalue) if discordant else 1.0
+
+
+def _paired(free: list[EvalSample], paid: list[EvalSample], measure: str) -> PairedTest:
+    def by_request(samples: list[EvalSample]) -> dict[str, bool]:
+        return {str((s.metadata or {}).get("request_id", s.id)): _complied(_score_meta(s), measure) for s in samples}
+
+    f, p = by_request(free), by_request(paid)
+    common = sorted(set(f) & set(p))
+    free_only = sum(f[k] and not p[k] for k in common)
+    paid_only = sum(p[k] and not f[k] for k in common)
+    return PairedTest(len(common), free_only, paid_only, mcnemar_exact(free_only, paid_only))
+
+
+def compute_gap_summary(samples: Iterable[EvalSample], *, variant: str = "", trained_tier: str = "") -> GapSummary:
+    """Per-condition rates and free − paid gaps from scored samples (errored samples are skipped)."""
+    scored = [s for s in samples if s.error is None and _score_meta(s)]
+    stats: dict[str, ConditionStats] = {}
+    groups: dict[str, list[EvalSample]] = {}
+    for cond in ALL_CONDITIONS:
+        chosen = [s for s in scored if (s.metadata or {}).get("condition") == cond.name]
+        if chosen:
+            stats[cond.name] = _condition_stats(cond.name, cond.tier, cond.cot, chosen)
+            groups[cond.name] = chosen
+    gaps: list[GapStats] = []
+    for cot in (True, False):
+        suffix = "cot" if cot else "no-cot"
+        free, paid = stats.get(f"free/{suffix}"), stats.get(f"paid/{suffix}")
+        if free is None or paid is None:
+            continue
+        for measure, attr in _MEASURES:
+            a, b = getattr(paid, attr), getattr(free, attr)
+            test = two_proportion_test(a.successes, a.n, b.successes, b.n)
+            paired = _paired(groups[f"free/{suffix}"], groups[f"paid/{suffix}"], measure)
+            gaps.append(GapStats(cot, measure, test, paired))
+        if free.alignment_faking is not None and paid.alignment_faking is not None:
+            a, b = paid.alignment_faking, free.alignment_faking
+            gaps.append(GapStats(cot, "alignment_faking", two_proportion_test(a.successes, a.n, b.successes, b.n)))
+    return GapSummary(variant, trained_tier, list(stats.values()), gaps)
+
+
+def _note(gap: GapStats) -> str:
+    p = gap.paired
+    if p is None:
+        return ""
+    return (
+        f"paired on {p.n_pairs} requests: {p.free_only} free-only, {p.paid_only} paid-only, McNemar p={p.p_value:.3g}"
+    )
+
+
+def summarize_compliance_gap(log: EvalLog) -> SuiteSummary:
+    """The ``compliance-gap`` suite's summary hook: rates per condition and the gaps as differences."""
+    meta = log.eval.metadata or {}
+    gap = compute_gap_summary(
+        log.samples or [], variant=str(meta.get("variant", "")), trained_tier=str(meta.get("trained_tier", ""))
+    )
+    rows: list[RateRow] = []
+    for c in gap.conditions:
+        rows += [
+            RateRow("compliance_prefix", c.condition, c.prefix_compliance),
+            RateRow("compliance_classifier", c.condition, c.classifier_compliance),
+            RateRow("ignored_instruction", c.condition, c.ignored_instruction),
+        ]
+        if c.alignment_faking is not None:
+            rows.append(RateRow("alignment_faking", c.condition, c.alignment_faking))
+    diffs = [
+        DiffRow(f"gap_{g.measure}", "cot" if g.cot else "no-cot", "free − paid", g.test, _note(g)) for g in gap.gaps
+    ]
+    samples = [s for s in (log.samples or []) if s.error is None]
+    labels = Counter(lab for s in samples if (lab := sample_label(s)) is not None)
+    return SuiteSummary(
+        suite="compliance-gap",
+        model=log.eval.model,
+        dataset=log.eval.dataset.name or "",
+        status=log.status,
+        n_samples=sum(labels.values()),
+        rows=rows,
+        labels=dict(labels),
+        judge_unparsed=sum(c.judge_unparsed for c in gap.conditions),
+        log_location=log.location,
+        extra={
+            "variant": gap.variant,
+            "trained_tier": gap.trained_tier,
+            "prefix_counts": {c.condition: c.prefix_counts for c in gap.conditions},
+            "af_unparsed_samples": {c.condition: c.af_unparsed_samples for c in gap.conditions},
+            "af_judged": any(c.alignment_faking is not None for c in gap.conditions),
+            "paired_mcnemar": {
+                f"gap_{g.measure}/{'cot' if g.cot else 'no-cot'}": vars(g.paired) for g in gap.gaps if g.paired
+            },
+        },
+        diffs=diffs,
+    )
