@@ -105,8 +105,16 @@ def _diff_table(summaries: list) -> Table | None:  # type: ignore[type-arg]
         table.add_column(col, justify="right" if col in ("difference", "p") else "left")
     for s, d in rows:
         t = d.test
-        table.add_row(s.suite, d.measure, d.group, f"{d.label}: {t.difference:+.1%}", f"[{t.low:+.1%}, {t.high:+.1%}]",
-                      f"{t.p_value:.3g}", t.method, d.note)
+        table.add_row(
+            s.suite,
+            d.measure,
+            d.group,
+            f"{d.label}: {t.difference:+.1%}",
+            f"[{t.low:+.1%}, {t.high:+.1%}]",
+            f"{t.p_value:.3g}",
+            t.method,
+            d.note,
+        )
     return table
 
 

@@ -78,9 +78,17 @@ class SuiteSummary:
                 for r in self.rows
             ],
             "differences": [
-                {"measure": d.measure, "group": d.group, "label": d.label, "difference": d.test.difference,
-                 "ci_low": d.test.low, "ci_high": d.test.high, "p_value": d.test.p_value, "method": d.test.method,
-                 "note": d.note}
+                {
+                    "measure": d.measure,
+                    "group": d.group,
+                    "label": d.label,
+                    "difference": d.test.difference,
+                    "ci_low": d.test.low,
+                    "ci_high": d.test.high,
+                    "p_value": d.test.p_value,
+                    "method": d.test.method,
+                    "note": d.note,
+                }
                 for d in self.diffs
             ],
             **({"extra": self.extra} if self.extra else {}),
