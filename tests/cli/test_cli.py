@@ -20,6 +20,7 @@ def _alignlab(*args: str, env_dir: Path) -> subprocess.CompletedProcess[str]:
     import os
 
     env = {**os.environ, "ALIGNLAB_HOME": str(env_dir / "home"), "COLUMNS": "200"}
+    env.pop("OPENAI_API_KEY", None)
     return subprocess.run(
         [sys.executable, "-m", "alignlab", *args], capture_output=True, text=True, env=env, timeout=300, check=False
     )
@@ -28,9 +29,11 @@ def _alignlab(*args: str, env_dir: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["eval", "redtem"], "unknown suite 'redtem'; valid suites: overrefusal, redteam"),
+        (["eval", "redtem"], "unknown suite 'redtem'; valid suites: compliance-gap, overrefusal, redteam"),
         (["eval", "redteam", "--model", "defualt"], "unknown model 'defualt'"),
         (["eval", "redteam", "--dataset", "nope"], "unknown dataset 'nope'"),
+        (["eval", "redteam", "--model", "openai/gpt-4o-mini"], "cannot use model 'openai/gpt-4o-mini'"),
+        (["eval", "redteam", "--model", "./no-such-dir"], "no Hugging Face model directory at no-such-dir"),
     ],
 )
 def test_bad_names_are_one_line(tmp_path: Path, args: list[str], expected: str) -> None:

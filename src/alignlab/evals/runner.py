@@ -14,8 +14,9 @@ from typing import Any, Literal
 from inspect_ai import eval as inspect_eval
 from inspect_ai import eval_retry
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
+from inspect_ai.model import Model, get_model
 
-from alignlab.errors import InputError
+from alignlab.errors import AlignlabError, InputError, ModelError
 from alignlab.evals.suites import get_suite
 from alignlab.evals.summary import SuiteSummary, summarize_log
 from alignlab.models import resolve_model
@@ -86,8 +87,7 @@ def run_suite(
     log_dir = log_dir or settings.log_dir
     logs = inspect_eval(
         task,
-        model=resolved.inspect_name,
-        model_base_url=resolved.base_url,
+        model=_load_model(model, resolved.inspect_name, resolved.base_url),
         limit=limit,
         seed=seed,
         log_dir=str(log_dir),
@@ -102,6 +102,18 @@ def run_suite(
         finish_run(store, record.id, status="cancelled", n_samples=0, metrics={}, error="interrupted before logging")
         raise InputError(f"run {record.id[:8]} was interrupted before its log was written; nothing to resume")
     return _record(store, record.id, log, suite)
+
+
+def _load_model(name: str, inspect_name: str, base_url: str | None) -> Model:
+    # The user's model name is a boundary: a missing API key, SDK or server is their
+    # mistake and renders as one line, not a traceback from deep inside a provider.
+    try:
+        return get_model(inspect_name, base_url=base_url)
+    except AlignlabError:
+        raise
+    except Exception as exc:
+        text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+        raise ModelError(f"cannot use model {name!r}: {text[:300] or exc.__class__.__name__}") from None
 
 
 def _find_log(log_dir: Path, run_id: str) -> EvalLog | None:
