@@ -1,0 +1,145 @@
+"""JSON routes: the OpenAI-compatible proxy, the feedback API, read access for moderators, metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from alignlab.monitor.alerts import AlertRecord, list_alerts
+from alignlab.monitor.feedback import FeedbackIn, FeedbackRecord, record_feedback
+from alignlab.monitor.interactions import (
+    InteractionFilter,
+    InteractionRecord,
+    InteractionStatus,
+    get_interaction,
+    list_interactions,
+)
+from alignlab.monitor.keys import ApiKey, role_allows
+from alignlab.web.auth import api_key, optional_api_key, require_role
+
+__all__ = ["router"]
+
+router = APIRouter()
+Moderator = Annotated[ApiKey, require_role("moderator")]
+
+
+class ChatMessage(BaseModel):
+    """One message of the conversation (extra OpenAI fields pass through)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatCompletionRequest(BaseModel):
+    """The OpenAI chat completion request; fields not listed are forwarded unchanged."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(min_length=1, max_length=200)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
+    stream: bool = False
+    max_tokens: int | None = Field(default=None, ge=1, le=100_000)
+
+
+async def proxy_key(request: Request, key: Annotated[ApiKey | None, Depends(optional_api_key)]) -> ApiKey | None:
+    """Any valid key (checked before the body, so a stranger learns nothing from validation errors)."""
+    if key is None and request.app.state.config.require_key_for_proxy:
+        raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'")
+    return key
+
+
+@router.post("/v1/chat/completions", tags=["proxy"], response_model=None)
+async def chat_completions(
+    body: ChatCompletionRequest, request: Request, key: Annotated[ApiKey | None, Depends(proxy_key)]
+) -> Response:
+    """Create a chat completion (OpenAI-compatible); the response carries ``x-alignlab-interaction-id``."""
+    reply = await request.app.state.proxy.complete(body.model_dump(exclude_unset=True, mode="json"),
+                                                   api_key_id=key.id if key else None)
+    if reply.stream is not None:
+        return StreamingResponse(reply.stream, media_type="text/event-stream",
+                                 headers={**reply.headers, "Cache-Control": "no-cache"})
+    return JSONResponse(reply.body, reply.status_code, headers=reply.headers)
+
+
+@router.get("/v1/models", tags=["proxy"])
+async def models(request: Request) -> dict[str, Any]:
+    """Models served: the local ones and the upstream's."""
+    result: dict[str, Any] = await request.app.state.proxy.list_models()
+    return result
+
+
+@router.post("/v1/feedback", tags=["feedback"], status_code=201)
+async def post_feedback(
+    item: FeedbackIn, request: Request, key: Annotated[ApiKey, Depends(api_key)]
+) -> FeedbackRecord:
+    """Attach feedback to a logged interaction (flags need a moderator key); 404 for an unknown interaction."""
+    if item.kind == "flag" and not role_allows(key.role, "moderator"):
+        raise HTTPException(403, f"flags need a moderator key; yours is {key.role}")
+    record = await run_in_threadpool(record_feedback, request.app.state.store, item, api_key_id=key.id)
+    request.app.state.metrics.feedback.labels(record.kind).inc()
+    return record
+
+
+@router.get("/v1/interactions", tags=["traffic"])
+async def interactions(
+    request: Request,
+    key: Moderator,
+    model: str | None = None,
+    status: InteractionStatus | None = None,
+    refusal: Literal["compliance", "refusal", "partial_refusal"] | None = None,
+    toxic: bool | None = None,
+    flagged: bool | None = None,
+    text: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Logged interactions, newest first (moderator or admin)."""
+    f = InteractionFilter(model=model, status=status, refusal=refusal, toxic=toxic, flagged=flagged, text=text,
+                          limit=limit, offset=offset)
+    page = await run_in_threadpool(list_interactions, request.app.state.store, f)
+    return {"total": page.total, "items": [i.model_dump(mode="json") for i in page.items]}
+
+
+@router.get("/v1/interactions/{interaction_id}", tags=["traffic"])
+async def interaction(interaction_id: str, request: Request, key: Moderator) -> InteractionRecord:
+    """One interaction in full (moderator or admin)."""
+    return await run_in_threadpool(get_interaction, request.app.state.store, interaction_id)
+
+
+@router.get("/v1/alerts", tags=["monitor"])
+async def alerts(request: Request, key: Moderator, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[AlertRecord]:
+    """Recent alerts, newest first (moderator or admin)."""
+    return await run_in_threadpool(list_alerts, request.app.state.store, limit=limit)
+
+
+@router.get("/v1/monitor", tags=["monitor"])
+async def monitor_state(request: Request, key: Moderator) -> dict[str, Any]:
+    """Rolling rates, the last drift test and the queue depth."""
+    monitor = request.app.state.monitor
+    if monitor is None:
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "rates": {m: {"rate": r.rate, "n": r.n} for m, r in monitor.rates.items()},
+        "drift": monitor.last_drift,
+        "drift_windows": monitor.drift.state() if monitor.drift else None,
+    }
+
+
+@router.get("/metrics", tags=["monitor"], include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    """Prometheus exposition (aggregates only, no traffic content)."""
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/healthz", tags=["monitor"])
+async def healthz() -> dict[str, str]:
+    """Liveness."""
+    return {"status": "ok"}
