@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI
 
 from alignlab.monitor import MonitorConfig, ProxyConfig, create_key
 from alignlab.settings import load_settings
@@ -17,16 +18,25 @@ from tests.web.fake_upstream import fake_upstream_app, serve_in_thread
 
 
 @pytest.fixture(scope="session")
-def upstream_url() -> Iterator[str]:
+def upstream_app() -> FastAPI:
+    """The fake upstream app (its ``state.webhooks`` collects alert webhooks)."""
+    return fake_upstream_app()
+
+
+@pytest.fixture(scope="session")
+def upstream_url(upstream_app: FastAPI) -> Iterator[str]:
     """Base URL (ending in /v1) of a fake OpenAI-compatible server."""
-    with serve_in_thread(fake_upstream_app()) as url:
+    with serve_in_thread(upstream_app) as url:
         yield f"{url}/v1"
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
+BOTH_DBS = pytest.mark.parametrize("db_url", ["sqlite", "postgresql"], indirect=True)
+
+
+@pytest.fixture
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    """An empty database on SQLite or the throwaway PostgreSQL."""
-    if request.param == "sqlite":
+    """An empty database: SQLite unless a test asks for both with ``@BOTH_DBS``."""
+    if getattr(request, "param", "sqlite") == "sqlite":
         return f"sqlite:///{tmp_path / 'service.db'}"
     url: str = request.getfixturevalue("postgres_db_url")
     return url

@@ -35,6 +35,12 @@ def fake_upstream_app() -> FastAPI:
     """The fake upstream (records how many chat requests it saw in ``app.state.calls``)."""
     app = FastAPI()
     app.state.calls = 0
+    app.state.webhooks = []
+
+    @app.post("/webhook")
+    async def webhook(request: Request) -> dict[str, bool]:
+        app.state.webhooks.append(await request.json())
+        return {"ok": True}
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import openai
 import pytest
 
 from alignlab.monitor import InteractionFilter, get_interaction, list_interactions
-from tests.web.conftest import Service
+from tests.web.conftest import BOTH_DBS, Service
 
 
 def _client(service: Service, key: str | None = None) -> openai.OpenAI:
     return openai.OpenAI(base_url=f"{service.url}/v1", api_key=key or service.annotator, max_retries=0)
 
 
+@BOTH_DBS
 def test_sdk_non_streaming_is_logged(service: Service) -> None:
     client = _client(service)
     raw = client.chat.completions.with_raw_response.create(
@@ -31,6 +34,7 @@ def test_sdk_non_streaming_is_logged(service: Service) -> None:
     assert record.request["messages"][1]["content"] == "hi there"
 
 
+@BOTH_DBS
 def test_sdk_streaming_is_relayed_and_logged(service: Service) -> None:
     client = _client(service)
     with client.chat.completions.with_streaming_response.create(
@@ -53,6 +57,7 @@ def test_models_lists_upstream(service: Service) -> None:
     assert {"echo", "slow", "broken"} <= ids
 
 
+@BOTH_DBS
 def test_upstream_errors_become_502_504_and_are_logged(service: Service) -> None:
     client = _client(service)
     with pytest.raises(openai.APIStatusError) as broken:
@@ -78,8 +83,6 @@ def test_upstream_down_gives_502_and_an_alert(service: Service) -> None:
     for _ in range(50):
         if admin.json():
             break
-        import time
-
         time.sleep(0.1)
         admin = httpx.get(f"{service.url}/v1/alerts", headers={"Authorization": f"Bearer {service.admin}"})
     assert [a["kind"] for a in admin.json()] == ["upstream"]
