@@ -48,9 +48,19 @@ class ChatCompletionRequest(BaseModel):
     max_tokens: int | None = Field(default=None, ge=1, le=100_000)
 
 
-async def proxy_key(request: Request, key: Annotated[ApiKey | None, Depends(optional_api_key)]) -> ApiKey | None:
-    """Any valid key (checked before the body, so a stranger learns nothing from validation errors)."""
-    if key is None and request.app.state.config.require_key_for_proxy:
+async def proxy_key(request: Request) -> ApiKey | None:
+    """Any valid key, checked before the body so a stranger learns nothing from validation errors.
+
+    An open proxy (``require_key_for_proxy=False``) lets everyone through: applications may
+    send whatever key their client was configured with.
+    """
+    if not request.app.state.config.require_key_for_proxy:
+        try:
+            return await optional_api_key(request)
+        except HTTPException:
+            return None
+    key = await optional_api_key(request)
+    if key is None:
         raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'")
     return key
 
