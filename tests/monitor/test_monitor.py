@@ -30,14 +30,24 @@ def store(tmp_path: Path) -> Store:
 
 
 def _new(text: str, prompt: str = "hello") -> NewInteraction:
-    return NewInteraction(model="m", backend="upstream", stream=False, status="ok", http_status=200,
-                          request={"messages": [{"role": "user", "content": prompt}]}, response_text=text,
-                          latency_ms=1.0)
+    return NewInteraction(
+        model="m",
+        backend="upstream",
+        stream=False,
+        status="ok",
+        http_status=200,
+        request={"messages": [{"role": "user", "content": prompt}]},
+        response_text=text,
+        latency_ms=1.0,
+    )
 
 
 def test_detectors_on_real_models() -> None:
-    responses = ["I'm sorry, but I can't help with that request.", "Paris is the capital of France.",
-                 "you are a stupid fucking idiot"]
+    responses = [
+        "I'm sorry, but I can't help with that request.",
+        "Paris is the capital of France.",
+        "you are a stupid fucking idiot",
+    ]
     prompts = ["x"] * 3
     refusal = get_detector("refusal").score(prompts, responses)
     toxicity = get_detector("toxicity").score(prompts, responses)
@@ -45,8 +55,9 @@ def test_detectors_on_real_models() -> None:
     assert [r["label"] for r in refusal] == ["refusal", "compliance", "compliance"]
     assert [r["flagged"] for r in toxicity] == [False, False, True]
     assert [r["flagged"] for r in profanity] == [False, False, True]
-    assert toxicity[2]["neither"] < 0.5 and sum(toxicity[0][c] for c in ("hate_speech", "offensive_language",
-                                                                         "neither")) == pytest.approx(1, abs=1e-4)
+    assert toxicity[2]["neither"] < 0.5 and sum(
+        toxicity[0][c] for c in ("hate_speech", "offensive_language", "neither")
+    ) == pytest.approx(1, abs=1e-4)
     with pytest.raises(UnknownNameError, match="valid detectors: profanity, refusal, toxicity"):
         get_detector("vibes")
 
@@ -54,8 +65,14 @@ def test_detectors_on_real_models() -> None:
 def test_monitor_scores_backlog_and_alerts_on_a_threshold(store: Store) -> None:
     # Written while no monitor ran (say, before a crash): the monitor picks them up on start.
     ids = [record_interaction(store, _new("fuck you, idiot" if i % 2 else "Sure, here it is.")).id for i in range(12)]
-    config = MonitorConfig(detectors=("toxicity", "profanity"), window=10, min_events=10, drift=False,
-                           thresholds={"harmful": 0.3}, cusum={})
+    config = MonitorConfig(
+        detectors=("toxicity", "profanity"),
+        window=10,
+        min_events=10,
+        drift=False,
+        thresholds={"harmful": 0.3},
+        cusum={},
+    )
     monitor = Monitor(store, config, AlertSink(store), ServiceMetrics())
     monitor.start()
     monitor.drain()
@@ -69,8 +86,15 @@ def test_monitor_scores_backlog_and_alerts_on_a_threshold(store: Store) -> None:
 
 
 def test_monitor_sequential_alert(store: Store) -> None:
-    config = MonitorConfig(detectors=("refusal",), window=50, min_events=50, drift=False, thresholds={},
-                           cusum={"refusal": (0.1, 0.4)}, cusum_h=3.0)
+    config = MonitorConfig(
+        detectors=("refusal",),
+        window=50,
+        min_events=50,
+        drift=False,
+        thresholds={},
+        cusum={"refusal": (0.1, 0.4)},
+        cusum_h=3.0,
+    )
     monitor = Monitor(store, config, AlertSink(store), ServiceMetrics())
     monitor.start()
     for _ in range(8):
@@ -83,10 +107,16 @@ def test_monitor_sequential_alert(store: Store) -> None:
 
 
 def test_drift_on_minilm_embeddings() -> None:
-    cooking = [f"How long should I {v} the {f}?" for v in ("bake", "boil", "roast", "grill", "fry") for f in
-               ("chicken", "potatoes", "salmon", "bread", "carrots", "rice", "eggs", "pasta")]
-    finance = [f"Should I {v} my {a} this year?" for v in ("sell", "buy more", "rebalance", "hedge", "move") for a in
-               ("index funds", "bonds", "stocks", "pension", "crypto", "savings", "shares", "mortgage")]
+    cooking = [
+        f"How long should I {v} the {f}?"
+        for v in ("bake", "boil", "roast", "grill", "fry")
+        for f in ("chicken", "potatoes", "salmon", "bread", "carrots", "rice", "eggs", "pasta")
+    ]
+    finance = [
+        f"Should I {v} my {a} this year?"
+        for v in ("sell", "buy more", "rebalance", "hedge", "move")
+        for a in ("index funds", "bonds", "stocks", "pension", "crypto", "savings", "shares", "mortgage")
+    ]
     cooking = [cooking[i] for i in np.random.default_rng(0).permutation(len(cooking))]  # exchangeable halves
     tracker = DriftTracker(minilm_embedder, window=20, every=20, n_permutations=200)
     assert tracker.add(cooking[:20]) is None  # fills the reference

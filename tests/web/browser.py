@@ -16,8 +16,16 @@ from typing import Any
 
 __all__ = ["Browser", "find_chromium"]
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-dev-shm-usage"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-dev-shm-usage",
+]
 
 
 def find_chromium() -> str | None:
@@ -46,7 +54,10 @@ class Browser:
         # Keeping 3 and 4 open through close_fds, which runs after preexec_fn.
         self._proc = subprocess.Popen(
             [binary, *FLAGS, f"--user-data-dir={self._profile}", "--remote-debugging-pipe", "about:blank"],
-            pass_fds=(3, 4, to_child_r, from_child_w), preexec_fn=wire, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            pass_fds=(3, 4, to_child_r, from_child_w),
+            preexec_fn=wire,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         os.close(to_child_r)
         os.close(from_child_w)
@@ -72,8 +83,9 @@ class Browser:
         message: dict[str, Any] = json.loads(raw)
         return message
 
-    def _call(self, method: str, params: dict[str, Any] | None = None, session: str | None = None,
-              timeout: float = 20) -> dict[str, Any]:
+    def _call(
+        self, method: str, params: dict[str, Any] | None = None, session: str | None = None, timeout: float = 20
+    ) -> dict[str, Any]:
         self._next_id += 1
         message: dict[str, Any] = {"id": self._next_id, "method": method, "params": params or {}}
         if session:

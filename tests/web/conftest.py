@@ -57,8 +57,13 @@ class Service:
 def service_config(upstream_url: str, db_url: str, **kw: object) -> ServiceConfig:
     """Defaults for tests: small windows, no drift (MiniLM is tested on its own), a 1 s upstream timeout."""
     monitor = kw.pop("monitor", MonitorConfig(drift=False, min_events=5, window=20))
-    return ServiceConfig(proxy=ProxyConfig(upstream_base_url=upstream_url, upstream_timeout_s=1.0),
-                         monitor=monitor, database_url=db_url, max_body_bytes=200_000, **kw)  # type: ignore[arg-type]
+    return ServiceConfig(
+        proxy=ProxyConfig(upstream_base_url=upstream_url, upstream_timeout_s=1.0),
+        monitor=monitor,
+        database_url=db_url,
+        max_body_bytes=200_000,
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 @pytest.fixture
@@ -67,6 +72,8 @@ def service(upstream_url: str, db_url: str, alignlab_env: Path) -> Iterator[Serv
     app = create_app(load_settings(), service_config(upstream_url, db_url))
     with serve_in_thread(app) as url:
         store = app.state.store
-        keys = {role: create_key(store, role=role, name=f"test {role}").token
-                for role in ("annotator", "moderator", "admin")}
+        keys = {
+            role: create_key(store, role=role, name=f"test {role}").token
+            for role in ("annotator", "moderator", "admin")
+        }
         yield Service(url, store, app, **keys)

@@ -21,7 +21,10 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response, StreamingResponse
 
 SLOW_S = 3.0
-XSS = '<script>document.title="PWNED";document.body.setAttribute("data-pwned","1")</script><img src=x onerror="document.body.setAttribute(\'data-pwned\',\'2\')">'
+XSS = (
+    '<script>document.title="PWNED";document.body.setAttribute("data-pwned","1")</script>'
+    "<img src=x onerror=\"document.body.setAttribute('data-pwned','2')\">"
+)
 
 
 def _answer(body: dict[str, Any]) -> str:
@@ -44,8 +47,13 @@ def fake_upstream_app() -> FastAPI:
 
     @app.get("/v1/models")
     async def models() -> dict[str, Any]:
-        return {"object": "list", "data": [{"id": m, "object": "model", "created": 0, "owned_by": "fake"}
-                                           for m in ("echo", "slow", "broken", "script")]}
+        return {
+            "object": "list",
+            "data": [
+                {"id": m, "object": "model", "created": 0, "owned_by": "fake"}
+                for m in ("echo", "slow", "broken", "script")
+            ],
+        }
 
     @app.post("/v1/chat/completions")
     async def chat(request: Request) -> Response:
@@ -59,8 +67,16 @@ def fake_upstream_app() -> FastAPI:
         usage = {"prompt_tokens": 7, "completion_tokens": len(text.split()), "total_tokens": 7 + len(text.split())}
         common = {"id": "chatcmpl-fake", "created": int(time.time()), "model": body["model"]}
         if not body.get("stream"):
-            return JSONResponse({**common, "object": "chat.completion", "usage": usage, "choices": [
-                {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]})
+            return JSONResponse(
+                {
+                    **common,
+                    "object": "chat.completion",
+                    "usage": usage,
+                    "choices": [
+                        {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+                    ],
+                }
+            )
 
         async def events() -> AsyncIterator[bytes]:
             words = text.split(" ")
@@ -68,11 +84,17 @@ def fake_upstream_app() -> FastAPI:
                 delta = {"content": word + (" " if i < len(words) - 1 else "")}
                 if i == 0:
                     delta["role"] = "assistant"
-                chunk = {**common, "object": "chat.completion.chunk",
-                         "choices": [{"index": 0, "delta": delta, "finish_reason": None}]}
+                chunk = {
+                    **common,
+                    "object": "chat.completion.chunk",
+                    "choices": [{"index": 0, "delta": delta, "finish_reason": None}],
+                }
                 yield f"data: {json.dumps(chunk)}\n\n".encode()
-            last = {**common, "object": "chat.completion.chunk",
-                    "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+            last = {
+                **common,
+                "object": "chat.completion.chunk",
+                "choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}],
+            }
             if (body.get("stream_options") or {}).get("include_usage"):
                 last["usage"] = usage
             yield f"data: {json.dumps(last)}\n\n".encode()

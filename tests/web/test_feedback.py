@@ -54,15 +54,22 @@ def test_every_kind_of_feedback_is_stored(service: Service) -> None:
         ({"kind": "thumbs", "interaction_id": "{a}", "value": "sideways"}, 422, "value"),
         ({"kind": "laugh", "interaction_id": "{a}"}, 422, "kind"),
         ({"kind": "flag", "interaction_id": "{a}", "reason": "boring"}, 422, "reason"),
-        ({"kind": "pairwise", "interaction_id": "{a}", "other_interaction_id": "{other}", "choice": "a"}, 400,
-         "same prompt"),
-        ({"kind": "pairwise", "interaction_id": "{a}", "other_interaction_id": "{a}", "choice": "b"}, 400,
-         "two different"),
+        (
+            {"kind": "pairwise", "interaction_id": "{a}", "other_interaction_id": "{other}", "choice": "a"},
+            400,
+            "same prompt",
+        ),
+        (
+            {"kind": "pairwise", "interaction_id": "{a}", "other_interaction_id": "{a}", "choice": "b"},
+            400,
+            "two different",
+        ),
         ({"kind": "thumbs", "interaction_id": "{a}", "value": "up", "extra": 1}, 422, "extra"),
     ],
 )
-def test_bad_feedback_is_4xx_with_a_message(service: Service, body: dict[str, object], status: int,
-                                             needle: str) -> None:
+def test_bad_feedback_is_4xx_with_a_message(
+    service: Service, body: dict[str, object], status: int, needle: str
+) -> None:
     ids = {"a": _ask(service, "p1"), "other": _ask(service, "p2")}
     body = {k: v.format(**ids) if isinstance(v, str) else v for k, v in body.items()}
     response = _post(service, service.annotator, body)
@@ -99,7 +106,9 @@ def test_keys_are_hashed_at_rest_and_revocable(service: Service) -> None:
     key_id = service.annotator.split("_")[1]
     revoke_key(service.store, key_id)
     service.app.state.keys._cache.clear()  # type: ignore[attr-defined]
-    assert _post(service, service.annotator, {"kind": "thumbs", "interaction_id": "x", "value": "up"}).status_code == 401
+    assert (
+        _post(service, service.annotator, {"kind": "thumbs", "interaction_id": "x", "value": "up"}).status_code == 401
+    )
 
 
 def test_openapi_documents_the_feedback_schema(service: Service) -> None:
@@ -116,8 +125,12 @@ def test_export_preferences_with_lineage(service: Service, tmp_path: Path) -> No
     s1, s2 = _ask(service, "score prompt"), _ask(service, "score prompt")
     ann, mod = service.annotator, service.moderator
     votes = [(a1, a2, "b"), (a1, a2, "b"), (a2, a1, "b"), (a1, a3, "tie")]
-    pairwise_ids = [_post(service, ann, {"kind": "pairwise", "interaction_id": x, "other_interaction_id": y,
-                                         "choice": c}).json()["id"] for x, y, c in votes]
+    pairwise_ids = [
+        _post(service, ann, {"kind": "pairwise", "interaction_id": x, "other_interaction_id": y, "choice": c}).json()[
+            "id"
+        ]
+        for x, y, c in votes
+    ]
     up = _post(service, ann, {"kind": "thumbs", "interaction_id": t1, "value": "up"}).json()["id"]
     down = _post(service, ann, {"kind": "thumbs", "interaction_id": t2, "value": "down"}).json()["id"]
     _post(service, ann, {"kind": "score", "interaction_id": s1, "score": 3})

@@ -19,12 +19,28 @@ from tests.web.fake_upstream import serve_in_thread
 
 
 @pytest.fixture
-def watched(upstream_url: str, upstream_app: FastAPI, tmp_path: Path, alignlab_env: Path) -> Iterator[tuple[str, FastAPI]]:
-    monitor = MonitorConfig(detectors=("refusal", "toxicity", "profanity"), window=6, min_events=6, drift=False,
-                            thresholds={"harmful": 0.4}, cusum={})
+def watched(
+    upstream_url: str, upstream_app: FastAPI, tmp_path: Path, alignlab_env: Path
+) -> Iterator[tuple[str, FastAPI]]:
+    monitor = MonitorConfig(
+        detectors=("refusal", "toxicity", "profanity"),
+        window=6,
+        min_events=6,
+        drift=False,
+        thresholds={"harmful": 0.4},
+        cusum={},
+    )
     webhook = upstream_url.removesuffix("/v1") + "/webhook"
-    app = create_app(load_settings(), service_config(upstream_url, f"sqlite:///{tmp_path / 's.db'}", monitor=monitor,
-                                                     webhook_url=webhook, require_key_for_proxy=False))
+    app = create_app(
+        load_settings(),
+        service_config(
+            upstream_url,
+            f"sqlite:///{tmp_path / 's.db'}",
+            monitor=monitor,
+            webhook_url=webhook,
+            require_key_for_proxy=False,
+        ),
+    )
     upstream_app.state.webhooks.clear()
     with serve_in_thread(app) as url:
         yield url, app
@@ -36,8 +52,9 @@ def test_toxic_traffic_raises_a_webhook_alert(watched: tuple[str, FastAPI], upst
     ids = []
     for i in range(8):
         prompt = "you are a worthless fucking idiot" if i % 2 else "what is the capital of France?"
-        raw = client.chat.completions.with_raw_response.create(model="echo", messages=[{"role": "user",
-                                                                                       "content": prompt}])
+        raw = client.chat.completions.with_raw_response.create(
+            model="echo", messages=[{"role": "user", "content": prompt}]
+        )
         ids.append(raw.headers["x-alignlab-interaction-id"])
     app.state.monitor.drain()
     scores = [get_interaction(app.state.store, i).scores for i in ids]

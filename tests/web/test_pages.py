@@ -57,8 +57,11 @@ def test_forms_refuse_missing_csrf_and_foreign_origin(service: Service) -> None:
     page = moderator.get(f"/ui/interactions/{a}").text
     no_token = moderator.post(f"/ui/interactions/{a}/flag", data={"reason": "spam"})
     assert no_token.status_code == 403 and "CSRF" in no_token.json()["error"]["message"]
-    foreign = moderator.post(f"/ui/interactions/{a}/flag", data={"reason": "spam", "csrf": _csrf(page)},
-                             headers={"Origin": "https://evil.example"})
+    foreign = moderator.post(
+        f"/ui/interactions/{a}/flag",
+        data={"reason": "spam", "csrf": _csrf(page)},
+        headers={"Origin": "https://evil.example"},
+    )
     assert foreign.status_code == 403
     assert list_feedback(service.store) == []
     ok = moderator.post(f"/ui/interactions/{a}/flag", data={"reason": "spam", "csrf": _csrf(page)})
@@ -94,8 +97,10 @@ def browser() -> Iterator[Browser]:
 
 
 def _browser_login(browser: Browser, service: Service, key: str) -> None:
-    browser.call("Network.setCookie", {"name": "alignlab_session", "value": key, "url": f"{service.url}/ui/",
-                                       "httpOnly": True, "sameSite": "Strict"})
+    browser.call(
+        "Network.setCookie",
+        {"name": "alignlab_session", "value": key, "url": f"{service.url}/ui/", "httpOnly": True, "sameSite": "Strict"},
+    )
 
 
 def test_script_in_model_output_runs_nothing(service: Service, browser: Browser) -> None:

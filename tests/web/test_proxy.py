@@ -38,7 +38,9 @@ def test_sdk_non_streaming_is_logged(service: Service) -> None:
 def test_sdk_streaming_is_relayed_and_logged(service: Service) -> None:
     client = _client(service)
     with client.chat.completions.with_streaming_response.create(
-        model="echo", messages=[{"role": "user", "content": "stream me please"}], stream=True,
+        model="echo",
+        messages=[{"role": "user", "content": "stream me please"}],
+        stream=True,
         stream_options={"include_usage": True},
     ) as response:
         interaction_id = response.headers["x-alignlab-interaction-id"]
@@ -73,7 +75,8 @@ def test_upstream_errors_become_502_504_and_are_logged(service: Service) -> None
 
 def test_upstream_down_gives_502_and_an_alert(service: Service) -> None:
     service.app.state.proxy.config = type(service.app.state.proxy.config)(  # type: ignore[attr-defined]
-        upstream_base_url="http://127.0.0.1:9/v1", upstream_timeout_s=1.0)
+        upstream_base_url="http://127.0.0.1:9/v1", upstream_timeout_s=1.0
+    )
     with pytest.raises(openai.APIStatusError) as exc:
         _client(service).chat.completions.create(model="echo", messages=[{"role": "user", "content": "x"}])
     assert exc.value.status_code == 502
@@ -91,7 +94,8 @@ def test_upstream_down_gives_502_and_an_alert(service: Service) -> None:
 def test_proxy_needs_a_valid_key(service: Service) -> None:
     with pytest.raises(openai.AuthenticationError) as exc:
         _client(service, "al_0000000000000000_wrong").chat.completions.create(
-            model="echo", messages=[{"role": "user", "content": "x"}])
+            model="echo", messages=[{"role": "user", "content": "x"}]
+        )
     assert "invalid or revoked" in str(exc.value)
     response = httpx.post(f"{service.url}/v1/chat/completions", json={"model": "echo", "messages": []})
     assert response.status_code == 401
@@ -107,8 +111,11 @@ def test_proxy_needs_a_valid_key(service: Service) -> None:
     ],
 )
 def test_bad_input_is_4xx_with_a_message(service: Service, body: bytes, status: int, needle: str) -> None:
-    response = httpx.post(f"{service.url}/v1/chat/completions", content=body,
-                          headers={"Authorization": f"Bearer {service.annotator}", "Content-Type": "application/json"})
+    response = httpx.post(
+        f"{service.url}/v1/chat/completions",
+        content=body,
+        headers={"Authorization": f"Bearer {service.annotator}", "Content-Type": "application/json"},
+    )
     assert response.status_code == status, response.text
     assert needle in response.json()["error"]["message"]
 

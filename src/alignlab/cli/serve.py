@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Optional
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
 from alignlab.settings import load_settings
+
+if TYPE_CHECKING:
+    from alignlab.store import Store
 
 __all__ = ["register"]
 
@@ -18,7 +21,7 @@ keys_app = typer.Typer(no_args_is_help=True, help="API keys of the service (hash
 export_app = typer.Typer(no_args_is_help=True, help="Export data from the store.")
 
 
-def _store():  # type: ignore[no-untyped-def]
+def _store() -> Store:
     from alignlab.store import open_store
 
     return open_store(load_settings().database_url)
@@ -27,15 +30,21 @@ def _store():  # type: ignore[no-untyped-def]
 def serve(
     host: Annotated[str, typer.Option(help="Interface to bind.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
-    upstream: Annotated[Optional[str], typer.Option(help="OpenAI-compatible base URL, e.g. http://host:8080/v1.")] = None,  # noqa: UP045
-    upstream_key_env: Annotated[str, typer.Option(help="Env var holding the upstream API key.")] = "ALIGNLAB_UPSTREAM_API_KEY",
-    local_model: Annotated[Optional[list[str]], typer.Option("--local-model", help="Serve this model name in-process (repeatable).")] = None,  # noqa: UP045
+    upstream: Annotated[str | None, typer.Option(help="OpenAI-compatible base URL, e.g. http://host:8080/v1.")] = None,
+    upstream_key_env: Annotated[
+        str, typer.Option(help="Env var holding the upstream API key.")
+    ] = "ALIGNLAB_UPSTREAM_API_KEY",
+    local_model: Annotated[
+        list[str] | None, typer.Option("--local-model", help="Serve this model name in-process (repeatable).")
+    ] = None,
     webhook: Annotated[Optional[str], typer.Option(help="POST alerts to this URL.")] = None,  # noqa: UP045
     timeout: Annotated[float, typer.Option(help="Upstream timeout (s) before a 504.")] = 60.0,
     max_body: Annotated[int, typer.Option(help="Largest request body in bytes.")] = 1_000_000,
     no_drift: Annotated[bool, typer.Option("--no-drift", help="Skip the MiniLM prompt-drift test.")] = False,
     no_monitor: Annotated[bool, typer.Option("--no-monitor", help="Proxy and log only; no detectors.")] = False,
-    open_proxy: Annotated[bool, typer.Option("--open-proxy", help="Let chat completions through without a key.")] = False,
+    open_proxy: Annotated[
+        bool, typer.Option("--open-proxy", help="Let chat completions through without a key.")
+    ] = False,
 ) -> None:
     """Run the proxy, feedback API, monitor and pages (http://HOST:PORT/ui/)."""
     import os
@@ -46,10 +55,17 @@ def serve(
     from alignlab.web import ServiceConfig, create_app
 
     config = ServiceConfig(
-        proxy=ProxyConfig(upstream_base_url=upstream, upstream_api_key=os.environ.get(upstream_key_env),
-                          upstream_timeout_s=timeout, local_models=tuple(local_model or ())),
-        monitor=MonitorConfig(drift=not no_drift), monitor_enabled=not no_monitor, webhook_url=webhook,
-        max_body_bytes=max_body, require_key_for_proxy=not open_proxy,
+        proxy=ProxyConfig(
+            upstream_base_url=upstream,
+            upstream_api_key=os.environ.get(upstream_key_env),
+            upstream_timeout_s=timeout,
+            local_models=tuple(local_model or ()),
+        ),
+        monitor=MonitorConfig(drift=not no_drift),
+        monitor_enabled=not no_monitor,
+        webhook_url=webhook,
+        max_body_bytes=max_body,
+        require_key_for_proxy=not open_proxy,
     )
     uvicorn.run(create_app(load_settings(), config), host=host, port=port, log_level="info")
 
@@ -76,8 +92,13 @@ def keys_list() -> None:
     for col in ("id", "name", "role", "created", "revoked"):
         table.add_column(col)
     for k in list_keys(_store()):
-        table.add_row(k.id, k.name, k.role, f"{k.created_at:%Y-%m-%d %H:%M}",
-                      f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "")
+        table.add_row(
+            k.id,
+            k.name,
+            k.role,
+            f"{k.created_at:%Y-%m-%d %H:%M}",
+            f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
+        )
     console.print(table)
 
 

@@ -47,13 +47,26 @@ class AlertSink:
         self.metrics = metrics
 
     def emit(
-        self, kind: AlertKind, metric: str, message: str, *, value: float | None = None,
-        threshold: float | None = None, details: dict[str, Any] | None = None,
+        self,
+        kind: AlertKind,
+        metric: str,
+        message: str,
+        *,
+        value: float | None = None,
+        threshold: float | None = None,
+        details: dict[str, Any] | None = None,
     ) -> AlertRecord:
         """Record, log and deliver one alert; a failing webhook is noted on the row, never raised."""
         row = AlertRow(
-            id=uuid4().hex, created_at=datetime.now(UTC), kind=kind, metric=metric, message=message, value=value,
-            threshold=threshold, details=details or {}, webhook_status=None,
+            id=uuid4().hex,
+            created_at=datetime.now(UTC),
+            kind=kind,
+            metric=metric,
+            message=message,
+            value=value,
+            threshold=threshold,
+            details=details or {},
+            webhook_status=None,
         )
         log.warning("alert %s/%s: %s", kind, metric, message)
         if self.metrics is not None:
@@ -67,8 +80,14 @@ class AlertSink:
 
     def _deliver(self, row: AlertRow) -> str:
         payload = {
-            "id": row.id, "created_at": row.created_at.isoformat(), "kind": row.kind, "metric": row.metric,
-            "message": row.message, "value": row.value, "threshold": row.threshold, "details": row.details,
+            "id": row.id,
+            "created_at": row.created_at.isoformat(),
+            "kind": row.kind,
+            "metric": row.metric,
+            "message": row.message,
+            "value": row.value,
+            "threshold": row.threshold,
+            "details": row.details,
         }
         try:
             response = httpx.post(str(self.webhook_url), json=payload, timeout=WEBHOOK_TIMEOUT_S)

@@ -70,8 +70,9 @@ class RefusalDetector:
         out = []
         for prompt, response in zip(prompts, responses, strict=True):
             verdict = classify_refusal(response, prompt)
-            out.append({"flagged": verdict.label != "compliance", "label": verdict.label,
-                        "ambiguous": verdict.ambiguous})
+            out.append(
+                {"flagged": verdict.label != "compliance", "label": verdict.label, "ambiguous": verdict.ambiguous}
+            )
         return out
 
 

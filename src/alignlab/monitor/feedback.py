@@ -129,16 +129,28 @@ def record_feedback(store: Store, item: FeedbackIn, *, api_key_id: str | None = 
             interaction with itself.
     """
     row = FeedbackRow(
-        id=uuid4().hex, created_at=datetime.now(UTC), interaction_id=item.interaction_id, kind=item.kind,
-        comment=item.comment, api_key_id=api_key_id, resolved_at=None, resolution=None,
-        thumbs=getattr(item, "value", None), score=getattr(item, "score", None),
-        other_interaction_id=getattr(item, "other_interaction_id", None), choice=getattr(item, "choice", None),
-        reason=getattr(item, "reason", None), event=getattr(item, "event", None),
+        id=uuid4().hex,
+        created_at=datetime.now(UTC),
+        interaction_id=item.interaction_id,
+        kind=item.kind,
+        comment=item.comment,
+        api_key_id=api_key_id,
+        resolved_at=None,
+        resolution=None,
+        thumbs=getattr(item, "value", None),
+        score=getattr(item, "score", None),
+        other_interaction_id=getattr(item, "other_interaction_id", None),
+        choice=getattr(item, "choice", None),
+        reason=getattr(item, "reason", None),
+        event=getattr(item, "event", None),
     )
     with store.session() as session:
         ids = [item.interaction_id] + ([row.other_interaction_id] if row.other_interaction_id else [])
-        found = dict(session.execute(select(InteractionRow.id, InteractionRow.prompt_hash).where(
-            InteractionRow.id.in_(ids))).tuples().all())
+        found = dict(
+            session.execute(select(InteractionRow.id, InteractionRow.prompt_hash).where(InteractionRow.id.in_(ids)))
+            .tuples()
+            .all()
+        )
         missing = [i for i in ids if i not in found]
         if missing:
             raise UnknownInteractionError(f"no interaction with id {missing[0]!r}")
@@ -206,17 +218,32 @@ def next_pair_task(store: Store) -> PairTask | None:
     """
     other = aliased(InteractionRow)
     with store.session() as session:
-        rows = session.execute(
-            select(InteractionRow.id, InteractionRow.prompt_hash)
-            .where(InteractionRow.status == "ok", InteractionRow.prompt_hash.in_(
-                select(other.prompt_hash).where(other.status == "ok").group_by(other.prompt_hash)
-                .having(func.count() > 1)))
-            .order_by(InteractionRow.created_at, InteractionRow.id)
-        ).tuples().all()
+        rows = (
+            session.execute(
+                select(InteractionRow.id, InteractionRow.prompt_hash)
+                .where(
+                    InteractionRow.status == "ok",
+                    InteractionRow.prompt_hash.in_(
+                        select(other.prompt_hash)
+                        .where(other.status == "ok")
+                        .group_by(other.prompt_hash)
+                        .having(func.count() > 1)
+                    ),
+                )
+                .order_by(InteractionRow.created_at, InteractionRow.id)
+            )
+            .tuples()
+            .all()
+        )
         done = {
-            frozenset(p) for p in session.execute(
+            frozenset(p)
+            for p in session.execute(
                 select(FeedbackRow.interaction_id, FeedbackRow.other_interaction_id).where(
-                    FeedbackRow.kind == "pairwise")).tuples().all()
+                    FeedbackRow.kind == "pairwise"
+                )
+            )
+            .tuples()
+            .all()
         }
     last: dict[str, str] = {}
     todo: list[tuple[str, str]] = []

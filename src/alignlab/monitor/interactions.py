@@ -185,7 +185,9 @@ def list_interactions(store: Store, f: InteractionFilter | None = None) -> Inter
             _filtered(select(InteractionRow), f).order_by(InteractionRow.created_at.desc()).limit(5000)
         ).all()
     kept = [r for r in rows if _score_match(r.scores or {}, f)]
-    return InteractionPage([InteractionRecord.model_validate(r) for r in kept[f.offset : f.offset + f.limit]], len(kept))
+    return InteractionPage(
+        [InteractionRecord.model_validate(r) for r in kept[f.offset : f.offset + f.limit]], len(kept)
+    )
 
 
 def _score_match(scores: dict[str, Any], f: InteractionFilter) -> bool:

@@ -77,8 +77,13 @@ def create_key(store: Store, *, role: str, name: str = "") -> CreatedKey:
         raise ConfigError(f"unknown role {role!r}; valid roles: {', '.join(ROLES)}")
     key_id, secret, salt = secrets.token_hex(8), secrets.token_urlsafe(32), secrets.token_hex(16)
     row = ApiKeyRow(
-        id=key_id, name=name or role, role=role, salt=salt, secret_hash=_hash(salt, secret),
-        created_at=datetime.now(UTC), revoked_at=None,
+        id=key_id,
+        name=name or role,
+        role=role,
+        salt=salt,
+        secret_hash=_hash(salt, secret),
+        created_at=datetime.now(UTC),
+        revoked_at=None,
     )
     with store.session() as session:
         session.add(row)

@@ -63,7 +63,9 @@ class _Response:
 def _load(store: Store) -> tuple[dict[str, _Response], list[FeedbackRow]]:
     with store.session() as session:
         feedback = list(session.scalars(select(FeedbackRow).order_by(FeedbackRow.created_at, FeedbackRow.id)))
-        ids = {f.interaction_id for f in feedback} | {f.other_interaction_id for f in feedback if f.other_interaction_id}
+        ids = {f.interaction_id for f in feedback} | {
+            f.other_interaction_id for f in feedback if f.other_interaction_id
+        }
         rows = session.scalars(select(InteractionRow).where(InteractionRow.id.in_(ids))).all()
     responses = {
         r.id: _Response(r.id, r.prompt_hash, list(r.request.get("messages", [])), r.response_text or "")
@@ -88,24 +90,29 @@ def preference_pairs(store: Store, *, min_score_gap: float = 2.0) -> list[Prefer
             prompt=c.messages,
             chosen=[{"role": "assistant", "content": c.text}],
             rejected=[{"role": "assistant", "content": r.text}],
-            lineage={"source": source, "feedback_ids": feedback_ids, "chosen_interaction_id": chosen,
-                     "rejected_interaction_id": rejected, **extra},
+            lineage={
+                "source": source,
+                "feedback_ids": feedback_ids,
+                "chosen_interaction_id": chosen,
+                "rejected_interaction_id": rejected,
+                **extra,
+            },
         )
 
     votes: dict[frozenset[str], list[FeedbackRow]] = defaultdict(list)
     for f in feedback:
         if f.kind == "pairwise" and f.other_interaction_id:
             votes[frozenset((f.interaction_id, f.other_interaction_id))].append(f)
-    for group in votes.values():
+    for ballot in votes.values():
         tally: dict[str, int] = defaultdict(int)
-        for f in group:
+        for f in ballot:
             if f.choice in ("a", "b"):
                 tally[f.interaction_id if f.choice == "a" else str(f.other_interaction_id)] += 1
         ranked = sorted(tally.items(), key=lambda kv: -kv[1])
         if ranked and (len(ranked) == 1 or ranked[0][1] > ranked[1][1]):
             winner = ranked[0][0]
-            loser = next(i for i in (group[0].interaction_id, str(group[0].other_interaction_id)) if i != winner)
-            add(winner, loser, "pairwise", [f.id for f in group], votes=dict(tally))
+            loser = next(i for i in (ballot[0].interaction_id, str(ballot[0].other_interaction_id)) if i != winner)
+            add(winner, loser, "pairwise", [f.id for f in ballot], votes=dict(tally))
 
     by_prompt: dict[str, dict[str, list[FeedbackRow]]] = defaultdict(lambda: defaultdict(list))
     for f in feedback:

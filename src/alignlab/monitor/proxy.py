@@ -76,14 +76,20 @@ class ChatProxy:
     """
 
     def __init__(
-        self, store: Store, config: ProxyConfig, metrics: ServiceMetrics, *,
+        self,
+        store: Store,
+        config: ProxyConfig,
+        metrics: ServiceMetrics,
+        *,
         on_recorded: Callable[[str], None] = lambda _: None,
         on_upstream_failure: Callable[[str], None] = lambda _: None,
     ) -> None:
         self.store, self.config, self.metrics = store, config, metrics
         self.on_recorded, self.on_upstream_failure = on_recorded, on_upstream_failure
-        self.client = httpx.AsyncClient(timeout=httpx.Timeout(config.upstream_timeout_s, connect=5.0),
-                                        limits=httpx.Limits(max_connections=256, max_keepalive_connections=64))
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(config.upstream_timeout_s, connect=5.0),
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+        )
         self._local: dict[str, Any] = {}
 
     async def aclose(self) -> None:
@@ -119,18 +125,29 @@ class ChatProxy:
         model, stream = str(body["model"]), bool(body.get("stream"))
         backend = self.backend_for(model)
         interaction_id, start = uuid4().hex, time.perf_counter()
-        base = {"id": interaction_id, "model": model, "backend": backend, "stream": stream, "request": body,
-                "api_key_id": api_key_id}
+        base = {
+            "id": interaction_id,
+            "model": model,
+            "backend": backend,
+            "stream": stream,
+            "request": body,
+            "api_key_id": api_key_id,
+        }
         headers = {"x-alignlab-interaction-id": interaction_id}
         if backend == "upstream" and not self.config.upstream_base_url:
-            failure = _Failure("error", 404, _error(f"model {model!r} is not served here", "invalid_request_error",
-                                                    "model_not_found"), "no upstream configured")
+            failure = _Failure(
+                "error",
+                404,
+                _error(f"model {model!r} is not served here", "invalid_request_error", "model_not_found"),
+                "no upstream configured",
+            )
             await self._record(base, start, failure=failure)
             return ProxyReply(interaction_id, 404, failure.body, headers=headers)
         try:
             if stream and backend == "upstream":
-                return ProxyReply(interaction_id, 200, stream=await self._open_stream(body, base, start),
-                                  headers=headers)
+                return ProxyReply(
+                    interaction_id, 200, stream=await self._open_stream(body, base, start), headers=headers
+                )
             result = await (self._upstream(body) if backend == "upstream" else self._generate_local(body))
         except _Failure as failure:
             await self._record(base, start, failure=failure)
@@ -191,8 +208,9 @@ class ChatProxy:
         finally:
             await response.aclose()
             result = {"choices": [{"message": {"content": "".join(parts)}, "finish_reason": finish}], "usage": usage}
-            await self._record(base, start, result=result if failure is None else None, failure=failure,
-                               text="".join(parts))
+            await self._record(
+                base, start, result=result if failure is None else None, failure=failure, text="".join(parts)
+            )
         if failure is None:
             yield b"data: [DONE]\n\n"
 
@@ -200,22 +218,38 @@ class ChatProxy:
         from inspect_ai.model import GenerateConfig
 
         model = await run_in_threadpool(self._local_model, str(body["model"]))
-        config = GenerateConfig(max_tokens=body.get("max_tokens") or body.get("max_completion_tokens") or 256,
-                                temperature=body.get("temperature"), seed=body.get("seed"))
+        config = GenerateConfig(
+            max_tokens=body.get("max_tokens") or body.get("max_completion_tokens") or 256,
+            temperature=body.get("temperature"),
+            seed=body.get("seed"),
+        )
         try:
             output = await model.generate(_inspect_messages(body["messages"]), config=config)
         except Exception as exc:  # the model failed; the client gets a 500-class error, the row is kept
-            raise _Failure("error", 502, _error(f"local model failed: {type(exc).__name__}", "server_error",
-                                                "local_model_error"), str(exc)) from exc
+            raise _Failure(
+                "error",
+                502,
+                _error(f"local model failed: {type(exc).__name__}", "server_error", "local_model_error"),
+                str(exc),
+            ) from exc
         usage = output.usage
         return {
-            "id": f"chatcmpl-{uuid4().hex}", "object": "chat.completion", "created": int(time.time()),
+            "id": f"chatcmpl-{uuid4().hex}",
+            "object": "chat.completion",
+            "created": int(time.time()),
             "model": body["model"],
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": output.completion},
-                         "finish_reason": "stop" if output.stop_reason == "stop" else "length"}],
-            "usage": {"prompt_tokens": usage.input_tokens if usage else 0,
-                      "completion_tokens": usage.output_tokens if usage else 0,
-                      "total_tokens": usage.total_tokens if usage else 0},
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": output.completion},
+                    "finish_reason": "stop" if output.stop_reason == "stop" else "length",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": usage.input_tokens if usage else 0,
+                "completion_tokens": usage.output_tokens if usage else 0,
+                "total_tokens": usage.total_tokens if usage else 0,
+            },
         }
 
     def _local_model(self, name: str) -> Any:
@@ -229,8 +263,13 @@ class ChatProxy:
         return self._local[name]
 
     async def _record(
-        self, base: dict[str, Any], start: float, *, result: dict[str, Any] | None = None,
-        failure: _Failure | None = None, text: str | None = None,
+        self,
+        base: dict[str, Any],
+        start: float,
+        *,
+        result: dict[str, Any] | None = None,
+        failure: _Failure | None = None,
+        text: str | None = None,
     ) -> None:
         latency_ms = (time.perf_counter() - start) * 1000
         usage = (result or {}).get("usage") or {}
@@ -238,10 +277,15 @@ class ChatProxy:
             choices = result.get("choices") or [{}]
             text = ((choices[0] or {}).get("message") or {}).get("content")
         new = NewInteraction(
-            **base, status=failure.status if failure else "ok", http_status=failure.http_status if failure else 200,
-            response=failure.body if failure else result, response_text=text if failure is None else None,
-            error=str(failure) if failure else None, latency_ms=latency_ms,
-            prompt_tokens=usage.get("prompt_tokens"), completion_tokens=usage.get("completion_tokens"),
+            **base,
+            status=failure.status if failure else "ok",
+            http_status=failure.http_status if failure else 200,
+            response=failure.body if failure else result,
+            response_text=text if failure is None else None,
+            error=str(failure) if failure else None,
+            latency_ms=latency_ms,
+            prompt_tokens=usage.get("prompt_tokens"),
+            completion_tokens=usage.get("completion_tokens"),
         )
         await run_in_threadpool(record_interaction, self.store, new)
         self.metrics.requests.labels(new.model, new.status).inc()
@@ -266,21 +310,37 @@ def _upstream_json(response: httpx.Response) -> dict[str, Any]:
     if response.status_code == 200 and body is not None:
         return body
     if body is None or "error" not in body:
-        body = _error(f"upstream answered {response.status_code} with a non-JSON body", "upstream_error",
-                      "upstream_bad_response")
+        body = _error(
+            f"upstream answered {response.status_code} with a non-JSON body", "upstream_error", "upstream_bad_response"
+        )
     status = response.status_code if 400 <= response.status_code < 500 else 502
     raise _Failure("upstream_error", status, body, f"upstream answered {response.status_code}")
 
 
 async def _as_sse(result: dict[str, Any]) -> AsyncIterator[bytes]:
     choice = result["choices"][0]
-    common = {"id": result["id"], "object": "chat.completion.chunk", "created": result["created"],
-              "model": result["model"]}
+    common = {
+        "id": result["id"],
+        "object": "chat.completion.chunk",
+        "created": result["created"],
+        "model": result["model"],
+    }
     chunks = [
-        {**common, "choices": [{"index": 0, "delta": {"role": "assistant", "content": choice["message"]["content"]},
-                                "finish_reason": None}]},
-        {**common, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}],
-         "usage": result["usage"]},
+        {
+            **common,
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"role": "assistant", "content": choice["message"]["content"]},
+                    "finish_reason": None,
+                }
+            ],
+        },
+        {
+            **common,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}],
+            "usage": result["usage"],
+        },
     ]
     for chunk in chunks:
         yield f"data: {json.dumps(chunk)}\n\n".encode()
@@ -290,8 +350,12 @@ async def _as_sse(result: dict[str, Any]) -> AsyncIterator[bytes]:
 def _inspect_messages(messages: list[dict[str, Any]]) -> list[Any]:
     from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageUser
 
-    kinds = {"system": ChatMessageSystem, "developer": ChatMessageSystem, "user": ChatMessageUser,
-             "assistant": ChatMessageAssistant}
+    kinds = {
+        "system": ChatMessageSystem,
+        "developer": ChatMessageSystem,
+        "user": ChatMessageUser,
+        "assistant": ChatMessageAssistant,
+    }
     out = []
     for m in messages:
         content = m.get("content")

@@ -80,13 +80,21 @@ def rate_series(store: Store, *, since: datetime, bucket: timedelta, limit: int 
     ``flagged`` counts interactions a moderator flagged (whether or not they were scored).
     """
     with store.session() as session:
-        rows = session.execute(
-            select(InteractionRow.id, InteractionRow.created_at, InteractionRow.scores)
-            .where(InteractionRow.created_at >= since, InteractionRow.status == "ok")
-            .order_by(InteractionRow.created_at).limit(limit)
-        ).tuples().all()
-        flagged_ids = set(session.scalars(select(FeedbackRow.interaction_id).where(
-            FeedbackRow.kind == "flag", FeedbackRow.created_at >= since)).all())
+        rows = (
+            session.execute(
+                select(InteractionRow.id, InteractionRow.created_at, InteractionRow.scores)
+                .where(InteractionRow.created_at >= since, InteractionRow.status == "ok")
+                .order_by(InteractionRow.created_at)
+                .limit(limit)
+            )
+            .tuples()
+            .all()
+        )
+        flagged_ids = set(
+            session.scalars(
+                select(FeedbackRow.interaction_id).where(FeedbackRow.kind == "flag", FeedbackRow.created_at >= since)
+            ).all()
+        )
     if not rows:
         return {m: [] for m in RATE_METRICS}
     end = max(r[1] for r in rows)

@@ -69,8 +69,14 @@ class Monitor:
     """Scores interactions on a worker thread; :meth:`submit` never blocks."""
 
     def __init__(
-        self, store: Store, config: MonitorConfig, alerts: AlertSink, metrics: ServiceMetrics, *,
-        embedder: Embedder | None = None, detectors: Sequence[Detector] | None = None,
+        self,
+        store: Store,
+        config: MonitorConfig,
+        alerts: AlertSink,
+        metrics: ServiceMetrics,
+        *,
+        embedder: Embedder | None = None,
+        detectors: Sequence[Detector] | None = None,
     ) -> None:
         self.store, self.config, self.alerts, self.metrics = store, config, alerts, metrics
         self._detectors = list(detectors) if detectors is not None else None
@@ -90,9 +96,11 @@ class Monitor:
         if self.config.drift:
             self.drift = DriftTracker(self._embedder, window=self.config.drift_window, every=self.config.drift_every)
         with self.store.session() as session:
-            pending = session.scalars(select(InteractionRow.id).where(
-                InteractionRow.scored_at.is_(None), InteractionRow.status == "ok"
-            ).order_by(InteractionRow.created_at)).all()
+            pending = session.scalars(
+                select(InteractionRow.id)
+                .where(InteractionRow.scored_at.is_(None), InteractionRow.status == "ok")
+                .order_by(InteractionRow.created_at)
+            ).all()
         for interaction_id in pending:
             self._queue.put(interaction_id)
         self._thread = threading.Thread(target=self._run, name="alignlab-monitor", daemon=True)
@@ -168,16 +176,27 @@ class Monitor:
             if threshold is not None and rolling.n >= self.config.min_events:
                 if rolling.rate > threshold and metric not in self._above:
                     self._above.add(metric)
-                    self.alerts.emit("threshold", metric, f"{metric} rate {rolling.rate:.1%} over the last "
-                                     f"{rolling.n} responses exceeds {threshold:.1%}", value=rolling.rate,
-                                     threshold=threshold, details={"n": rolling.n})
+                    self.alerts.emit(
+                        "threshold",
+                        metric,
+                        f"{metric} rate {rolling.rate:.1%} over the last {rolling.n} responses exceeds {threshold:.1%}",
+                        value=rolling.rate,
+                        threshold=threshold,
+                        details={"n": rolling.n},
+                    )
                 elif rolling.rate <= threshold:
                     self._above.discard(metric)
             cusum = self._cusums.get(metric)
             if cusum is not None and cusum.update(hit).alarm:
-                self.alerts.emit("sequential", metric, f"CUSUM: {metric} rate shifted from {cusum.p0:.0%} "
-                                 f"towards {cusum.p1:.0%} (after {cusum.n} responses)", value=rolling.rate,
-                                 threshold=cusum.h, details={"p0": cusum.p0, "p1": cusum.p1, "n": cusum.n})
+                self.alerts.emit(
+                    "sequential",
+                    metric,
+                    f"CUSUM: {metric} rate shifted from {cusum.p0:.0%} "
+                    f"towards {cusum.p1:.0%} (after {cusum.n} responses)",
+                    value=rolling.rate,
+                    threshold=cusum.h,
+                    details={"p0": cusum.p0, "p1": cusum.p1, "n": cusum.n},
+                )
 
     def _check_drift(self, prompts: list[str]) -> None:
         assert self.drift is not None
@@ -187,9 +206,14 @@ class Monitor:
         self.last_drift = {"p_value": result.p_value, "mmd2": result.mmd2, "at": datetime.now(UTC).isoformat()}
         self.metrics.drift_p.set(result.p_value)
         if result.p_value < self.config.drift_alpha:
-            self.alerts.emit("drift", "prompts", f"prompt distribution drifted: MMD² {result.mmd2:.4f}, "
-                             f"permutation p = {result.p_value:.4f}", value=result.p_value,
-                             threshold=self.config.drift_alpha, details=self.last_drift)
+            self.alerts.emit(
+                "drift",
+                "prompts",
+                f"prompt distribution drifted: MMD² {result.mmd2:.4f}, permutation p = {result.p_value:.4f}",
+                value=result.p_value,
+                threshold=self.config.drift_alpha,
+                details=self.last_drift,
+            )
 
 
 def _last_user(request: dict[str, Any]) -> str:

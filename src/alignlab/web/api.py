@@ -70,11 +70,13 @@ async def chat_completions(
     body: ChatCompletionRequest, request: Request, key: Annotated[ApiKey | None, Depends(proxy_key)]
 ) -> Response:
     """Create a chat completion (OpenAI-compatible); the response carries ``x-alignlab-interaction-id``."""
-    reply = await request.app.state.proxy.complete(body.model_dump(exclude_unset=True, mode="json"),
-                                                   api_key_id=key.id if key else None)
+    reply = await request.app.state.proxy.complete(
+        body.model_dump(exclude_unset=True, mode="json"), api_key_id=key.id if key else None
+    )
     if reply.stream is not None:
-        return StreamingResponse(reply.stream, media_type="text/event-stream",
-                                 headers={**reply.headers, "Cache-Control": "no-cache"})
+        return StreamingResponse(
+            reply.stream, media_type="text/event-stream", headers={**reply.headers, "Cache-Control": "no-cache"}
+        )
     return JSONResponse(reply.body, reply.status_code, headers=reply.headers)
 
 
@@ -86,9 +88,7 @@ async def models(request: Request) -> dict[str, Any]:
 
 
 @router.post("/v1/feedback", tags=["feedback"], status_code=201)
-async def post_feedback(
-    item: FeedbackIn, request: Request, key: Annotated[ApiKey, Depends(api_key)]
-) -> FeedbackRecord:
+async def post_feedback(item: FeedbackIn, request: Request, key: Annotated[ApiKey, Depends(api_key)]) -> FeedbackRecord:
     """Attach feedback to a logged interaction (flags need a moderator key); 404 for an unknown interaction."""
     if item.kind == "flag" and not role_allows(key.role, "moderator"):
         raise HTTPException(403, f"flags need a moderator key; yours is {key.role}")
@@ -111,8 +111,9 @@ async def interactions(
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> dict[str, Any]:
     """Logged interactions, newest first (moderator or admin)."""
-    f = InteractionFilter(model=model, status=status, refusal=refusal, toxic=toxic, flagged=flagged, text=text,
-                          limit=limit, offset=offset)
+    f = InteractionFilter(
+        model=model, status=status, refusal=refusal, toxic=toxic, flagged=flagged, text=text, limit=limit, offset=offset
+    )
     page = await run_in_threadpool(list_interactions, request.app.state.store, f)
     return {"total": page.total, "items": [i.model_dump(mode="json") for i in page.items]}
 
@@ -124,7 +125,9 @@ async def interaction(interaction_id: str, request: Request, key: Moderator) -> 
 
 
 @router.get("/v1/alerts", tags=["monitor"])
-async def alerts(request: Request, key: Moderator, limit: Annotated[int, Query(ge=1, le=500)] = 50) -> list[AlertRecord]:
+async def alerts(
+    request: Request, key: Moderator, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[AlertRecord]:
     """Recent alerts, newest first (moderator or admin)."""
     return await run_in_threadpool(list_alerts, request.app.state.store, limit=limit)
 

@@ -72,8 +72,10 @@ class BodyLimit:
 
 def _err(message: str, code: str) -> dict[str, Any]:
     # The OpenAI error shape, so the openai SDK shows the message.
-    return {"error": {"message": message, "type": "invalid_request_error", "code": code, "param": None},
-            "detail": message}
+    return {
+        "error": {"message": message, "type": "invalid_request_error", "code": code, "param": None},
+        "detail": message,
+    }
 
 
 def _install_handlers(app: FastAPI) -> None:
@@ -146,8 +148,13 @@ def create_app(settings: Settings, config: ServiceConfig | None = None) -> FastA
         monitor = Monitor(store, config.monitor, sink, metrics) if config.monitor_enabled else None
         if monitor is not None:
             monitor.start()
-        proxy = ChatProxy(store, config.proxy, metrics, on_recorded=monitor.submit if monitor else lambda _: None,
-                          on_upstream_failure=_upstream_alerter(sink))
+        proxy = ChatProxy(
+            store,
+            config.proxy,
+            metrics,
+            on_recorded=monitor.submit if monitor else lambda _: None,
+            on_upstream_failure=_upstream_alerter(sink),
+        )
         app.state.store, app.state.metrics, app.state.monitor, app.state.proxy = store, metrics, monitor, proxy
         app.state.keys, app.state.config, app.state.alerts = KeyCache(store), config, sink
         try:
@@ -158,8 +165,12 @@ def create_app(settings: Settings, config: ServiceConfig | None = None) -> FastA
                 monitor.stop()
             store.close()
 
-    app = FastAPI(title="alignlab service", version="0.1.0", lifespan=lifespan,
-                  description="OpenAI-compatible proxy with online monitoring and a feedback API.")
+    app = FastAPI(
+        title="alignlab service",
+        version="0.1.0",
+        lifespan=lifespan,
+        description="OpenAI-compatible proxy with online monitoring and a feedback API.",
+    )
     _install_handlers(app)
     _security_headers(app)
     app.include_router(api_router)

@@ -54,7 +54,7 @@ async def optional_api_key(request: Request) -> ApiKey | None:
     token = _bearer(request)
     if token is None:
         return None
-    key = await request.app.state.keys.verify(token)
+    key: ApiKey | None = await request.app.state.keys.verify(token)
     if key is None:
         raise HTTPException(401, "invalid or revoked API key")
     return key

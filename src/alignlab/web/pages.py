@@ -12,7 +12,7 @@ import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 from functools import cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, urlencode
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -102,8 +102,15 @@ async def login(request: Request) -> Response:
     if key is None:
         return RedirectResponse("/ui/login?" + urlencode({"error": "invalid or revoked API key"}), 303)
     response = RedirectResponse("/ui/" if role_allows(key.role, "moderator") else "/ui/label", 303)
-    response.set_cookie(COOKIE, token, httponly=True, samesite="strict", path="/ui",
-                        secure=request.app.state.config.secure_cookies, max_age=12 * 3600)
+    response.set_cookie(
+        COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        path="/ui",
+        secure=request.app.state.config.secure_cookies,
+        max_age=12 * 3600,
+    )
     return response
 
 
@@ -128,29 +135,73 @@ async def dashboard(request: Request, key: PageKey, hours: int = 24, bucket_minu
     monitor = request.app.state.monitor
     charts = {m: rate_chart(series[m]) for m in RATE_METRICS}
     totals = {m: (sum(b.k for b in series[m]), sum(b.n for b in series[m])) for m in RATE_METRICS}
-    return await _render(request, "dashboard.html", key, charts=charts, totals=totals, alerts=alerts,
-                         monitor=monitor, hours=hours, bucket_minutes=bucket_minutes)
+    return await _render(
+        request,
+        "dashboard.html",
+        key,
+        charts=charts,
+        totals=totals,
+        alerts=alerts,
+        monitor=monitor,
+        hours=hours,
+        bucket_minutes=bucket_minutes,
+    )
 
 
 @router.get("/interactions")
 async def browser(
-    request: Request, key: PageKey, model: str = "", status: str = "", refusal: str = "", toxic: str = "",
-    flagged: str = "", text: str = "", page: int = 1,
+    request: Request,
+    key: PageKey,
+    model: str = "",
+    status: str = "",
+    refusal: str = "",
+    toxic: str = "",
+    flagged: str = "",
+    text: str = "",
+    page: int = 1,
 ) -> HTMLResponse:
     """Browse logged traffic with filters (moderator or admin)."""
     key = _need(key, "moderator")
     try:
-        f = InteractionFilter(model=model or None, status=status or None, refusal=refusal or None,
-                              toxic={"yes": True, "no": False}.get(toxic), flagged={"yes": True, "no": False}.get(flagged),
-                              text=text[:200] or None, limit=50, offset=50 * (max(page, 1) - 1))
+        f = InteractionFilter.model_validate(
+            {
+                "model": model or None,
+                "status": status or None,
+                "refusal": refusal or None,
+                "toxic": {"yes": True, "no": False}.get(toxic),
+                "flagged": {"yes": True, "no": False}.get(flagged),
+                "text": text[:200] or None,
+                "limit": 50,
+                "offset": 50 * (max(page, 1) - 1),
+            }
+        )
     except ValidationError as exc:
         raise HTTPException(422, f"bad filter: {exc.errors()[0]['msg']}") from exc
     result = await run_in_threadpool(list_interactions, request.app.state.store, f)
-    query = {k: v for k, v in {"model": model, "status": status, "refusal": refusal, "toxic": toxic,
-                                "flagged": flagged, "text": text}.items() if v}
-    return await _render(request, "interactions.html", key, items=result.items, total=result.total, f=f, page=page,
-                         query=query, next_query=urlencode({**query, "page": page + 1}),
-                         prev_query=urlencode({**query, "page": page - 1}))
+    query = {
+        k: v
+        for k, v in {
+            "model": model,
+            "status": status,
+            "refusal": refusal,
+            "toxic": toxic,
+            "flagged": flagged,
+            "text": text,
+        }.items()
+        if v
+    }
+    return await _render(
+        request,
+        "interactions.html",
+        key,
+        items=result.items,
+        total=result.total,
+        f=f,
+        page=page,
+        query=query,
+        next_query=urlencode({**query, "page": page + 1}),
+        prev_query=urlencode({**query, "page": page - 1}),
+    )
 
 
 @router.get("/interactions/{interaction_id}")
@@ -167,8 +218,14 @@ async def flag(request: Request, key: PageKey, interaction_id: str) -> Response:
     key = _need(key, "moderator")
     fields = await _form(request, key)
     try:
-        item = FlagFeedback(kind="flag", interaction_id=interaction_id, reason=fields.get("reason", ""),  # type: ignore[arg-type]
-                            comment=fields.get("comment") or None)
+        item = FlagFeedback.model_validate(
+            {
+                "kind": "flag",
+                "interaction_id": interaction_id,
+                "reason": fields.get("reason", ""),
+                "comment": fields.get("comment") or None,
+            }
+        )
     except ValidationError as exc:
         raise HTTPException(422, f"bad flag: {exc.errors()[0]['msg']}") from exc
     await run_in_threadpool(record_feedback, request.app.state.store, item, api_key_id=key.id)
@@ -194,8 +251,14 @@ async def label(request: Request, key: PageKey) -> Response:
     key = _need(key, "annotator")
     fields = await _form(request, key)
     try:
-        item = PairwiseFeedback(kind="pairwise", interaction_id=fields.get("a", ""),
-                                other_interaction_id=fields.get("b", ""), choice=fields.get("choice", ""))  # type: ignore[arg-type]
+        item = PairwiseFeedback.model_validate(
+            {
+                "kind": "pairwise",
+                "interaction_id": fields.get("a", ""),
+                "other_interaction_id": fields.get("b", ""),
+                "choice": fields.get("choice", ""),
+            }
+        )
     except ValidationError as exc:
         raise HTTPException(422, f"bad choice: {exc.errors()[0]['msg']}") from exc
     await run_in_threadpool(record_feedback, request.app.state.store, item, api_key_id=key.id)
@@ -217,8 +280,9 @@ async def resolve(request: Request, key: PageKey, feedback_id: str) -> Response:
     """Confirm or dismiss a flag."""
     key = _need(key, "moderator")
     fields = await _form(request, key)
-    resolution = fields.get("resolution")
-    if resolution not in ("confirmed", "dismissed"):
+    resolutions: dict[str, Literal["confirmed", "dismissed"]] = {"confirmed": "confirmed", "dismissed": "dismissed"}
+    resolution = resolutions.get(fields.get("resolution", ""))
+    if resolution is None:
         raise HTTPException(422, "resolution must be confirmed or dismissed")
     await run_in_threadpool(resolve_flag, request.app.state.store, feedback_id, resolution)
     return RedirectResponse("/ui/flags", 303)
