@@ -171,3 +171,19 @@ def test_cli_keys_and_export(alignlab_env: Path, tmp_path: Path) -> None:
     exported = runner.invoke(app, ["export", "preferences", "--out", str(out)])
     assert exported.exit_code == 0, exported.output
     assert "0 pairs" in exported.output and out.read_text() == ""
+
+
+def test_batch_feedback_items_succeed_or_fail_alone(service: Service) -> None:
+    a = _ask(service, "batch")
+    items = [{"kind": "implicit", "interaction_id": a, "event": "copied"}] * 3 + [
+        {"kind": "thumbs", "interaction_id": "missing", "value": "down"}
+    ]
+    response = httpx.post(f"{service.url}/v1/feedback/batch", json={"items": items},
+                          headers={"Authorization": f"Bearer {service.annotator}"})
+    assert response.status_code == 200, response.text
+    assert [r["status"] for r in response.json()] == [201, 201, 201, 404]
+    assert "no interaction with id 'missing'" in response.json()[3]["error"]
+    assert len(list_feedback(service.store, kind="implicit")) == 3
+    too_many = httpx.post(f"{service.url}/v1/feedback/batch", json={"items": items * 300},
+                          headers={"Authorization": f"Bearer {service.annotator}"})
+    assert too_many.status_code == 422

@@ -12,6 +12,7 @@ Five kinds, each attached to a logged interaction:
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Annotated, Literal, NamedTuple
 from uuid import uuid4
 
@@ -40,6 +41,7 @@ __all__ = [
     "list_open_flags",
     "next_pair_task",
     "record_feedback",
+    "record_feedback_many",
     "resolve_flag",
 ]
 
@@ -128,7 +130,40 @@ def record_feedback(store: Store, item: FeedbackIn, *, api_key_id: str | None = 
         InputError: A pairwise choice compares responses to different prompts, or an
             interaction with itself.
     """
-    row = FeedbackRow(
+    (result,) = record_feedback_many(store, [(item, api_key_id)])
+    if isinstance(result, InputError):
+        raise result
+    return result
+
+
+def record_feedback_many(
+    store: Store, items: Sequence[tuple[FeedbackIn, str | None]]
+) -> list[FeedbackRecord | InputError]:
+    """Store many pieces of feedback in one transaction (a group commit).
+
+    Each ``(item, api_key_id)`` gets its record, or the error that kept it out (an
+    unknown interaction, a bad pair); the others are stored regardless.
+    """
+    rows = [_row(item, key_id) for item, key_id in items]
+    with store.session() as session:
+        ids = {r.interaction_id for r in rows} | {r.other_interaction_id for r in rows if r.other_interaction_id}
+        found = dict(
+            session.execute(select(InteractionRow.id, InteractionRow.prompt_hash).where(InteractionRow.id.in_(ids)))
+            .tuples()
+            .all()
+        )
+        results: list[FeedbackRecord | InputError] = []
+        for row in rows:
+            problem = _check(row, found)
+            if problem is None:
+                session.add(row)
+            results.append(problem or FeedbackRecord.model_validate(row))
+        session.commit()
+    return results
+
+
+def _row(item: FeedbackIn, api_key_id: str | None) -> FeedbackRow:
+    return FeedbackRow(
         id=uuid4().hex,
         created_at=datetime.now(UTC),
         interaction_id=item.interaction_id,
@@ -144,24 +179,18 @@ def record_feedback(store: Store, item: FeedbackIn, *, api_key_id: str | None = 
         reason=getattr(item, "reason", None),
         event=getattr(item, "event", None),
     )
-    with store.session() as session:
-        ids = [item.interaction_id] + ([row.other_interaction_id] if row.other_interaction_id else [])
-        found = dict(
-            session.execute(select(InteractionRow.id, InteractionRow.prompt_hash).where(InteractionRow.id.in_(ids)))
-            .tuples()
-            .all()
-        )
-        missing = [i for i in ids if i not in found]
-        if missing:
-            raise UnknownInteractionError(f"no interaction with id {missing[0]!r}")
-        if row.other_interaction_id is not None:
-            if row.other_interaction_id == item.interaction_id:
-                raise InputError("a pairwise choice needs two different interactions")
-            if found[item.interaction_id] != found[row.other_interaction_id]:
-                raise InputError("a pairwise choice must compare two responses to the same prompt")
-        session.add(row)
-        session.commit()
-    return FeedbackRecord.model_validate(row)
+
+
+def _check(row: FeedbackRow, found: dict[str, str]) -> InputError | None:
+    for interaction_id in (row.interaction_id, row.other_interaction_id):
+        if interaction_id is not None and interaction_id not in found:
+            return UnknownInteractionError(f"no interaction with id {interaction_id!r}")
+    if row.other_interaction_id is not None:
+        if row.other_interaction_id == row.interaction_id:
+            return InputError("a pairwise choice needs two different interactions")
+        if found[row.interaction_id] != found[row.other_interaction_id]:
+            return InputError("a pairwise choice must compare two responses to the same prompt")
+    return None
 
 
 def list_feedback(store: Store, *, kind: FeedbackKind | None = None) -> list[FeedbackRecord]:

@@ -11,11 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
 from alignlab.monitor.alerts import AlertRecord, list_alerts
-from alignlab.monitor.feedback import FeedbackIn, FeedbackRecord, record_feedback
+from alignlab.monitor.feedback import FeedbackIn, FeedbackRecord, record_feedback_many
 from alignlab.monitor.interactions import (
     InteractionFilter,
     InteractionRecord,
     InteractionStatus,
+    UnknownInteractionError,
     get_interaction,
     list_interactions,
 )
@@ -92,9 +93,46 @@ async def post_feedback(item: FeedbackIn, request: Request, key: Annotated[ApiKe
     """Attach feedback to a logged interaction (flags need a moderator key); 404 for an unknown interaction."""
     if item.kind == "flag" and not role_allows(key.role, "moderator"):
         raise HTTPException(403, f"flags need a moderator key; yours is {key.role}")
-    record = await run_in_threadpool(record_feedback, request.app.state.store, item, api_key_id=key.id)
+    record: FeedbackRecord = await request.app.state.feedback.submit((item, key.id))
     request.app.state.metrics.feedback.labels(record.kind).inc()
     return record
+
+
+class FeedbackBatch(BaseModel):
+    """Up to 1,000 feedback items written in one transaction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[FeedbackIn] = Field(min_length=1, max_length=1000)
+
+
+class BatchResult(BaseModel):
+    """One item's outcome: ``status`` 201 with the record, or a 4xx status with the error."""
+
+    status: int
+    record: FeedbackRecord | None = None
+    error: str | None = None
+
+
+@router.post("/v1/feedback/batch", tags=["feedback"])
+async def post_feedback_batch(
+    batch: FeedbackBatch, request: Request, key: Annotated[ApiKey, Depends(api_key)]
+) -> list[BatchResult]:
+    """Attach many pieces of feedback at once (e.g. buffered implicit events); each item succeeds or fails alone."""
+    if any(i.kind == "flag" for i in batch.items) and not role_allows(key.role, "moderator"):
+        raise HTTPException(403, f"flags need a moderator key; yours is {key.role}")
+    results = await run_in_threadpool(
+        record_feedback_many, request.app.state.store, [(item, key.id) for item in batch.items]
+    )
+    out = []
+    for result in results:
+        if isinstance(result, FeedbackRecord):
+            request.app.state.metrics.feedback.labels(result.kind).inc()
+            out.append(BatchResult(status=201, record=result))
+        else:
+            out.append(BatchResult(status=404 if isinstance(result, UnknownInteractionError) else 400,
+                                   error=str(result)))
+    return out
 
 
 @router.get("/v1/interactions", tags=["traffic"])

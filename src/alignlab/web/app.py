@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from functools import partial
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -21,7 +22,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from alignlab.errors import AlignlabError
 from alignlab.monitor.alerts import AlertSink
-from alignlab.monitor.feedback import UnknownInteractionError
+from alignlab.monitor.batching import GroupCommitter
+from alignlab.monitor.feedback import UnknownInteractionError, record_feedback_many
 from alignlab.monitor.metrics import ServiceMetrics
 from alignlab.monitor.proxy import ChatProxy
 from alignlab.monitor.worker import Monitor
@@ -157,9 +159,12 @@ def create_app(settings: Settings, config: ServiceConfig | None = None) -> FastA
         )
         app.state.store, app.state.metrics, app.state.monitor, app.state.proxy = store, metrics, monitor, proxy
         app.state.keys, app.state.config, app.state.alerts = KeyCache(store), config, sink
+        app.state.feedback = GroupCommitter(partial(record_feedback_many, store))
+        app.state.feedback.start()
         try:
             yield
         finally:
+            await app.state.feedback.stop()
             await proxy.aclose()
             if monitor is not None:
                 monitor.stop()
