@@ -74,6 +74,7 @@ def upstream() -> Iterator[str]:
 def service(db_url: str, *extra: str) -> Iterator[str]:
     """``alignlab serve`` on ``db_url``; yields its base URL."""
     port = free_port()
-    with process([SERVE, "serve", "--port", str(port), *extra], f"http://127.0.0.1:{port}/healthz",
-                 ALIGNLAB_DATABASE_URL=db_url):
+    with process(
+        [SERVE, "serve", "--port", str(port), *extra], f"http://127.0.0.1:{port}/healthz", ALIGNLAB_DATABASE_URL=db_url
+    ):
         yield f"http://127.0.0.1:{port}"

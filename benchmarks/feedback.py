@@ -60,17 +60,22 @@ def bench(db_url: str, up: str, seconds: float, concurrency: int, batch: int) ->
     token = create_key(store, role="annotator").token
     store.close()
     with service(db_url, "--upstream", up, "--no-drift") as base:
-        first = httpx.post(f"{base}/v1/chat/completions", headers={"Authorization": f"Bearer {token}"},
-                           json={"model": "echo", "messages": [{"role": "user", "content": "hi"}]})
+        first = httpx.post(
+            f"{base}/v1/chat/completions",
+            headers={"Authorization": f"Bearer {token}"},
+            json={"model": "echo", "messages": [{"role": "user", "content": "hi"}]},
+        )
         interaction = first.headers["x-alignlab-interaction-id"]
         start = time.perf_counter()
         ok, lat = asyncio.run(_load(base, token, interaction, seconds, concurrency, batch))
         elapsed = time.perf_counter() - start
     lat.sort()
     backend = db_url.split(":", 1)[0]
-    print(f"{backend:<20} {ok / elapsed:8.0f} events/s  ({ok} acknowledged in {elapsed:.1f} s, "
-          f"concurrency {concurrency}, {batch} per request); request latency p50 {1000 * statistics.median(lat):.1f} ms, "
-          f"p99 {1000 * lat[int(0.99 * (len(lat) - 1))]:.1f} ms")
+    print(
+        f"{backend:<20} {ok / elapsed:8.0f} events/s  ({ok} acknowledged in {elapsed:.1f} s, "
+        f"concurrency {concurrency}, {batch} per request); request latency p50 {1000 * statistics.median(lat):.1f} ms, "
+        f"p99 {1000 * lat[int(0.99 * (len(lat) - 1))]:.1f} ms"
+    )
 
 
 def main() -> None:

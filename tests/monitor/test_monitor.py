@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
 import pytest
+from numpy.typing import NDArray
 
 from alignlab.errors import UnknownNameError
 from alignlab.monitor import (
@@ -126,3 +128,26 @@ def test_drift_on_minilm_embeddings() -> None:
     assert shifted is not None and shifted.p_value < 0.01
     assert minilm_embedder(["a"]).shape == (1, 384)
     assert np.allclose(np.linalg.norm(minilm_embedder(cooking[:3]), axis=1), 1.0)
+
+
+def test_monitor_raises_a_drift_alert(store: Store) -> None:
+    rng = np.random.default_rng(0)
+
+    def topic_embedder(texts: Sequence[str]) -> NDArray[np.float64]:
+        # Two clusters by topic plus noise: a stand-in for MiniLM (tested above) that keeps this test fast.
+        return np.array([[5.0 if t.startswith("stocks") else 0.0, 0.0] + rng.normal(0, 1, 2) for t in texts])
+
+    config = MonitorConfig(
+        detectors=("refusal",), drift=True, drift_window=10, drift_every=10, drift_alpha=0.01, thresholds={}, cusum={}
+    )
+    monitor = Monitor(store, config, AlertSink(store), ServiceMetrics(), embedder=topic_embedder)
+    monitor.start()
+    for i in range(30):
+        prompt = f"cooking question {i}" if i < 20 else f"stocks question {i}"
+        monitor.submit(record_interaction(store, _new("Sure.", prompt=prompt)).id)
+        monitor.drain()  # one at a time, so windows fill in order
+    monitor.stop()
+    alerts = list_alerts(store)
+    assert [(a.kind, a.metric) for a in alerts] == [("drift", "prompts")]
+    assert alerts[0].value is not None and alerts[0].value < 0.01
+    assert monitor.last_drift is not None

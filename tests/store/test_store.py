@@ -96,12 +96,8 @@ def test_start_finish_get_round_trip(store: Store) -> None:
 
 
 def test_finish_with_error_keeps_message(store: Store) -> None:
-    run = start_run(
-        store, suite="s", model="m", dataset="d", log_path="/logs/early.eval"
-    )
-    finish_run(
-        store, run.id, status="error", n_samples=3, metrics={}, error="model crashed"
-    )
+    run = start_run(store, suite="s", model="m", dataset="d", log_path="/logs/early.eval")
+    finish_run(store, run.id, status="error", n_samples=3, metrics={}, error="model crashed")
     fetched = get_run(store, run.id)
     assert (fetched.status, fetched.error) == ("error", "model crashed")
     assert fetched.log_path == "/logs/early.eval"
@@ -171,9 +167,7 @@ def test_unreachable_database_is_one_clean_line(url: str) -> None:
     with pytest.raises(StoreError) as info:
         open_store(url)
     message = str(info.value)
-    assert message.startswith(
-        "cannot reach database postgresql+psycopg://u:***@127.0.0.1:1/x: "
-    )
+    assert message.startswith("cannot reach database postgresql+psycopg://u:***@127.0.0.1:1/x: ")
     assert "secret" not in message
     assert "\n" not in message
 

@@ -178,12 +178,18 @@ def test_batch_feedback_items_succeed_or_fail_alone(service: Service) -> None:
     items = [{"kind": "implicit", "interaction_id": a, "event": "copied"}] * 3 + [
         {"kind": "thumbs", "interaction_id": "missing", "value": "down"}
     ]
-    response = httpx.post(f"{service.url}/v1/feedback/batch", json={"items": items},
-                          headers={"Authorization": f"Bearer {service.annotator}"})
+    response = httpx.post(
+        f"{service.url}/v1/feedback/batch",
+        json={"items": items},
+        headers={"Authorization": f"Bearer {service.annotator}"},
+    )
     assert response.status_code == 200, response.text
     assert [r["status"] for r in response.json()] == [201, 201, 201, 404]
     assert "no interaction with id 'missing'" in response.json()[3]["error"]
     assert len(list_feedback(service.store, kind="implicit")) == 3
-    too_many = httpx.post(f"{service.url}/v1/feedback/batch", json={"items": items * 300},
-                          headers={"Authorization": f"Bearer {service.annotator}"})
+    too_many = httpx.post(
+        f"{service.url}/v1/feedback/batch",
+        json={"items": items * 300},
+        headers={"Authorization": f"Bearer {service.annotator}"},
+    )
     assert too_many.status_code == 422

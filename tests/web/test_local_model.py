@@ -17,8 +17,11 @@ from tests.web.fake_upstream import serve_in_thread
 @pytest.fixture
 def local(tiny_model_dir: Path, tmp_path: Path, alignlab_env: Path) -> Iterator[tuple[openai.OpenAI, object, str]]:
     name = str(tiny_model_dir)
-    config = ServiceConfig(proxy=ProxyConfig(local_models=(name,)), monitor_enabled=False,
-                           database_url=f"sqlite:///{tmp_path / 'local.db'}")
+    config = ServiceConfig(
+        proxy=ProxyConfig(local_models=(name,)),
+        monitor_enabled=False,
+        database_url=f"sqlite:///{tmp_path / 'local.db'}",
+    )
     app = create_app(load_settings(), config)
     with serve_in_thread(app) as url:
         token = create_key(app.state.store, role="annotator").token

@@ -130,8 +130,9 @@ async def post_feedback_batch(
             request.app.state.metrics.feedback.labels(result.kind).inc()
             out.append(BatchResult(status=201, record=result))
         else:
-            out.append(BatchResult(status=404 if isinstance(result, UnknownInteractionError) else 400,
-                                   error=str(result)))
+            out.append(
+                BatchResult(status=404 if isinstance(result, UnknownInteractionError) else 400, error=str(result))
+            )
     return out
 
 

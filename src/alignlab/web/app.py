@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from functools import partial
 from typing import Any
@@ -104,15 +104,32 @@ def _install_handlers(app: FastAPI) -> None:
         return JSONResponse(_err(str(exc), "bad_request"), 400)
 
 
-def _security_headers(app: FastAPI) -> None:
-    @app.middleware("http")
-    async def headers(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form POSTs.
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        return response
+_HEADERS = [
+    (b"x-content-type-options", b"nosniff"),
+    # same-origin, not no-referrer: with no-referrer browsers send "Origin: null" on form POSTs.
+    (b"referrer-policy", b"same-origin"),
+    (b"x-frame-options", b"DENY"),
+]
+
+
+class SecurityHeaders:
+    """Add conservative security headers to every response (pure ASGI: no per-request task overhead)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                names = {k.lower() for k, _ in message.get("headers", [])}
+                message["headers"] = [*message.get("headers", []), *(h for h in _HEADERS if h[0] not in names)]
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
 
 
 def _upstream_alerter(sink: AlertSink) -> Callable[[str], None]:
@@ -177,8 +194,8 @@ def create_app(settings: Settings, config: ServiceConfig | None = None) -> FastA
         description="OpenAI-compatible proxy with online monitoring and a feedback API.",
     )
     _install_handlers(app)
-    _security_headers(app)
     app.include_router(api_router)
     app.include_router(pages_router)
     app.add_middleware(BodyLimit, limit=config.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
     return app
