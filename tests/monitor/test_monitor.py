@@ -135,7 +135,7 @@ def test_monitor_raises_a_drift_alert(store: Store) -> None:
 
     def topic_embedder(texts: Sequence[str]) -> NDArray[np.float64]:
         # Two clusters by topic plus noise: a stand-in for MiniLM (tested above) that keeps this test fast.
-        return np.array([[5.0 if t.startswith("stocks") else 0.0, 0.0] + rng.normal(0, 1, 2) for t in texts])
+        return np.array([[5.0 if t.startswith("stocks") else 0.0, 0.0, *rng.normal(0, 1, 2)] for t in texts])
 
     config = MonitorConfig(
         detectors=("refusal",), drift=True, drift_window=10, drift_every=10, drift_alpha=0.01, thresholds={}, cusum={}

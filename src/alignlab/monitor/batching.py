@@ -27,7 +27,7 @@ class GroupCommitter(Generic[In, Out]):
     that item's caller only.
     """
 
-    def __init__(self, write: Callable[[Sequence[In]], list[Out | Exception]], *, max_batch: int = 512) -> None:
+    def __init__(self, write: Callable[[Sequence[In]], Sequence[Out | Exception]], *, max_batch: int = 512) -> None:
         self._write, self._max = write, max_batch
         self._queue: asyncio.Queue[tuple[In, asyncio.Future[Out]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None

@@ -11,8 +11,8 @@ Five kinds, each attached to a logged interaction:
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Literal, NamedTuple
 from uuid import uuid4
 
