@@ -2,7 +2,8 @@
 
 Model names choose the behaviour: ``echo`` repeats the last user message, ``slow`` sleeps
 ``SLOW_S`` seconds first, ``broken`` answers 500 with a non-JSON body, ``script`` answers a
-``<script>`` payload; anything else answers like ``echo``.
+``<script>`` payload, ``numbered`` prefixes a call counter (distinct answers to one prompt);
+anything else answers like ``echo``.
 """
 
 from __future__ import annotations
@@ -27,10 +28,12 @@ XSS = (
 )
 
 
-def _answer(body: dict[str, Any]) -> str:
+def _answer(body: dict[str, Any], calls: int) -> str:
     if body["model"] == "script":
         return f"Here you go: {XSS}"
     last = next((m for m in reversed(body["messages"]) if m["role"] == "user"), {"content": ""})
+    if body["model"] == "numbered":
+        return f"answer {calls}: {last['content']}"
     return f"echo: {last['content']}"
 
 
@@ -63,7 +66,7 @@ def fake_upstream_app() -> FastAPI:
             await asyncio.sleep(SLOW_S)
         if body["model"] == "broken":
             return PlainTextResponse("internal kaboom", 500)
-        text = _answer(body)
+        text = _answer(body, app.state.calls)
         usage = {"prompt_tokens": 7, "completion_tokens": len(text.split()), "total_tokens": 7 + len(text.split())}
         common = {"id": "chatcmpl-fake", "created": int(time.time()), "model": body["model"]}
         if not body.get("stream"):

@@ -10,7 +10,7 @@ import openai
 import pytest
 from typer.testing import CliRunner
 
-from alignlab.monitor import export_preferences, list_feedback, revoke_key
+from alignlab.monitor import export_preferences, get_interaction, list_feedback, revoke_key
 from tests.web.conftest import BOTH_DBS, Service
 
 
@@ -120,9 +120,10 @@ def test_openapi_documents_the_feedback_schema(service: Service) -> None:
 
 @BOTH_DBS
 def test_export_preferences_with_lineage(service: Service, tmp_path: Path) -> None:
-    a1, a2, a3 = (_ask(service, "compare me") for _ in range(3))
-    t1, t2 = _ask(service, "thumbs prompt"), _ask(service, "thumbs prompt")
-    s1, s2 = _ask(service, "score prompt"), _ask(service, "score prompt")
+    a1, a2, a3 = (_ask(service, "compare me", "numbered") for _ in range(3))
+    t1, t2 = (_ask(service, "thumbs prompt", "numbered") for _ in range(2))
+    s1, s2 = (_ask(service, "score prompt", "numbered") for _ in range(2))
+    same1, same2 = _ask(service, "same answers"), _ask(service, "same answers")
     ann, mod = service.annotator, service.moderator
     votes = [(a1, a2, "b"), (a1, a2, "b"), (a2, a1, "b"), (a1, a3, "tie")]
     pairwise_ids = [
@@ -135,6 +136,7 @@ def test_export_preferences_with_lineage(service: Service, tmp_path: Path) -> No
     down = _post(service, ann, {"kind": "thumbs", "interaction_id": t2, "value": "down"}).json()["id"]
     _post(service, ann, {"kind": "score", "interaction_id": s1, "score": 3})
     _post(service, ann, {"kind": "score", "interaction_id": s2, "score": 8})
+    _post(service, ann, {"kind": "pairwise", "interaction_id": same1, "other_interaction_id": same2, "choice": "a"})
     summary = export_preferences(service.store, tmp_path / "prefs.jsonl")
     rows = [json.loads(line) for line in (tmp_path / "prefs.jsonl").read_text().splitlines()]
     assert summary.pairs == 3 and summary.by_source == {"pairwise": 1, "thumbs": 1, "score": 1}
@@ -144,7 +146,8 @@ def test_export_preferences_with_lineage(service: Service, tmp_path: Path) -> No
     assert pw["lineage"]["chosen_interaction_id"] == a2 and pw["lineage"]["rejected_interaction_id"] == a1
     assert sorted(pw["lineage"]["feedback_ids"]) == sorted(pairwise_ids[:3])
     assert pw["prompt"] == [{"role": "user", "content": "compare me"}]
-    assert pw["chosen"] == [{"role": "assistant", "content": "echo: compare me"}]
+    assert pw["chosen"] == [{"role": "assistant", "content": get_interaction(service.store, a2).response_text}]
+    assert pw["rejected"][0]["content"].endswith(": compare me") and pw["rejected"] != pw["chosen"]
     assert by_source["thumbs"]["lineage"]["feedback_ids"] == [up, down]
     assert by_source["score"]["lineage"]["chosen_interaction_id"] == s2
     # A moderator-confirmed flag keeps a response out of `chosen`.

@@ -11,7 +11,8 @@ interactions that made it):
   ``min_score_gap`` above another's is preferred.
 
 A response confirmed as bad by a moderator (a flag resolved ``confirmed``) is never
-``chosen``. Only successful interactions with a non-empty response take part.
+``chosen``. Only successful interactions with a non-empty response take part, and pairs
+whose two answers are identical are skipped (they carry no preference signal).
 """
 
 from __future__ import annotations
@@ -86,6 +87,8 @@ def preference_pairs(store: Store, *, min_score_gap: float = 2.0) -> list[Prefer
         if chosen in banned or key in pairs or chosen not in responses or rejected not in responses:
             return
         c, r = responses[chosen], responses[rejected]
+        if c.text.strip() == r.text.strip():  # no preference signal in identical answers
+            return
         pairs[key] = PreferencePair(
             prompt=c.messages,
             chosen=[{"role": "assistant", "content": c.text}],
