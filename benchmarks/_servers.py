@@ -8,6 +8,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -47,13 +48,19 @@ def _wait(url: str, proc: subprocess.Popen[bytes]) -> None:
     raise RuntimeError(f"{url} did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def process(args: list[str], probe: str, **env: str) -> Iterator[None]:
+def process(args: list[str], probe: str, **env: str) -> Iterator[subprocess.Popen[bytes]]:
     """Run ``python -c`` ``args`` until the block ends; waits for ``probe`` to answer."""
     proc = subprocess.Popen([sys.executable, "-c", *args], env=_env(**env), stdout=subprocess.DEVNULL)
     try:
         _wait(probe, proc)
-        yield
+        yield proc
     finally:
         proc.terminate()
         try:
@@ -62,19 +69,27 @@ def process(args: list[str], probe: str, **env: str) -> Iterator[None]:
             proc.kill()
 
 
+@dataclass(frozen=True)
+class Running:
+    """A started server: its base URL and process id."""
+
+    url: str
+    pid: int
+
+
 @contextmanager
-def upstream() -> Iterator[str]:
-    """The fake OpenAI-compatible upstream; yields its /v1 base URL."""
+def upstream() -> Iterator[Running]:
+    """The fake OpenAI-compatible upstream; its URL is the /v1 base URL."""
     port = free_port()
-    with process([UPSTREAM, str(port)], f"http://127.0.0.1:{port}/v1/models"):
-        yield f"http://127.0.0.1:{port}/v1"
+    with process([UPSTREAM, str(port)], f"http://127.0.0.1:{port}/v1/models") as proc:
+        yield Running(f"http://127.0.0.1:{port}/v1", proc.pid)
 
 
 @contextmanager
-def service(db_url: str, *extra: str) -> Iterator[str]:
-    """``alignlab serve`` on ``db_url``; yields its base URL."""
+def service(db_url: str, *extra: str) -> Iterator[Running]:
+    """``alignlab serve`` on ``db_url``."""
     port = free_port()
     with process(
         [SERVE, "serve", "--port", str(port), *extra], f"http://127.0.0.1:{port}/healthz", ALIGNLAB_DATABASE_URL=db_url
-    ):
-        yield f"http://127.0.0.1:{port}"
+    ) as proc:
+        yield Running(f"http://127.0.0.1:{port}", proc.pid)

@@ -20,7 +20,7 @@ import httpx
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src"), str(Path(__file__).resolve().parents[1])]
 
-from benchmarks._servers import service, upstream  # noqa: E402
+from benchmarks._servers import cpu_seconds, service, upstream  # noqa: E402
 
 
 async def _load(
@@ -59,22 +59,23 @@ def bench(db_url: str, up: str, seconds: float, concurrency: int, batch: int) ->
     store = open_store(db_url)
     token = create_key(store, role="annotator").token
     store.close()
-    with service(db_url, "--upstream", up, "--no-drift") as base:
+    with service(db_url, "--upstream", up.url, "--no-drift") as running:
+        base = running.url
         first = httpx.post(
             f"{base}/v1/chat/completions",
             headers={"Authorization": f"Bearer {token}"},
             json={"model": "echo", "messages": [{"role": "user", "content": "hi"}]},
         )
         interaction = first.headers["x-alignlab-interaction-id"]
-        start = time.perf_counter()
+        start, cpu0 = time.perf_counter(), cpu_seconds(running.pid)
         ok, lat = asyncio.run(_load(base, token, interaction, seconds, concurrency, batch))
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, cpu_seconds(running.pid) - cpu0
     lat.sort()
     backend = db_url.split(":", 1)[0]
     print(
         f"{backend:<20} {ok / elapsed:8.0f} events/s  ({ok} acknowledged in {elapsed:.1f} s, "
         f"concurrency {concurrency}, {batch} per request); request latency p50 {1000 * statistics.median(lat):.1f} ms, "
-        f"p99 {1000 * lat[int(0.99 * (len(lat) - 1))]:.1f} ms"
+        f"p99 {1000 * lat[int(0.99 * (len(lat) - 1))]:.1f} ms; server CPU {1e6 * cpu / max(ok, 1):.0f} µs per event"
     )
 
 

@@ -22,7 +22,7 @@ import httpx
 
 sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src"), str(Path(__file__).resolve().parents[1])]
 
-from benchmarks._servers import service, upstream  # noqa: E402
+from benchmarks._servers import cpu_seconds, service, upstream  # noqa: E402
 
 BODY = {"model": "echo", "messages": [{"role": "user", "content": "What is the capital of France?"}]}
 
@@ -79,18 +79,24 @@ def main() -> None:
         token = create_key(store, role="annotator").token
         store.close()
         extra = ["--no-drift"] if args.monitor else ["--no-monitor"]
-        with service(db, "--upstream", up, *extra) as base:
+        with service(db, "--upstream", up.url, *extra) as proxy:
             print(f"{args.rps:g} requests/s for {args.seconds:g} s, monitor {'on' if args.monitor else 'off'}")
-            direct = _summary("direct", *asyncio.run(_open_loop(f"{up}/chat/completions", {}, args.rps, args.seconds)))
-            proxied = _summary(
-                "proxy",
-                *asyncio.run(
-                    _open_loop(
-                        f"{base}/v1/chat/completions", {"Authorization": f"Bearer {token}"}, args.rps, args.seconds
-                    )
-                ),
+            direct = _summary(
+                "direct", *asyncio.run(_open_loop(f"{up.url}/chat/completions", {}, args.rps, args.seconds))
             )
+            cpu0 = cpu_seconds(proxy.pid)
+            latencies, errors = asyncio.run(
+                _open_loop(
+                    f"{proxy.url}/v1/chat/completions", {"Authorization": f"Bearer {token}"}, args.rps, args.seconds
+                )
+            )
+            cpu = cpu_seconds(proxy.pid) - cpu0
+            proxied = _summary("proxy", latencies, errors)
     print(f"added by the proxy: p50 {proxied[0] - direct[0]:+.2f} ms, p99 {proxied[1] - direct[1]:+.2f} ms")
+    print(
+        f"proxy process CPU: {1000 * cpu / max(len(latencies), 1):.2f} ms per request "
+        f"(a ceiling of about {len(latencies) / max(cpu, 1e-9):.0f} requests/s per core)"
+    )
 
 
 if __name__ == "__main__":

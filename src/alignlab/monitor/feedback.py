@@ -13,11 +13,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime
-from typing import Annotated, Literal, NamedTuple
+from typing import Annotated, Any, Literal, NamedTuple
 from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import aliased
 
 from alignlab.errors import InputError
@@ -145,50 +145,49 @@ def record_feedback_many(
     unknown interaction, a bad pair); the others are stored regardless.
     """
     rows = [_row(item, key_id) for item, key_id in items]
-    with store.session() as session:
-        ids = {r.interaction_id for r in rows} | {r.other_interaction_id for r in rows if r.other_interaction_id}
+    ids = {r["interaction_id"] for r in rows} | {r["other_interaction_id"] for r in rows if r["other_interaction_id"]}
+    # Core statements, not the ORM: this is the feedback ingest hot path.
+    with store.engine.begin() as conn:
         found = dict(
-            session.execute(select(InteractionRow.id, InteractionRow.prompt_hash).where(InteractionRow.id.in_(ids)))
+            conn.execute(select(InteractionRow.id, InteractionRow.prompt_hash).where(InteractionRow.id.in_(ids)))
             .tuples()
             .all()
         )
-        results: list[FeedbackRecord | InputError] = []
-        for row in rows:
-            problem = _check(row, found)
-            if problem is None:
-                session.add(row)
-            results.append(problem or FeedbackRecord.model_validate(row))
-        session.commit()
-    return results
+        problems = [_check(row, found) for row in rows]
+        good = [row for row, problem in zip(rows, problems, strict=True) if problem is None]
+        if good:
+            conn.execute(insert(FeedbackRow), good)
+    return [problem or FeedbackRecord.model_validate(row) for row, problem in zip(rows, problems, strict=True)]
 
 
-def _row(item: FeedbackIn, api_key_id: str | None) -> FeedbackRow:
-    return FeedbackRow(
-        id=uuid4().hex,
-        created_at=datetime.now(UTC),
-        interaction_id=item.interaction_id,
-        kind=item.kind,
-        comment=item.comment,
-        api_key_id=api_key_id,
-        resolved_at=None,
-        resolution=None,
-        thumbs=getattr(item, "value", None),
-        score=getattr(item, "score", None),
-        other_interaction_id=getattr(item, "other_interaction_id", None),
-        choice=getattr(item, "choice", None),
-        reason=getattr(item, "reason", None),
-        event=getattr(item, "event", None),
-    )
+def _row(item: FeedbackIn, api_key_id: str | None) -> dict[str, Any]:
+    return {
+        "id": uuid4().hex,
+        "created_at": datetime.now(UTC),
+        "interaction_id": item.interaction_id,
+        "kind": item.kind,
+        "comment": item.comment,
+        "api_key_id": api_key_id,
+        "resolved_at": None,
+        "resolution": None,
+        "thumbs": getattr(item, "value", None),
+        "score": getattr(item, "score", None),
+        "other_interaction_id": getattr(item, "other_interaction_id", None),
+        "choice": getattr(item, "choice", None),
+        "reason": getattr(item, "reason", None),
+        "event": getattr(item, "event", None),
+    }
 
 
-def _check(row: FeedbackRow, found: dict[str, str]) -> InputError | None:
-    for interaction_id in (row.interaction_id, row.other_interaction_id):
+def _check(row: dict[str, Any], found: dict[str, str]) -> InputError | None:
+    first, other = row["interaction_id"], row["other_interaction_id"]
+    for interaction_id in (first, other):
         if interaction_id is not None and interaction_id not in found:
             return UnknownInteractionError(f"no interaction with id {interaction_id!r}")
-    if row.other_interaction_id is not None:
-        if row.other_interaction_id == row.interaction_id:
+    if other is not None:
+        if other == first:
             return InputError("a pairwise choice needs two different interactions")
-        if found[row.interaction_id] != found[row.other_interaction_id]:
+        if found[first] != found[other]:
             return InputError("a pairwise choice must compare two responses to the same prompt")
     return None
 
