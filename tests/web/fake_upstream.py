@@ -2,8 +2,8 @@
 
 Model names choose the behaviour: ``echo`` repeats the last user message, ``slow`` sleeps
 ``SLOW_S`` seconds first, ``broken`` answers 500 with a non-JSON body, ``script`` answers a
-``<script>`` payload, ``numbered`` prefixes a call counter (distinct answers to one prompt);
-anything else answers like ``echo``.
+``<script>`` payload, ``drip`` streams one word every 0.3 s, ``numbered`` prefixes a call
+counter (distinct answers to one prompt); anything else answers like ``echo``.
 """
 
 from __future__ import annotations
@@ -84,6 +84,8 @@ def fake_upstream_app() -> FastAPI:
         async def events() -> AsyncIterator[bytes]:
             words = text.split(" ")
             for i, word in enumerate(words):
+                if body["model"] == "drip":
+                    await asyncio.sleep(0.3)
                 delta = {"content": word + (" " if i < len(words) - 1 else "")}
                 if i == 0:
                     delta["role"] = "assistant"

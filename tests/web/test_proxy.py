@@ -125,3 +125,20 @@ def test_metrics_count_requests(service: Service) -> None:
     text = httpx.get(f"{service.url}/metrics").text
     assert 'alignlab_proxy_requests_total{model="echo",status="ok"} 1.0' in text
     assert "alignlab_proxy_latency_seconds_bucket" in text
+
+
+def test_client_hanging_up_mid_stream_still_leaves_a_row(service: Service) -> None:
+    body = {"model": "drip", "stream": True, "messages": [{"role": "user", "content": "one two three four five"}]}
+    headers = {"Authorization": f"Bearer {service.annotator}"}
+    with httpx.stream("POST", f"{service.url}/v1/chat/completions", json=body, headers=headers) as response:
+        interaction_id = response.headers["x-alignlab-interaction-id"]
+        next(response.iter_lines())  # the first word, then hang up
+    for _ in range(50):
+        page = list_interactions(service.store, InteractionFilter())
+        if page.total:
+            break
+        time.sleep(0.1)
+    record = get_interaction(service.store, interaction_id)
+    assert record.status == "error" and record.http_status == 499
+    assert record.error == "client disconnected mid-stream"
+    assert record.response_text is not None and record.response_text.startswith("echo:")

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 from uuid import uuid4
 
+import anyio
 import httpx
 from starlette.concurrency import run_in_threadpool
 
@@ -190,6 +191,7 @@ class ChatProxy:
         usage: dict[str, Any] = {}
         failure: _Failure | None = None
         finish: str | None = None
+        completed = False
         try:
             async for line in response.aiter_lines():
                 if line.strip() == "data: [DONE]":
@@ -203,14 +205,27 @@ class ChatProxy:
                                 parts.append((choice.get("delta") or {}).get("content") or "")
                                 finish = choice.get("finish_reason") or finish
                 yield (line + "\n").encode()
+            completed = True
         except httpx.HTTPError as exc:
             failure = self._transport_failure(exc)
         finally:
-            await response.aclose()
-            result = {"choices": [{"message": {"content": "".join(parts)}, "finish_reason": finish}], "usage": usage}
-            await self._record(
-                base, start, result=result if failure is None else None, failure=failure, text="".join(parts)
-            )
+            # A client that hangs up cancels this generator; the row must still be written.
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+                if failure is None and not completed:
+                    failure = _Failure(
+                        "error",
+                        499,
+                        _error("client closed the stream", "client_error", "closed"),
+                        "client disconnected mid-stream",
+                    )
+                result = {
+                    "choices": [{"message": {"content": "".join(parts)}, "finish_reason": finish}],
+                    "usage": usage,
+                }
+                await self._record(
+                    base, start, result=result if failure is None else None, failure=failure, text="".join(parts)
+                )
         if failure is None:
             yield b"data: [DONE]\n\n"
 
@@ -281,7 +296,7 @@ class ChatProxy:
             status=failure.status if failure else "ok",
             http_status=failure.http_status if failure else 200,
             response=failure.body if failure else result,
-            response_text=text if failure is None else None,
+            response_text=text,
             error=str(failure) if failure else None,
             latency_ms=latency_ms,
             prompt_tokens=usage.get("prompt_tokens"),
