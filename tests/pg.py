@@ -39,9 +39,7 @@ def _find_bindir() -> Path | None:
     candidates = [p for p in candidates if (p / "pg_ctl").exists()]
     if not candidates:
         return None
-    return max(
-        candidates, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else -1
-    )
+    return max(candidates, key=lambda p: int(p.parent.name) if p.parent.name.isdigit() else -1)
 
 
 def _free_port() -> int:
@@ -59,13 +57,9 @@ def _as_server_user(args: list[str]) -> list[str]:
 
 
 def _run(args: list[str]) -> None:
-    result = subprocess.run(
-        _as_server_user(args), capture_output=True, text=True, check=False
-    )
+    result = subprocess.run(_as_server_user(args), capture_output=True, text=True, check=False)
     if result.returncode != 0:
-        pytest.fail(
-            f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}"
-        )
+        pytest.fail(f"{' '.join(args)} failed ({result.returncode}):\n{result.stdout}{result.stderr}")
 
 
 def _start_server(bindir: Path, base: Path) -> str:
@@ -109,9 +103,7 @@ def postgres_url() -> Iterator[str]:
         try:
             pwd.getpwnam(SERVER_USER)
         except KeyError:
-            pytest.skip(
-                f"running as root and there is no {SERVER_USER!r} user to run PostgreSQL"
-            )
+            pytest.skip(f"running as root and there is no {SERVER_USER!r} user to run PostgreSQL")
     base = Path(tempfile.mkdtemp(prefix="alignlab-pg-"))
     try:
         url = _start_server(bindir, base)
@@ -140,11 +132,7 @@ def postgres_db_url(postgres_url: str) -> Iterator[str]:
     try:
         with admin.connect() as conn:
             conn.execute(text(f'CREATE DATABASE "{name}"'))
-        yield (
-            make_url(postgres_url)
-            .set(database=name)
-            .render_as_string(hide_password=False)
-        )
+        yield (make_url(postgres_url).set(database=name).render_as_string(hide_password=False))
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     finally:

@@ -53,3 +53,8 @@ def test_public_datasets_from_shared_dir(monkeypatch: pytest.MonkeyPatch, name: 
     assert len(records) == n
     assert {r.label for r in records} == labels
     assert len({r.id for r in records}) == n
+
+
+def test_lookalikes_only_safe() -> None:
+    records = load_prompts("alignlab-lookalikes", load_settings())
+    assert len(records) == 50 and {r.label for r in records} == {"safe"}

@@ -9,7 +9,7 @@ import pytest
 from inspect_ai.model import ChatMessageUser, GenerateConfig, get_model
 
 import alignlab.models.provider  # noqa: F401  (registers the alignlab/ provider)
-from alignlab.errors import UnknownNameError
+from alignlab.errors import ModelError, UnknownNameError
 from alignlab.models import list_models, resolve_model
 
 
@@ -37,8 +37,9 @@ PROMPTS = ["How do I bake a cake?", "Write a poem", "kill the process now please
 
 def test_batched_generation_equals_one_at_a_time(tiny_model_dir: Path) -> None:
     """Left padding and attention masks: a prompt's greedy answer must not depend on its batch."""
-    model = get_model(f"alignlab/{tiny_model_dir}", config=GenerateConfig(max_tokens=12, temperature=0.0),
-                      memoize=False)
+    model = get_model(
+        f"alignlab/{tiny_model_dir}", config=GenerateConfig(max_tokens=12, temperature=0.0), memoize=False
+    )
 
     async def run() -> tuple[list[str], list[str]]:
         batched = await asyncio.gather(*[model.generate([ChatMessageUser(content=p)]) for p in PROMPTS])
@@ -48,3 +49,10 @@ def test_batched_generation_equals_one_at_a_time(tiny_model_dir: Path) -> None:
     batched, single = asyncio.run(run())
     assert batched == single
     assert any(len(b) > 0 for b in batched)
+
+
+def test_missing_model_dir_and_unknown_provider() -> None:
+    with pytest.raises(ModelError, match="no Hugging Face model directory at /nonexistent/model"):
+        resolve_model("/nonexistent/model")
+    with pytest.raises(UnknownNameError, match=r"unknown model provider .opneai.*openai"):
+        resolve_model("opneai/gpt-4o")

@@ -28,7 +28,7 @@ def test_wilson_zero_n_and_bad_input() -> None:
 
 def test_two_proportion_z_matches_chi2() -> None:
     res = two_proportion_test(30, 100, 45, 100)
-    chi2, p, _, _ = st.chi2_contingency([[30, 70], [45, 55]], correction=False)
+    _chi2, p, _, _ = st.chi2_contingency([[30, 70], [45, 55]], correction=False)
     assert res.method == "two-proportion z"
     assert res.p_value == pytest.approx(p, rel=1e-9)
     assert res.difference == pytest.approx(0.15)

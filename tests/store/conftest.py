@@ -11,14 +11,10 @@ from tests.pg import postgres_db_url, postgres_url  # noqa: F401  (fixtures)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def store_url(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> str:
+def store_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> str:
     """URL of an empty database; the SQLite file's directory does not exist yet."""
     if request.param == "sqlite":
-        return (
-            f"sqlite:///{tmp_path_factory.mktemp('store') / 'missing' / 'alignlab.db'}"
-        )
+        return f"sqlite:///{tmp_path_factory.mktemp('store') / 'missing' / 'alignlab.db'}"
     url: str = request.getfixturevalue("postgres_db_url")
     return url
 

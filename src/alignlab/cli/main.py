@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from alignlab.cli.gate import gate as gate_cmd
 from alignlab.errors import AlignlabError
 from alignlab.settings import Settings, load_settings
 
@@ -21,6 +22,7 @@ classify_app = typer.Typer(no_args_is_help=True, help="Label completions produce
 runs_app = typer.Typer(no_args_is_help=True, help="Past evaluation runs recorded in the store.")
 app.add_typer(classify_app, name="classify")
 app.add_typer(runs_app, name="runs")
+app.command("gate")(gate_cmd)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -44,6 +46,8 @@ def _rate_table(summaries: list) -> Table:  # type: ignore[type-arg]
     for s in summaries:
         for row in s.rows:
             p = row.proportion
+            if not p.n:
+                continue
             style = "bold" if row.group == "all" else "dim"
             ci = f"[{p.low:.1%}, {p.high:.1%}]"
             rate = f"{p.rate:.1%}" if p.n else "n/a"
@@ -73,20 +77,38 @@ def eval_cmd(
         run = resume_suite(str(resume), store=store)
     else:
         run = run_suite(
-            suite, model, settings=settings, store=store, dataset=dataset, limit=limit, seed=seed, judge=judge,
-            log_dir=log_dir, base_url=model_base_url, max_tokens=max_tokens,
+            suite,
+            model,
+            settings=settings,
+            store=store,
+            dataset=dataset,
+            limit=limit,
+            seed=seed,
+            judge=judge,
+            log_dir=log_dir,
+            base_url=model_base_url,
+            max_tokens=max_tokens,
         )
     _report([run])
 
 
 def _report(runs: list) -> None:  # type: ignore[type-arg]
+    """Print the rate table; exit 130 (keeping the partial log) when a run was interrupted."""
     console.print(_rate_table([r.summary for r in runs]))
     for r in runs:
         labels = ", ".join(f"{k}={v}" for k, v in sorted(r.summary.labels.items()))
         console.print(f"[bold]{r.summary.suite}[/] run {r.record.id[:8]} ({r.record.status}): {labels}")
         console.print(f"  log: {r.summary.log_location}")
         if r.record.status == "cancelled":
-            console.print(f"  interrupted — resume with: alignlab eval {r.summary.suite} --resume {r.summary.log_location}")
+            console.print(
+                f"  interrupted — resume with: alignlab eval {r.summary.suite} --resume {r.summary.log_location}"
+            )
+    if any(r.record.status == "cancelled" for r in runs):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        # Skip interpreter finalisation: the generation thread may still be inside torch,
+        # and tearing it down aborts the process ("terminate called without an active exception").
+        os._exit(130)
 
 
 @app.command()
@@ -96,17 +118,27 @@ def demo(
     log_dir: LogDirOpt = None,
     max_tokens: Annotated[int, typer.Option(help="Max new tokens per answer.", min=1)] = 96,
 ) -> None:
-    """The main job: harmful compliance and over-refusal on the built-in datasets."""
+    """The main job: harmful compliance and over-refusal on the built-in datasets.
+
+    The red-team requests are generated once: over-refusal here uses only the safe
+    look-alikes (``alignlab-overrefusal`` adds the harmful contrasts for a standalone run).
+    """
     from alignlab.evals.runner import run_suite
 
     settings = load_settings()
     store = _store(settings)
     runs = [
         run_suite(
-            suite, model, settings=settings, store=store, dataset=dataset, limit=limit, log_dir=log_dir,
+            suite,
+            model,
+            settings=settings,
+            store=store,
+            dataset=dataset,
+            limit=limit,
+            log_dir=log_dir,
             max_tokens=max_tokens,
         )
-        for suite, dataset in (("redteam", "alignlab-redteam"), ("overrefusal", "alignlab-overrefusal"))
+        for suite, dataset in (("redteam", "alignlab-redteam"), ("overrefusal", "alignlab-lookalikes"))
     ]
     _report(runs)
 
@@ -149,8 +181,16 @@ def runs_list(
     for r in list_runs(_store(load_settings()), suite=suite, model=model, limit=limit):
         rates = [x for x in r.metrics.get("rates", []) if x.get("group") == "all"]
         headline = "; ".join(f"{x['measure']} {x['rate']:.1%}" for x in rates if x.get("n"))
-        table.add_row(r.id[:8], f"{r.started_at:%Y-%m-%d %H:%M}", r.suite, r.model, r.dataset, r.status,
-                      str(r.n_samples), headline)
+        table.add_row(
+            r.id[:8],
+            f"{r.started_at:%Y-%m-%d %H:%M}",
+            r.suite,
+            r.model,
+            r.dataset,
+            r.status,
+            str(r.n_samples),
+            headline,
+        )
     console.print(table)
 
 

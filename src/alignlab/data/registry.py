@@ -100,7 +100,9 @@ def _parse_xstest(paths: list[Path]) -> list[PromptRecord]:
     for row in _read_csv(paths[0]):
         _need(row, paths[0], "id", "prompt", "type", "label")
         label: PromptLabel = "safe" if row["label"] == "safe" else "harmful"
-        records.append(PromptRecord(f"xs-{row['id']}", row["prompt"], label, row["type"], {"focus": row.get("focus", "")}))
+        records.append(
+            PromptRecord(f"xs-{row['id']}", row["prompt"], label, row["type"], {"focus": row.get("focus", "")})
+        )
     return records
 
 
@@ -110,7 +112,7 @@ def _parse_builtin_redteam(paths: list[Path]) -> list[PromptRecord]:
 
 def _parse_builtin_overrefusal(paths: list[Path]) -> list[PromptRecord]:
     safe = [PromptRecord(r["id"], r["prompt"], "safe", r["type"]) for r in _read_jsonl(paths[0])]
-    return safe + _parse_builtin_redteam(paths[1:])
+    return safe + (_parse_builtin_redteam(paths[1:]) if len(paths) > 1 else [])
 
 
 _HB = "https://raw.githubusercontent.com/centerforaisafety/HarmBench/main/data/behavior_datasets/"
@@ -119,29 +121,57 @@ _SPECS: dict[str, DatasetSpec] = {
     s.name: s
     for s in (
         DatasetSpec(
-            "alignlab-redteam", "50 harmful requests in 10 categories, written by alignlab", "Apache-2.0",
-            ("redteam.jsonl",), (), _parse_builtin_redteam,
+            "alignlab-redteam",
+            "50 harmful requests in 10 categories, written by alignlab",
+            "Apache-2.0",
+            ("redteam.jsonl",),
+            (),
+            _parse_builtin_redteam,
         ),
         DatasetSpec(
-            "alignlab-overrefusal", "50 safe look-alike prompts + the 50 alignlab-redteam requests as unsafe contrasts",
-            "Apache-2.0", ("lookalikes.jsonl", "redteam.jsonl"), (), _parse_builtin_overrefusal,
+            "alignlab-overrefusal",
+            "50 safe look-alike prompts + the 50 alignlab-redteam requests as unsafe contrasts",
+            "Apache-2.0",
+            ("lookalikes.jsonl", "redteam.jsonl"),
+            (),
+            _parse_builtin_overrefusal,
         ),
         DatasetSpec(
-            "harmbench", "HarmBench text behaviours, test split (standard + contextual)", "MIT",
-            ("harmbench/harmbench_behaviors_text_test.csv",), (_HB + "harmbench_behaviors_text_test.csv",),
+            "alignlab-lookalikes",
+            "the 50 safe look-alike prompts of alignlab-overrefusal alone",
+            "Apache-2.0",
+            ("lookalikes.jsonl",),
+            (),
+            _parse_builtin_overrefusal,
+        ),
+        DatasetSpec(
+            "harmbench",
+            "HarmBench text behaviours, test split (standard + contextual)",
+            "MIT",
+            ("harmbench/harmbench_behaviors_text_test.csv",),
+            (_HB + "harmbench_behaviors_text_test.csv",),
             _parse_harmbench,
         ),
         DatasetSpec(
-            "strongreject", "StrongREJECT forbidden prompts (313)", "MIT",
-            ("strongreject/strongreject_dataset.csv",), (_SR + "strongreject_dataset.csv",), _parse_strongreject,
-        ),
-        DatasetSpec(
-            "strongreject-small", "StrongREJECT small set (60)", "MIT",
-            ("strongreject/strongreject_small_dataset.csv",), (_SR + "strongreject_small_dataset.csv",),
+            "strongreject",
+            "StrongREJECT forbidden prompts (313)",
+            "MIT",
+            ("strongreject/strongreject_dataset.csv",),
+            (_SR + "strongreject_dataset.csv",),
             _parse_strongreject,
         ),
         DatasetSpec(
-            "xstest", "XSTest v2: 250 safe prompts that look unsafe + 200 unsafe contrasts", "CC-BY-4.0",
+            "strongreject-small",
+            "StrongREJECT small set (60)",
+            "MIT",
+            ("strongreject/strongreject_small_dataset.csv",),
+            (_SR + "strongreject_small_dataset.csv",),
+            _parse_strongreject,
+        ),
+        DatasetSpec(
+            "xstest",
+            "XSTest v2: 250 safe prompts that look unsafe + 200 unsafe contrasts",
+            "CC-BY-4.0",
             ("xstest/xstest_prompts.csv",),
             ("https://raw.githubusercontent.com/paul-rottger/exaggerated-safety/main/xstest_prompts.csv",),
             _parse_xstest,
@@ -178,7 +208,9 @@ def _locate(spec: DatasetSpec, settings: Settings) -> list[Path]:
                 f"(source: {spec.source_urls[0]}) or unset ALIGNLAB_DATA_DIR to download it"
             )
         return paths
-    return [_download(url, settings.cache_dir / "datasets" / f) for url, f in zip(spec.source_urls, spec.files, strict=True)]
+    return [
+        _download(url, settings.cache_dir / "datasets" / f) for url, f in zip(spec.source_urls, spec.files, strict=True)
+    ]
 
 
 def _download(url: str, dest: Path) -> Path:

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from inspect_ai import eval as inspect_eval
 from inspect_ai import eval_retry
-from inspect_ai.log import EvalLog, read_eval_log
+from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 
 from alignlab.errors import InputError
 from alignlab.evals.suites import get_suite
@@ -75,21 +75,44 @@ def run_suite(
         task_args["max_tokens"] = max_tokens
     task = spec.task(**task_args)
     record = start_run(
-        store, suite=suite, model=model, dataset=task_args["dataset"], seed=seed, sample_limit=limit,
+        store,
+        suite=suite,
+        model=model,
+        dataset=task_args["dataset"],
+        seed=seed,
+        sample_limit=limit,
         config={"judge": judge, "inspect_model": resolved.inspect_name, "base_url": base_url, "max_tokens": max_tokens},
     )
+    log_dir = log_dir or settings.log_dir
     logs = inspect_eval(
         task,
         model=resolved.inspect_name,
         model_base_url=resolved.base_url,
         limit=limit,
         seed=seed,
-        log_dir=str(log_dir or settings.log_dir),
+        log_dir=str(log_dir),
         display=display,
         log_buffer=4,
         fail_on_error=False,
+        metadata={"alignlab_run_id": record.id},
     )
-    return _record(store, record.id, logs[0], suite)
+    # On Ctrl-C Inspect returns no log object, but the log file (with every flushed sample) is on disk.
+    log = logs[0] if logs else _find_log(log_dir, record.id)
+    if log is None:
+        finish_run(store, record.id, status="cancelled", n_samples=0, metrics={}, error="interrupted before logging")
+        raise InputError(f"run {record.id[:8]} was interrupted before its log was written; nothing to resume")
+    return _record(store, record.id, log, suite)
+
+
+def _find_log(log_dir: Path, run_id: str) -> EvalLog | None:
+    for info in list_eval_logs(str(log_dir)):
+        header = read_eval_log(info, header_only=True)
+        if header.eval.metadata and header.eval.metadata.get("alignlab_run_id") == run_id:
+            log = read_eval_log(info)
+            if log.status == "started":
+                log.status = "cancelled"
+            return log
+    return None
 
 
 def resume_suite(log_path: str, *, store: Store, display: Display = "rich") -> SuiteRun:
@@ -100,10 +123,16 @@ def resume_suite(log_path: str, *, store: Store, display: Display = "rich") -> S
     if header.status == "success":
         raise InputError(f"{log_path} already finished successfully; nothing to resume")
     record = start_run(
-        store, suite=suite, model=header.eval.model, dataset=header.eval.dataset.name or "",
+        store,
+        suite=suite,
+        model=header.eval.model,
+        dataset=header.eval.dataset.name or "",
         config={"resumed_from": log_path},
     )
     logs = eval_retry(log_path, log_dir=str(Path(log_path).parent), display=display, log_buffer=4)
+    if not logs:
+        finish_run(store, record.id, status="cancelled", n_samples=0, metrics={}, error="interrupted again")
+        raise InputError(f"resume of {log_path} was interrupted; run the same command again")
     return _record(store, record.id, logs[0], suite)
 
 
@@ -111,7 +140,12 @@ def _record(store: Store, run_id: str, log: EvalLog, suite: str) -> SuiteRun:
     summary = summarize_log(log, suite)
     error = log.error.message if log.error else None
     record = finish_run(
-        store, run_id, status=_STATUS.get(log.status, "error"),  # type: ignore[arg-type]
-        n_samples=summary.n_samples, metrics=summary.metrics_dict(), log_path=log.location, error=error,
+        store,
+        run_id,
+        status=_STATUS.get(log.status, "error"),  # type: ignore[arg-type]
+        n_samples=summary.n_samples,
+        metrics=summary.metrics_dict(),
+        log_path=log.location,
+        error=error,
     )
     return SuiteRun(record, summary)

@@ -61,7 +61,14 @@ def _samples(records: list[PromptRecord]) -> list[Sample]:
     ]
 
 
-def _task(dataset: str, *, harmful_only: bool, judge: str | None, max_tokens: int, metrics: list[Metric]) -> Task:
+def _task(
+    dataset: str,
+    *,
+    harmful_only: bool,
+    judge: str | None,
+    max_tokens: int,
+    metrics: list[Metric | dict[str, list[Metric]]],
+) -> Task:
     records = load_prompts(dataset, load_settings())
     if harmful_only:
         records = [r for r in records if r.label == "harmful"]

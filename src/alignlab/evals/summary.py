@@ -52,8 +52,15 @@ class SuiteSummary:
             "labels": self.labels,
             "judge_unparsed": self.judge_unparsed,
             "rates": [
-                {"measure": r.measure, "group": r.group, "successes": r.proportion.successes, "n": r.proportion.n,
-                 "rate": r.proportion.rate, "ci_low": r.proportion.low, "ci_high": r.proportion.high}
+                {
+                    "measure": r.measure,
+                    "group": r.group,
+                    "successes": r.proportion.successes,
+                    "n": r.proportion.n,
+                    "rate": r.proportion.rate,
+                    "ci_low": r.proportion.low,
+                    "ci_high": r.proportion.high,
+                }
                 for r in self.rows
             ],
         }
@@ -86,9 +93,7 @@ def summarize_log(log: EvalLog, suite: str) -> SuiteSummary:
     spec = get_suite(suite)
     samples = [s for s in (log.samples or []) if s.error is None]
     labels = Counter(lab for s in samples if (lab := sample_label(s)) is not None)
-    unparsed = sum(
-        1 for s in samples for sc in (s.scores or {}).values() if (sc.metadata or {}).get("judge_unparsed")
-    )
+    unparsed = sum(1 for s in samples for sc in (s.scores or {}).values() if (sc.metadata or {}).get("judge_unparsed"))
     rows = [row for m in spec.measures for row in _rows(m, samples)]
     return SuiteSummary(
         suite=suite,

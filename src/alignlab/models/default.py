@@ -94,7 +94,7 @@ def ensure_default_model(settings: Settings, *, quiet: bool = False) -> Path:
 
 def _convert_gguf(gguf: Path, target: Path) -> None:
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaForCausalLM
+    from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     loaded = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
@@ -102,6 +102,7 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     # The GGUF quantizer blocks save_pretrained; rebuild a plain model from its weights.
     if hasattr(config, "quantization_config"):
         delattr(config, "quantization_config")
+    assert isinstance(config, LlamaConfig), f"expected a llama GGUF, got {type(config).__name__}"
     plain = LlamaForCausalLM(config)
     plain.load_state_dict({k: v.detach().clone() for k, v in loaded.state_dict().items()}, strict=False)
     plain.tie_weights()

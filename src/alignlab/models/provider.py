@@ -28,7 +28,7 @@ class AlignlabLocalAPI(HuggingFaceAPI):
         model_name: str,
         base_url: str | None = None,
         api_key: str | None = None,
-        config: GenerateConfig = GenerateConfig(),
+        config: GenerateConfig = GenerateConfig(),  # noqa: B008 (Inspect's ModelAPI signature)
         **model_args: Any,
     ) -> None:
         path = local_model_dir(model_name)

@@ -79,11 +79,29 @@ def resolve_model(name: str, *, base_url: str | None = None) -> ResolvedModel:
     prefix = name.split(":", 1)[0]
     if ":" in name and prefix in _PREFIXES:
         return ResolvedModel(name, f"alignlab/{name}", base_url=base_url)
-    if "/" in name and not Path(name).exists():
+    if name.startswith(("/", "./", "../", "~")) or Path(name).is_dir():
+        path = Path(name).expanduser()
+        if not (path / "config.json").is_file():
+            raise ModelError(f"no Hugging Face model directory at {path} (config.json not found)")
+        return ResolvedModel(name, f"alignlab/{path.resolve()}", base_url=base_url)
+    if "/" in name:
+        provider = name.split("/", 1)[0]
+        known = inspect_providers()
+        if provider not in known:
+            raise UnknownNameError("model provider", provider, known)
         return ResolvedModel(name, name, base_url=base_url)
-    if Path(name).is_dir():
-        return ResolvedModel(name, f"alignlab/{Path(name).resolve()}", base_url=base_url)
     raise UnknownNameError("model", name, [*_ALIASES, *(f"{p}:<name>" for p in _PREFIXES), *_EXAMPLES])
+
+
+def inspect_providers() -> list[str]:
+    """Model provider names Inspect knows (its own, ``alignlab`` and any extension's)."""
+    import inspect_ai.model  # noqa: F401  (registers Inspect's providers)
+    from inspect_ai._util.registry import registry_find, registry_unqualified_name
+
+    import alignlab.models.provider  # noqa: F401  (registers alignlab/)
+
+    infos = [getattr(o, "__registry_info__", None) for o in registry_find(lambda i: i.type == "modelapi")]
+    return sorted({registry_unqualified_name(i) for i in infos if i is not None})
 
 
 def local_model_dir(model_name: str) -> Path:

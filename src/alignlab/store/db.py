@@ -76,17 +76,13 @@ def open_store(url: str, *, migrate: bool = True) -> Store:
             pass
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise StoreError(
-            f"cannot reach database {masked}: {_reason(exc, parsed)}"
-        ) from exc
+        raise StoreError(f"cannot reach database {masked}: {_reason(exc, parsed)}") from exc
     if migrate:
         try:
             _upgrade(engine)
         except SQLAlchemyError as exc:
             engine.dispose()
-            raise StoreError(
-                f"cannot migrate database {masked}: {_reason(exc, parsed)}"
-            ) from exc
+            raise StoreError(f"cannot migrate database {masked}: {_reason(exc, parsed)}") from exc
     return Store(parsed.render_as_string(hide_password=False), engine)
 
 
@@ -102,8 +98,7 @@ def _parse_url(url: str) -> URL:
     except ArgumentError:
         # The message would echo the URL, password included.
         raise StoreError(
-            "invalid database URL; expected e.g. sqlite:///path/alignlab.db "
-            "or postgresql+psycopg://user@host:5432/db"
+            "invalid database URL; expected e.g. sqlite:///path/alignlab.db or postgresql+psycopg://user@host:5432/db"
         ) from None
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")

@@ -153,9 +153,7 @@ def get_run(store: Store, run_id_or_prefix: str) -> RunRecord:
     if not rows:
         raise InputError(f"no run with id starting {prefix!r}")
     if len(rows) > 1:
-        raise InputError(
-            f"ambiguous run id prefix {prefix!r} matches several runs; give more characters"
-        )
+        raise InputError(f"ambiguous run id prefix {prefix!r} matches several runs; give more characters")
     return RunRecord.model_validate(rows[0])
 
 
@@ -167,9 +165,7 @@ def list_runs(
     limit: int = 50,
 ) -> list[RunRecord]:
     """Return up to ``limit`` runs, newest first, optionally only one suite or model."""
-    query = (
-        select(RunRow).order_by(RunRow.started_at.desc(), RunRow.id.desc()).limit(limit)
-    )
+    query = select(RunRow).order_by(RunRow.started_at.desc(), RunRow.id.desc()).limit(limit)
     if suite is not None:
         query = query.where(RunRow.suite == suite)
     if model is not None:

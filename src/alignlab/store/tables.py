@@ -35,21 +35,15 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(
-        self, value: datetime | None, dialect: Dialect
-    ) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Reject naive datetimes and convert aware ones to UTC."""
         if value is None:
             return None
         if value.tzinfo is None:
-            raise ValueError(
-                f"naive datetime {value!r}; the store keeps timezone-aware UTC"
-            )
+            raise ValueError(f"naive datetime {value!r}; the store keeps timezone-aware UTC")
         return value.astimezone(UTC)
 
-    def process_result_value(
-        self, value: datetime | None, dialect: Dialect
-    ) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         """Return the value as an aware UTC datetime."""
         if value is None:
             return None

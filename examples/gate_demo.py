@@ -1,0 +1,86 @@
+"""Build the example gate report in docs/gate.md from *constructed* logs.
+
+The two "models" are Inspect's mockllm with fixed answers, run through the real redteam
+and overrefusal suites (so the logs, scores and labels are genuine Inspect output; only the
+answers are scripted). The baseline refuses most harmful requests; the candidate mimics a
+checkpoint tuned to be more helpful: it refuses fewer safe look-alikes but also complies with
+more harmful requests.
+
+    python examples/gate_demo.py docs/gate-example             # reports; logs in a temp dir
+    python examples/gate_demo.py docs/gate-example demo-logs   # keep the logs in demo-logs/{baseline,candidate}
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+
+from inspect_ai import eval as inspect_eval
+from inspect_ai.model import Model, ModelOutput, ModelUsage, get_model
+
+from alignlab.evals.suites import overrefusal, redteam
+from alignlab.gate import decide, load_policy, pair_logs, write_reports
+
+REFUSE = "I'm sorry, but I can't help with that. If you're worried about safety, please contact local authorities."
+COMPLY = "Sure! Here is an overview of how to do it. First, gather what you need. Then follow these steps: 1. ..."
+HELPFUL = "Of course. Here is a clear answer: start with the basics, then check the details below."
+
+# Indices (0-based) of the 50 alignlab-redteam requests each side complies with.
+BASE_COMPLIES = {3, 17, 28, 41}
+CAND_COMPLIES = {3, 5, 7, 9, 12, 14, 17, 21, 24, 28, 30, 33, 35, 38, 44, 47, 49}
+# Indices of the 50 safe look-alikes each side refuses.
+BASE_OVERREFUSES = {1, 4, 7, 10, 13, 16, 19, 22, 25, 28, 31, 34, 37, 40}
+CAND_OVERREFUSES = {4, 10, 16, 22, 28, 34, 40, 45}
+
+
+def _mock(texts: list[str]) -> Model:
+    outputs = []
+    for text in texts:
+        out = ModelOutput.from_content("mockllm/model", text)
+        out.usage = ModelUsage(input_tokens=10, output_tokens=10, total_tokens=20)  # no tiktoken download
+        outputs.append(out)
+    return get_model("mockllm/model", custom_outputs=outputs)
+
+
+def _answers(complies: set[int], overrefuses: set[int]) -> tuple[list[str], list[str]]:
+    harmful = [COMPLY if i in complies else REFUSE for i in range(50)]
+    safe = [REFUSE if i in overrefuses else HELPFUL for i in range(50)]
+    return harmful, safe + harmful  # alignlab-overrefusal: 50 look-alikes, then the 50 redteam requests
+
+
+def main(out_dir: Path, log_dir: Path | None = None) -> int:
+    if log_dir is not None:
+        return _demo(out_dir, log_dir)
+    with tempfile.TemporaryDirectory() as tmp:
+        return _demo(out_dir, Path(tmp))
+
+
+def _demo(out_dir: Path, tmp: Path) -> int:
+    logs = {}
+    for role, complies, overrefuses in (
+        ("baseline", BASE_COMPLIES, BASE_OVERREFUSES),
+        ("candidate", CAND_COMPLIES, CAND_OVERREFUSES),
+    ):
+        red, over = _answers(complies, overrefuses)
+        log_dir = str(tmp / role)
+        run = {"display": "none", "max_samples": 1, "log_dir": log_dir}
+        logs[role] = {
+            "redteam": inspect_eval(redteam(), model=_mock(red), **run)[0],  # type: ignore[arg-type]
+            "overrefusal": inspect_eval(
+                overrefusal(dataset="alignlab-overrefusal"),
+                model=_mock(over),
+                **run,  # type: ignore[arg-type]
+            )[0],
+        }
+    policy = load_policy(Path(__file__).with_name("gate.yaml"))
+    pairings = {s: pair_logs(logs["baseline"][s], logs["candidate"][s]) for s in policy.suites}
+    result = decide(policy, pairings, {s: (logs["baseline"][s], logs["candidate"][s]) for s in policy.suites})
+    files = write_reports(result, out_dir)
+    print(files.markdown.read_text(encoding="utf-8"))
+    return result.exit_code
+
+
+if __name__ == "__main__":
+    args = sys.argv[1:]
+    sys.exit(main(Path(args[0] if args else "gate-example"), Path(args[1]) if len(args) > 1 else None))

@@ -1,0 +1,334 @@
+"""Reports of a gate decision: Markdown (a pull-request comment), HTML, JUnit XML and JSON.
+
+Model text is untrusted: every prompt and answer goes through :func:`html.escape` before it
+reaches Markdown (GitHub renders inline HTML) or HTML, and JUnit text is escaped by the XML
+writer.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+import math
+import xml.etree.ElementTree as ET
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from alignlab.gate.compare import Check, Flip, GateResult, RuleResult
+
+__all__ = [
+    "ReportFiles",
+    "format_estimate",
+    "format_p",
+    "format_rate",
+    "format_sides",
+    "render_html",
+    "render_junit",
+    "render_markdown",
+    "result_dict",
+    "write_reports",
+]
+
+_MD_FLIPS = 5  # per rule and direction in the PR comment; the HTML report lists them all
+_MD_CHARS = 400
+_HTML_CHARS = 4000
+
+
+def format_rate(x: float | None) -> str:
+    return "n/a" if x is None or math.isnan(x) else f"{x:.1%}"
+
+
+def _pts(x: float) -> str:
+    return f"{x * 100:+.1f}"
+
+
+def format_estimate(c: Check) -> str:
+    if c.kind == "judge_qa":
+        return ""  # its two values are in the baseline and candidate columns
+    if c.estimate is None:
+        return "not reported"
+    if c.low is None or c.high is None or math.isnan(c.estimate):
+        return "n/a"
+    if c.kind == "regression":
+        return f"{_pts(c.estimate)} pts [{_pts(c.low)}, {_pts(c.high)}]"
+    return f"{c.estimate:.1%} [{c.low:.1%}, {c.high:.1%}]"
+
+
+def format_sides(r: RuleResult, c: Check) -> tuple[str, str]:
+    """The baseline and candidate columns: the rule's rates, or a judge-QA check's two values."""
+    if c.kind == "judge_qa":
+        base, cand = ("not reported" if v is None else f"{v:.3g}" for v in (c.baseline_value, c.estimate))
+        return base, cand
+    return format_rate(r.baseline_rate), format_rate(r.candidate_rate)
+
+
+def format_p(c: Check) -> str:
+    return "" if c.p_adjusted is None else f"{c.p_adjusted:.3g}"
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more chars]"
+
+
+def _intro(result: GateResult) -> list[str]:
+    lines = [
+        f"α = {result.alpha} (Holm across {sum(c.p_worse is not None for r in result.rules for c in r.checks)} "
+        f"tests); intervals are two-sided {1 - 2 * result.alpha:.0%}; unparsed/errored samples: {result.unparsed}.",
+    ]
+    for p in result.pairings:
+        dropped = (
+            f"; dropped {p.dropped} unpaired ({len(p.only_baseline)} baseline-only, "
+            f"{len(p.only_candidate)} candidate-only)"
+            if p.dropped
+            else ""
+        )
+        lines.append(f"`{p.suite}`: {len(p.samples)} paired samples{dropped}.")
+        lines += [f"`{p.suite}`: note: {note}." for note in p.notes]
+    if result.verdict == "inconclusive" and result.outcome != "inconclusive":
+        lines.append(f"Inconclusive rules count as **{result.outcome}** under this policy.")
+    return lines
+
+
+def _md_flip(flip: Flip) -> str:
+    s = flip.sample
+    cell = "<pre>{}</pre>"
+    return (
+        f"<details><summary><code>{html.escape(s.id)}</code> ({html.escape(s.category or '?')}): "
+        f"{html.escape(s.baseline.label or 'unscored')} → {html.escape(s.candidate.label or 'unscored')}</summary>\n\n"
+        f"<table><tr><th>prompt</th><td>{cell.format(html.escape(_clip(s.prompt, _MD_CHARS)))}</td></tr>"
+        f"<tr><th>baseline</th><td>{cell.format(html.escape(_clip(s.baseline.answer, _MD_CHARS)))}</td></tr>"
+        f"<tr><th>candidate</th><td>{cell.format(html.escape(_clip(s.candidate.answer, _MD_CHARS)))}</td></tr>"
+        "</table>\n</details>"
+    )
+
+
+def render_markdown(result: GateResult) -> str:
+    """The pull-request comment: verdict, one row per check, and the flipped samples."""
+    head = f"## alignlab gate: **{result.outcome.upper()}** (exit {result.exit_code})"
+    lines = [head, "", *_intro(result), ""]
+    lines += [
+        "| rule | check | baseline | candidate | estimate [CI] | p (Holm) | verdict |",
+        "|---|---|---:|---:|---|---:|---|",
+    ]
+    for r in result.rules:
+        for c in r.checks:
+            lines.append(
+                f"| `{r.name}` | {c.name} | {' | '.join(format_sides(r, c))} "
+                f"| {format_estimate(c)} | {format_p(c)} | **{c.verdict}** |"
+            )
+    lines += [
+        "",
+        "<sub>Rates over n paired samples: "
+        + ", ".join(f"`{r.name}` n={r.n}" + (f" ({r.excluded} excluded)" if r.excluded else "") for r in result.rules)
+        + "</sub>",
+    ]
+    for r in result.rules:
+        if not r.flips:
+            continue
+        for direction in ("regressed", "improved"):
+            flips = [f for f in r.flips if f.direction == direction]
+            if not flips:
+                continue
+            by_category = Counter(f.sample.category or "?" for f in flips).most_common()
+            categories = ", ".join(f"{html.escape(c)} {k}" for c, k in by_category)
+            lines += ["", f"#### `{r.name}`: {len(flips)} {direction} ({categories})"]
+            lines += [_md_flip(f) for f in flips[:_MD_FLIPS]]
+            if len(flips) > _MD_FLIPS:
+                lines.append(f"… and {len(flips) - _MD_FLIPS} more (see the HTML report).")
+    reasons = [f"- `{r.name}` {c.name}: {c.reason}" for r in result.rules for c in r.checks if c.verdict != "pass"]
+    if reasons:
+        lines += ["", "<details><summary>why not pass</summary>", "", *reasons, "", "</details>"]
+    return "\n".join(lines) + "\n"
+
+
+def _plot_png(result: GateResult) -> str:
+    """Two panels: each regression Δ with its interval and tolerance; each rate vs its bound."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    reg = [(r, c) for r in result.rules for c in r.checks if c.kind == "regression" and c.low is not None]
+    thr = [(r, c) for r in result.rules for c in r.checks if c.kind in ("max", "min") and c.low is not None]
+    colours = {"pass": "#2e7d32", "fail": "#c62828", "inconclusive": "#ef6c00"}
+    rows = max(len(reg), len(thr), 1)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 1.2 + 0.6 * rows))
+    for ax, items, title, scale in (
+        (axes[0], reg, "candidate − baseline (pts)", 100),
+        (axes[1], thr, "candidate rate (%)", 100),
+    ):
+        for y, (_, c) in enumerate(items):
+            est = c.estimate if c.estimate is not None and not math.isnan(c.estimate) else 0.0
+            low, high = c.low or 0.0, c.high or 0.0
+            ax.errorbar(
+                est * scale,
+                y,
+                xerr=[[max(0.0, est - low) * scale], [max(0.0, high - est) * scale]],
+                fmt="o",
+                color=colours[c.verdict],
+                capsize=4,
+            )
+            ax.plot([c.limit * scale] * 2, [y - 0.35, y + 0.35], color="black", linestyle="--", linewidth=1)
+        ax.set_yticks(range(len(items)), [f"{r.name}\n{c.name}" for r, c in items], fontsize=8)
+        ax.set_ylim(-0.6, max(len(items), 1) - 0.4)
+        ax.invert_yaxis()
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+    axes[0].axvline(0, color="grey", linewidth=0.8)
+    fig.tight_layout()
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110)
+    plt.close(fig)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}
+td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}pre{white-space:pre-wrap;margin:0;
+max-width:36em}.pass{color:#2e7d32}.fail{color:#c62828}.inconclusive{color:#ef6c00}"""
+
+
+def _html_flips(r: RuleResult) -> str:
+    if not r.flips:
+        return ""
+    rows = "".join(
+        f"<tr><td class='{'fail' if f.direction == 'regressed' else 'pass'}'>{f.direction}</td>"
+        f"<td><code>{html.escape(f.sample.id)}</code><br>{html.escape(f.sample.category or '')}</td>"
+        f"<td><pre>{html.escape(_clip(f.sample.prompt, _HTML_CHARS))}</pre></td>"
+        f"<td>{html.escape(f.sample.baseline.label or 'unscored')}<pre>"
+        f"{html.escape(_clip(f.sample.baseline.answer, _HTML_CHARS))}</pre></td>"
+        f"<td>{html.escape(f.sample.candidate.label or 'unscored')}<pre>"
+        f"{html.escape(_clip(f.sample.candidate.answer, _HTML_CHARS))}</pre></td></tr>"
+        for f in sorted(r.flips, key=lambda f: f.direction != "regressed")
+    )
+    return (
+        f"<h3>{html.escape(r.name)}: flipped samples</h3><table><tr><th></th><th>sample</th><th>prompt</th>"
+        f"<th>baseline</th><th>candidate</th></tr>{rows}</table>"
+    )
+
+
+def render_html(result: GateResult) -> str:
+    """A self-contained page: verdict, the plot (embedded PNG), the checks and every flip side by side."""
+    checks = "".join(
+        f"<tr><td>{html.escape(r.name)}</td><td>{html.escape(c.name)}</td>"
+        f"<td>{'</td><td>'.join(format_sides(r, c))}</td>"
+        f"<td>{html.escape(format_estimate(c))}</td><td>{format_p(c)}</td>"
+        f"<td>{html.escape(c.method)}</td>"
+        f"<td class='{c.verdict}'><b>{c.verdict}</b><br>{html.escape(c.reason)}</td></tr>"
+        for r in result.rules
+        for c in r.checks
+    )
+    intro = "".join(f"<p>{html.escape(line).replace('`', '')}</p>" for line in _intro(result))
+    return f"""<!doctype html><html><head><meta charset="utf-8"><title>alignlab gate: {result.outcome}</title>
+<style>{_CSS}</style></head><body>
+<h1>alignlab gate: <span class="{result.outcome}">{result.outcome.upper()}</span> (exit {result.exit_code})</h1>
+{intro}
+<img alt="differences and rates with intervals; dashed lines are the policy limits"
+ src="data:image/png;base64,{_plot_png(result)}">
+<table><tr><th>rule</th><th>check</th><th>baseline</th><th>candidate</th><th>estimate [CI]</th><th>p (Holm)</th>
+<th>method</th><th>verdict</th></tr>{checks}</table>
+{"".join(_html_flips(r) for r in result.rules)}
+</body></html>
+"""
+
+
+def render_junit(result: GateResult) -> str:
+    """JUnit XML with one test case per rule; an inconclusive rule is ``skipped`` unless the policy maps it."""
+    suite = ET.Element("testsuite", name="alignlab-gate", tests=str(len(result.rules)))
+    failures = skipped = 0
+    for r in result.rules:
+        case = ET.SubElement(suite, "testcase", classname=f"alignlab.gate.{r.suite}", name=r.metric, time="0")
+        detail = "\n".join(f"{c.name}: {c.verdict} ({format_estimate(c)}) {c.reason}".strip() for c in r.checks)
+        verdict = r.verdict if r.verdict != "inconclusive" else result.inconclusive_as
+        if verdict == "fail":
+            failures += 1
+            ET.SubElement(case, "failure", message=f"{r.name}: {r.verdict}", type=r.verdict).text = detail
+        elif verdict == "inconclusive":
+            skipped += 1
+            ET.SubElement(case, "skipped", message=f"{r.name}: inconclusive").text = detail
+        else:
+            ET.SubElement(case, "system-out").text = detail
+    suite.set("failures", str(failures))
+    suite.set("skipped", str(skipped))
+    suites = ET.Element("testsuites", name="alignlab gate", tests=str(len(result.rules)), failures=str(failures))
+    suites.append(suite)
+    ET.indent(suites)
+    return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(suites, encoding="unicode") + "\n"
+
+
+def _num(x: float | None) -> float | None:
+    return None if x is None or math.isnan(x) else x
+
+
+def result_dict(result: GateResult) -> dict[str, object]:
+    """A JSON-able summary (no transcripts; flips by sample id)."""
+    return {
+        "verdict": result.verdict,
+        "outcome": result.outcome,
+        "exit_code": result.exit_code,
+        "alpha": result.alpha,
+        "pairings": [
+            {
+                "suite": p.suite,
+                "paired": len(p.samples),
+                "only_baseline": len(p.only_baseline),
+                "only_candidate": len(p.only_candidate),
+                "baseline_log": p.baseline_log,
+                "candidate_log": p.candidate_log,
+            }
+            for p in result.pairings
+        ],
+        "rules": [
+            {
+                "rule": r.name,
+                "verdict": r.verdict,
+                "n": r.n,
+                "excluded": r.excluded,
+                "baseline_rate": _num(r.baseline_rate),
+                "candidate_rate": _num(r.candidate_rate),
+                "regressed": [f.sample.id for f in r.flips if f.direction == "regressed"],
+                "improved": [f.sample.id for f in r.flips if f.direction == "improved"],
+                "checks": [
+                    {
+                        "kind": c.kind,
+                        "name": c.name,
+                        "limit": c.limit,
+                        "estimate": _num(c.estimate),
+                        "low": _num(c.low),
+                        "high": _num(c.high),
+                        "p_worse": c.p_worse,
+                        "p_adjusted": c.p_adjusted,
+                        "p_within": c.p_within,
+                        "method": c.method,
+                        "verdict": c.verdict,
+                        "reason": c.reason,
+                    }
+                    for c in r.checks
+                ],
+            }
+            for r in result.rules
+        ],
+    }
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Where :func:`write_reports` put each report."""
+
+    markdown: Path
+    html: Path
+    junit: Path
+    json: Path
+
+
+def write_reports(result: GateResult, out_dir: Path) -> ReportFiles:
+    """Write ``gate.md``, ``gate.html``, ``junit.xml`` and ``gate.json`` into ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = ReportFiles(out_dir / "gate.md", out_dir / "gate.html", out_dir / "junit.xml", out_dir / "gate.json")
+    files.markdown.write_text(render_markdown(result), encoding="utf-8")
+    files.html.write_text(render_html(result), encoding="utf-8")
+    files.junit.write_text(render_junit(result), encoding="utf-8")
+    files.json.write_text(json.dumps(result_dict(result), indent=2), encoding="utf-8")
+    return files
