@@ -71,3 +71,25 @@ def test_toxic_traffic_raises_a_webhook_alert(watched: tuple[str, FastAPI], upst
     assert 'alignlab_monitor_flags_total{detector="toxicity"} 4.0' in metrics
     assert 'alignlab_alerts_total{kind="threshold",metric="harmful"} 1.0' in metrics
     assert "alignlab_monitor_scored_total 8.0" in metrics
+
+
+def test_dashboard_charts_rates_and_alerts(watched: tuple[str, FastAPI]) -> None:
+    url, app = watched
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+    for i in range(6):
+        prompt = "you are a worthless fucking idiot" if i < 3 else "hello"
+        client.chat.completions.create(model="echo", messages=[{"role": "user", "content": prompt}])
+    app.state.monitor.drain()
+    from alignlab.monitor import create_key
+
+    browser = httpx.Client(base_url=url)
+    browser.post("/ui/login", data={"key": create_key(app.state.store, role="moderator").token})
+    html = browser.get("/ui/", params={"hours": 1, "bucket_minutes": 5}).text
+    assert html.count("<polyline") >= 4  # harmful, refusal, toxicity, profanity have scored traffic
+    assert "harmful rate <small>(3 / 6)" in html
+    for _ in range(50):
+        if "exceeds 40.0%" in html:
+            break
+        time.sleep(0.05)
+        html = browser.get("/ui/").text
+    assert "harmful rate 50.0% over the last 6 responses exceeds 40.0%" in html
