@@ -93,6 +93,11 @@ class ChatProxy:
         )
         self._local: dict[str, Any] = {}
 
+    async def warm(self) -> None:
+        """Load the local models now, so the first request does not pay for it."""
+        for name in self.config.local_models:
+            await run_in_threadpool(self._local_model, name)
+
     async def aclose(self) -> None:
         """Close the upstream connection pool."""
         await self.client.aclose()
