@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
 
 import httpx
 import openai
@@ -142,3 +143,19 @@ def test_client_hanging_up_mid_stream_still_leaves_a_row(service: Service) -> No
     assert record.status == "error" and record.http_status == 499
     assert record.error == "client disconnected mid-stream"
     assert record.response_text is not None and record.response_text.startswith("echo:")
+
+
+def test_body_limit_holds_without_content_length(service: Service) -> None:
+    def chunks() -> Iterator[bytes]:
+        yield b'{"model": "echo", "messages": [{"role": "user", "content": "'
+        for _ in range(30):
+            yield b"x" * 10_000
+        yield b'"}]}'
+
+    response = httpx.post(
+        f"{service.url}/v1/chat/completions",
+        content=chunks(),
+        headers={"Authorization": f"Bearer {service.annotator}", "Content-Type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert "exceeds 200000 bytes" in response.json()["error"]["message"]
