@@ -151,3 +151,27 @@ def test_monitor_raises_a_drift_alert(store: Store) -> None:
     assert [(a.kind, a.metric) for a in alerts] == [("drift", "prompts")]
     assert alerts[0].value is not None and alerts[0].value < 0.01
     assert monitor.last_drift is not None
+
+
+def test_drift_reference_survives_a_restart(store: Store) -> None:
+    rng = np.random.default_rng(1)
+
+    def topic_embedder(texts: Sequence[str]) -> NDArray[np.float64]:
+        return np.array([[5.0 if t.startswith("stocks") else 0.0, 0.0, *rng.normal(0, 1, 2)] for t in texts])
+
+    config = MonitorConfig(detectors=("refusal",), drift=True, drift_window=10, drift_every=10, thresholds={}, cusum={})
+    first = Monitor(store, config, AlertSink(store), ServiceMetrics(), embedder=topic_embedder)
+    first.start()
+    for i in range(10):
+        first.submit(record_interaction(store, _new("Sure.", prompt=f"cooking question {i}")).id)
+    first.drain()
+    first.stop()
+    second = Monitor(store, config, AlertSink(store), ServiceMetrics(), embedder=topic_embedder)
+    second.start()
+    second.drain()
+    assert second.drift is not None and len(second.drift.reference) == 10  # seeded from the store
+    for i in range(10):
+        second.submit(record_interaction(store, _new("Sure.", prompt=f"stocks question {i}")).id)
+    second.drain()
+    second.stop()
+    assert [a.kind for a in list_alerts(store)] == ["drift"]

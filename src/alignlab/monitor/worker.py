@@ -29,6 +29,7 @@ __all__ = ["Monitor", "MonitorConfig"]
 
 log = logging.getLogger("alignlab.monitor")
 _BATCH = 32
+_SEED = "\0seed-drift"  # a queue item that is not an interaction id
 
 
 @dataclass(frozen=True)
@@ -96,6 +97,7 @@ class Monitor:
         if self.config.drift:
             self.drift = DriftTracker(self._embedder, window=self.config.drift_window, every=self.config.drift_every)
         with self.store.session() as session:
+            self._queue.put(_SEED)  # first in line, so drain() waits for it too
             pending = session.scalars(
                 select(InteractionRow.id)
                 .where(InteractionRow.scored_at.is_(None), InteractionRow.status == "ok")
@@ -122,6 +124,25 @@ class Monitor:
         """Block until everything queued so far is scored (for tests and shutdown)."""
         self._queue.join()
 
+    def _seed_drift(self) -> None:
+        """Fill the drift reference with the latest prompts scored before this start.
+
+        Without this every restart would start a fresh reference from whatever traffic comes
+        next, and a drift already under way would become the new normal.
+        """
+        if self.drift is None:
+            return
+        with self.store.session() as session:
+            rows: Sequence[dict[str, Any]] = session.scalars(
+                select(InteractionRow.request)
+                .where(InteractionRow.scored_at.is_not(None), InteractionRow.status == "ok")
+                .order_by(InteractionRow.created_at.desc())
+                .limit(self.config.drift_window)
+            ).all()
+        prompts = [_last_user(r) for r in reversed(rows)]
+        if prompts:
+            self.drift.add([p or " " for p in prompts])
+
     def _run(self) -> None:
         while True:
             batch = [self._queue.get()]
@@ -130,7 +151,12 @@ class Monitor:
                     batch.append(self._queue.get_nowait())
                 except queue.Empty:
                     break
-            ids = [i for i in batch if i is not None]
+            ids = [i for i in batch if i is not None and i != _SEED]
+            try:
+                if _SEED in batch:
+                    self._seed_drift()
+            except Exception:  # drift is optional; scoring must go on
+                log.exception("could not seed the drift reference from the store")
             try:
                 if ids:
                     self._score(ids)
