@@ -156,6 +156,15 @@ def test_export_preferences_with_lineage(service: Service, tmp_path: Path) -> No
 
     resolve_flag(service.store, flag, "confirmed")
     assert export_preferences(service.store, tmp_path / "again.jsonl").by_source == {"pairwise": 1, "thumbs": 1}
+    i1, i2 = (_ask(service, "implicit prompt", "numbered") for _ in range(2))
+    copied = _post(service, ann, {"kind": "implicit", "interaction_id": i2, "event": "copied"}).json()["id"]
+    regen = _post(service, ann, {"kind": "implicit", "interaction_id": i1, "event": "regenerated"}).json()["id"]
+    assert "implicit" not in export_preferences(service.store, tmp_path / "no.jsonl").by_source
+    with_implicit = export_preferences(service.store, tmp_path / "imp.jsonl", include_implicit=True)
+    assert with_implicit.by_source == {"pairwise": 1, "thumbs": 1, "implicit": 1}
+    rows = [json.loads(line) for line in (tmp_path / "imp.jsonl").read_text().splitlines()]
+    (imp,) = [r for r in rows if r["lineage"]["source"] == "implicit"]
+    assert imp["lineage"]["chosen_interaction_id"] == i2 and imp["lineage"]["feedback_ids"] == [copied, regen]
 
 
 def test_cli_keys_and_export(alignlab_env: Path, tmp_path: Path) -> None:

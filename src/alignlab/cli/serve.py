@@ -114,11 +114,12 @@ def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id from `ali
 def export_prefs(
     out: Annotated[Path, typer.Option(help="Output JSONL (TRL prompt/chosen/rejected + lineage).")],
     min_score_gap: Annotated[float, typer.Option(help="Score difference that makes a pair.")] = 2.0,
+    implicit: Annotated[bool, typer.Option("--implicit", help="Also pair copied over regenerated answers.")] = False,
 ) -> None:
     """Turn pairwise, thumbs and score feedback into preference pairs."""
     from alignlab.monitor import export_preferences
 
-    summary = export_preferences(_store(), out, min_score_gap=min_score_gap)
+    summary = export_preferences(_store(), out, min_score_gap=min_score_gap, include_implicit=implicit)
     detail = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_source.items())) or "no feedback yet"
     console.print(f"{summary.pairs} pairs → {summary.path} ({detail})")
 

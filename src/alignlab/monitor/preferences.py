@@ -9,6 +9,8 @@ interactions that made it):
   every response with net thumbs down.
 * ``score``: within one prompt, a response whose mean 1–10 score is at least
   ``min_score_gap`` above another's is preferred.
+* ``implicit`` (only with ``include_implicit``): within one prompt, an answer the user
+  copied (net of regenerations) is preferred over one they regenerated.
 
 A response confirmed as bad by a moderator (a flag resolved ``confirmed``) is never
 ``chosen``. Only successful interactions with a non-empty response take part, and pairs
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import product
 from pathlib import Path
@@ -32,7 +35,7 @@ from alignlab.store.service_tables import FeedbackRow, InteractionRow
 
 __all__ = ["ExportSummary", "PreferencePair", "export_preferences", "preference_pairs"]
 
-Source = Literal["pairwise", "thumbs", "score"]
+Source = Literal["pairwise", "thumbs", "score", "implicit"]
 
 
 class PreferencePair(BaseModel):
@@ -76,7 +79,9 @@ def _load(store: Store) -> tuple[dict[str, _Response], list[FeedbackRow]]:
     return responses, feedback
 
 
-def preference_pairs(store: Store, *, min_score_gap: float = 2.0) -> list[PreferencePair]:
+def preference_pairs(
+    store: Store, *, min_score_gap: float = 2.0, include_implicit: bool = False
+) -> list[PreferencePair]:
     """Build every preference pair the feedback supports (see the module docstring)."""
     responses, feedback = _load(store)
     banned = {f.interaction_id for f in feedback if f.kind == "flag" and f.resolution == "confirmed"}
@@ -119,7 +124,7 @@ def preference_pairs(store: Store, *, min_score_gap: float = 2.0) -> list[Prefer
 
     by_prompt: dict[str, dict[str, list[FeedbackRow]]] = defaultdict(lambda: defaultdict(list))
     for f in feedback:
-        if f.kind in ("thumbs", "score") and f.interaction_id in responses:
+        if f.kind in ("thumbs", "score", "implicit") and f.interaction_id in responses:
             by_prompt[responses[f.interaction_id].prompt_hash][f.interaction_id].append(f)
     for group in by_prompt.values():
         net = {i: sum(1 if f.thumbs == "up" else -1 for f in fs if f.kind == "thumbs") for i, fs in group.items()}
@@ -132,12 +137,27 @@ def preference_pairs(store: Store, *, min_score_gap: float = 2.0) -> list[Prefer
         for good, bad in product(means, means):
             if means[good] - means[bad] >= min_score_gap:
                 add(good, bad, "score", sids[good] + sids[bad], score_gap=means[good] - means[bad])
+        if include_implicit:
+            _implicit_pairs(group, add)
     return list(pairs.values())
 
 
-def export_preferences(store: Store, out: Path, *, min_score_gap: float = 2.0) -> ExportSummary:
+def _implicit_pairs(group: dict[str, list[FeedbackRow]], add: Callable[..., None]) -> None:
+    # Weak signals: a copied answer was used, a regenerated one was not.
+    net = {
+        i: sum({"copied": 1, "regenerated": -1}.get(f.event or "", 0) for f in fs if f.kind == "implicit")
+        for i, fs in group.items()
+    }
+    ids = {i: [f.id for f in fs if f.kind == "implicit"] for i, fs in group.items()}
+    for good, bad in product([i for i, v in net.items() if v > 0], [i for i, v in net.items() if v < 0]):
+        add(good, bad, "implicit", ids[good] + ids[bad])
+
+
+def export_preferences(
+    store: Store, out: Path, *, min_score_gap: float = 2.0, include_implicit: bool = False
+) -> ExportSummary:
     """Write the preference pairs as JSON lines to ``out`` (loadable with ``datasets.load_dataset("json")``)."""
-    pairs = preference_pairs(store, min_score_gap=min_score_gap)
+    pairs = preference_pairs(store, min_score_gap=min_score_gap, include_implicit=include_implicit)
     out.parent.mkdir(parents=True, exist_ok=True)
     by_source: dict[str, int] = defaultdict(int)
     with out.open("w", encoding="utf-8") as fh:
