@@ -259,6 +259,11 @@ def suites() -> None:
         console.print(f"[bold]{name}[/]  {spec.description} (default dataset: {spec.default_dataset})")
 
 
+from alignlab.cli.serve import register as _register_serve  # noqa: E402
+
+_register_serve(app)
+
+
 def main() -> None:
     """Entry point: user errors print one line, bugs keep their traceback."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -1,0 +1,103 @@
+"""Latency the proxy adds: p50/p99 through ``alignlab serve`` vs directly to the same local upstream.
+
+    python benchmarks/proxy.py [--rps 200] [--seconds 10] [--monitor]
+
+Open-loop load: requests are started on a fixed schedule (``--rps``) whether or not earlier
+ones finished, so queueing shows up in the tail. Both runs hit the same fake upstream (a
+separate process); the proxy logs every interaction to a SQLite store, and with
+``--monitor`` also scores them (refusal, toxicity, profanity) on its background thread.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "src"), str(Path(__file__).resolve().parents[1])]
+
+from benchmarks._servers import cpu_seconds, service, upstream  # noqa: E402
+
+BODY = {"model": "echo", "messages": [{"role": "user", "content": "What is the capital of France?"}]}
+
+
+async def _open_loop(url: str, headers: dict[str, str], rps: float, seconds: float) -> tuple[list[float], int]:
+    latencies: list[float] = []
+    errors = 0
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=512)
+    async with httpx.AsyncClient(headers=headers, limits=limits, timeout=30) as client:
+        for _ in range(20):  # warm the connection pool and both servers
+            await client.post(url, json=BODY)
+
+        async def one() -> None:
+            nonlocal errors
+            t0 = time.perf_counter()
+            try:
+                response = await client.post(url, json=BODY)
+            except httpx.TransportError:
+                errors += 1
+                return
+            latencies.append(time.perf_counter() - t0)
+            errors += response.status_code != 200
+
+        tasks = []
+        start = time.perf_counter()
+        for i in range(int(rps * seconds)):
+            delay = start + i / rps - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one()))
+        await asyncio.gather(*tasks)
+    return latencies, errors
+
+
+def _summary(name: str, lat: list[float], errors: int) -> tuple[float, float]:
+    lat = sorted(lat)
+    p50, p99 = statistics.median(lat) * 1000, lat[int(0.99 * (len(lat) - 1))] * 1000
+    print(f"{name:<8} n={len(lat):5d} errors={errors:3d}  p50 {p50:7.2f} ms  p99 {p99:7.2f} ms")
+    return p50, p99
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rps", type=float, default=200.0)
+    parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument("--monitor", action="store_true", help="run the detectors too")
+    args = parser.parse_args()
+    from alignlab.monitor import create_key
+    from alignlab.store import open_store
+
+    with upstream() as up, tempfile.TemporaryDirectory() as tmp:
+        db = f"sqlite:///{tmp}/proxy.db"
+        store = open_store(db)
+        token = create_key(store, role="annotator").token
+        store.close()
+        extra = ["--no-drift"] if args.monitor else ["--no-monitor"]
+        with service(db, "--upstream", up.url, *extra) as proxy:
+            print(f"{args.rps:g} requests/s for {args.seconds:g} s, monitor {'on' if args.monitor else 'off'}")
+            direct = _summary(
+                "direct", *asyncio.run(_open_loop(f"{up.url}/chat/completions", {}, args.rps, args.seconds))
+            )
+            cpu0 = cpu_seconds(proxy.pid)
+            latencies, errors = asyncio.run(
+                _open_loop(
+                    f"{proxy.url}/v1/chat/completions", {"Authorization": f"Bearer {token}"}, args.rps, args.seconds
+                )
+            )
+            cpu = cpu_seconds(proxy.pid) - cpu0
+            proxied = _summary("proxy", latencies, errors)
+    print(f"added by the proxy: p50 {proxied[0] - direct[0]:+.2f} ms, p99 {proxied[1] - direct[1]:+.2f} ms")
+    print(
+        f"proxy process CPU: {1000 * cpu / max(len(latencies), 1):.2f} ms per request "
+        f"(a ceiling of about {len(latencies) / max(cpu, 1e-9):.0f} requests/s per core)"
+    )
+
+
+if __name__ == "__main__":
+    main()

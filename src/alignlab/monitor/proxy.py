@@ -1,0 +1,385 @@
+"""The chat proxy: forward a completion to an upstream server or a local model, log it, hand it to the monitor.
+
+Every request ends as exactly one interaction row, whatever happens: success, an upstream
+that is down (502), slow (504) or answers with an error (its status). The row is committed
+before the client gets the response (for a stream: before the final ``data: [DONE]``), so an
+acknowledged interaction is never lost.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+from uuid import uuid4
+
+import anyio
+import httpx
+from starlette.concurrency import run_in_threadpool
+
+from alignlab.monitor.interactions import InteractionStatus, NewInteraction, record_interaction
+from alignlab.monitor.metrics import ServiceMetrics
+from alignlab.store import Store
+
+__all__ = ["ChatProxy", "ProxyConfig", "ProxyReply"]
+
+
+@dataclass(frozen=True)
+class ProxyConfig:
+    """Where completions go.
+
+    Attributes:
+        upstream_base_url: Base URL of an OpenAI-compatible server (``http://host:port/v1``).
+        upstream_api_key: Sent upstream as a Bearer token (clients' keys are never forwarded).
+        upstream_timeout_s: Seconds to wait for the upstream before answering 504.
+        local_models: Model names served in-process through Inspect (``default``, a checkpoint
+            name, a model directory); any other model name goes upstream.
+    """
+
+    upstream_base_url: str | None = None
+    upstream_api_key: str | None = None
+    upstream_timeout_s: float = 60.0
+    local_models: tuple[str, ...] = ()
+
+
+@dataclass
+class ProxyReply:
+    """What the web layer sends back: JSON, or an SSE byte stream."""
+
+    interaction_id: str
+    status_code: int
+    body: dict[str, Any] | None = None
+    stream: AsyncIterator[bytes] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+def _error(message: str, kind: str, code: str) -> dict[str, Any]:
+    return {"error": {"message": message, "type": kind, "code": code, "param": None}}
+
+
+class _Failure(Exception):
+    def __init__(self, status: InteractionStatus, http_status: int, body: dict[str, Any], message: str) -> None:
+        super().__init__(message)
+        self.status, self.http_status, self.body = status, http_status, body
+
+
+class ChatProxy:
+    """Routes chat completions and records each one.
+
+    Args:
+        store: Where interactions are written.
+        config: Upstream and local model settings.
+        metrics: Prometheus metrics of the service.
+        on_recorded: Called with each committed ``ok`` interaction id (the monitor's queue).
+        on_upstream_failure: Called with a short message when the upstream is down or slow.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        config: ProxyConfig,
+        metrics: ServiceMetrics,
+        *,
+        on_recorded: Callable[[str], None] = lambda _: None,
+        on_upstream_failure: Callable[[str], None] = lambda _: None,
+    ) -> None:
+        self.store, self.config, self.metrics = store, config, metrics
+        self.on_recorded, self.on_upstream_failure = on_recorded, on_upstream_failure
+        self.client = httpx.AsyncClient(
+            timeout=httpx.Timeout(config.upstream_timeout_s, connect=5.0),
+            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
+        )
+        self._local: dict[str, Any] = {}
+
+    async def warm(self) -> None:
+        """Load the local models now, so the first request does not pay for it."""
+        for name in self.config.local_models:
+            await run_in_threadpool(self._local_model, name)
+
+    async def aclose(self) -> None:
+        """Close the upstream connection pool."""
+        await self.client.aclose()
+
+    def backend_for(self, model: str) -> Literal["local", "upstream"]:
+        """``local`` for a configured local model name, else ``upstream``."""
+        return "local" if model in self.config.local_models else "upstream"
+
+    async def list_models(self) -> dict[str, Any]:
+        """The local models plus the upstream's ``/models`` (skipped when unreachable)."""
+        data = [{"id": m, "object": "model", "created": 0, "owned_by": "alignlab"} for m in self.config.local_models]
+        if self.config.upstream_base_url:
+            try:
+                response = await self.client.get(f"{self._base}/models", headers=self._headers)
+                if response.status_code == 200:
+                    data += [m for m in response.json().get("data", []) if isinstance(m, dict)]
+            except (httpx.HTTPError, ValueError):
+                self.on_upstream_failure("upstream /models unreachable")
+        return {"object": "list", "data": data}
+
+    @property
+    def _base(self) -> str:
+        return str(self.config.upstream_base_url).rstrip("/")
+
+    @property
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.config.upstream_api_key}"} if self.config.upstream_api_key else {}
+
+    async def complete(self, body: dict[str, Any], *, api_key_id: str | None) -> ProxyReply:
+        """Answer one chat completion request (``body`` is the client's JSON, already validated)."""
+        model, stream = str(body["model"]), bool(body.get("stream"))
+        backend = self.backend_for(model)
+        interaction_id, start = uuid4().hex, time.perf_counter()
+        base = {
+            "id": interaction_id,
+            "model": model,
+            "backend": backend,
+            "stream": stream,
+            "request": body,
+            "api_key_id": api_key_id,
+        }
+        headers = {"x-alignlab-interaction-id": interaction_id}
+        if backend == "upstream" and not self.config.upstream_base_url:
+            failure = _Failure(
+                "error",
+                404,
+                _error(f"model {model!r} is not served here", "invalid_request_error", "model_not_found"),
+                "no upstream configured",
+            )
+            await self._record(base, start, failure=failure)
+            return ProxyReply(interaction_id, 404, failure.body, headers=headers)
+        try:
+            if stream and backend == "upstream":
+                return ProxyReply(
+                    interaction_id, 200, stream=await self._open_stream(body, base, start), headers=headers
+                )
+            result = await (self._upstream(body) if backend == "upstream" else self._generate_local(body))
+        except _Failure as failure:
+            await self._record(base, start, failure=failure)
+            return ProxyReply(interaction_id, failure.http_status, failure.body, headers=headers)
+        await self._record(base, start, result=result)
+        if stream:  # a local model answers in one piece; send it as a one-chunk stream
+            return ProxyReply(interaction_id, 200, stream=_as_sse(result), headers=headers)
+        return ProxyReply(interaction_id, 200, result, headers=headers)
+
+    async def _upstream(self, body: dict[str, Any]) -> dict[str, Any]:
+        try:
+            response = await self.client.post(f"{self._base}/chat/completions", json=body, headers=self._headers)
+        except httpx.HTTPError as exc:
+            raise self._transport_failure(exc) from exc
+        return _upstream_json(response)
+
+    def _transport_failure(self, exc: httpx.HTTPError) -> _Failure:
+        if isinstance(exc, httpx.TimeoutException):
+            message = f"upstream did not answer within {self.config.upstream_timeout_s:g} s"
+            self.on_upstream_failure(message)
+            return _Failure("timeout", 504, _error(message, "upstream_error", "upstream_timeout"), message)
+        message = f"upstream unreachable ({type(exc).__name__})"
+        self.on_upstream_failure(message)
+        return _Failure("upstream_error", 502, _error(message, "upstream_error", "upstream_unreachable"), message)
+
+    async def _open_stream(self, body: dict[str, Any], base: dict[str, Any], start: float) -> AsyncIterator[bytes]:
+        request = self.client.build_request("POST", f"{self._base}/chat/completions", json=body, headers=self._headers)
+        try:
+            response = await self.client.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise self._transport_failure(exc) from exc
+        if response.status_code != 200:
+            await response.aread()
+            await response.aclose()
+            _upstream_json(response)  # raises the failure with the upstream's status
+        return self._relay(response, base, start)
+
+    async def _relay(self, response: httpx.Response, base: dict[str, Any], start: float) -> AsyncIterator[bytes]:
+        parts: list[str] = []
+        usage: dict[str, Any] = {}
+        failure: _Failure | None = None
+        finish: str | None = None
+        completed = False
+        try:
+            async for line in response.aiter_lines():
+                if line.strip() == "data: [DONE]":
+                    continue  # sent after the row is committed
+                if line.startswith("data:"):
+                    chunk = _json_or_none(line[5:])
+                    if chunk:
+                        usage = chunk.get("usage") or usage
+                        for choice in chunk.get("choices") or []:
+                            if choice.get("index", 0) == 0:
+                                parts.append((choice.get("delta") or {}).get("content") or "")
+                                finish = choice.get("finish_reason") or finish
+                yield (line + "\n").encode()
+            completed = True
+        except httpx.HTTPError as exc:
+            failure = self._transport_failure(exc)
+        finally:
+            # A client that hangs up cancels this generator; the row must still be written.
+            with anyio.CancelScope(shield=True):
+                await response.aclose()
+                if failure is None and not completed:
+                    failure = _Failure(
+                        "error",
+                        499,
+                        _error("client closed the stream", "client_error", "closed"),
+                        "client disconnected mid-stream",
+                    )
+                result = {
+                    "choices": [{"message": {"content": "".join(parts)}, "finish_reason": finish}],
+                    "usage": usage,
+                }
+                await self._record(
+                    base, start, result=result if failure is None else None, failure=failure, text="".join(parts)
+                )
+        if failure is None:
+            yield b"data: [DONE]\n\n"
+
+    async def _generate_local(self, body: dict[str, Any]) -> dict[str, Any]:
+        from inspect_ai.model import GenerateConfig
+
+        model = await run_in_threadpool(self._local_model, str(body["model"]))
+        config = GenerateConfig(
+            max_tokens=body.get("max_tokens") or body.get("max_completion_tokens") or 256,
+            temperature=body.get("temperature"),
+            seed=body.get("seed"),
+        )
+        try:
+            output = await model.generate(_inspect_messages(body["messages"]), config=config)
+        except Exception as exc:  # the model failed; the client gets a 500-class error, the row is kept
+            raise _Failure(
+                "error",
+                502,
+                _error(f"local model failed: {type(exc).__name__}", "server_error", "local_model_error"),
+                str(exc),
+            ) from exc
+        usage = output.usage
+        return {
+            "id": f"chatcmpl-{uuid4().hex}",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body["model"],
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": output.completion},
+                    "finish_reason": "stop" if output.stop_reason == "stop" else "length",
+                }
+            ],
+            "usage": {
+                "prompt_tokens": usage.input_tokens if usage else 0,
+                "completion_tokens": usage.output_tokens if usage else 0,
+                "total_tokens": usage.total_tokens if usage else 0,
+            },
+        }
+
+    def _local_model(self, name: str) -> Any:
+        if name not in self._local:
+            from inspect_ai.model import get_model
+
+            from alignlab.models import resolve_model
+
+            resolved = resolve_model(name)
+            self._local[name] = get_model(resolved.inspect_name, **resolved.model_args)
+        return self._local[name]
+
+    async def _record(
+        self,
+        base: dict[str, Any],
+        start: float,
+        *,
+        result: dict[str, Any] | None = None,
+        failure: _Failure | None = None,
+        text: str | None = None,
+    ) -> None:
+        latency_ms = (time.perf_counter() - start) * 1000
+        usage = (result or {}).get("usage") or {}
+        if text is None and result is not None:
+            choices = result.get("choices") or [{}]
+            text = ((choices[0] or {}).get("message") or {}).get("content")
+        new = NewInteraction(
+            **base,
+            status=failure.status if failure else "ok",
+            http_status=failure.http_status if failure else 200,
+            response=failure.body if failure else result,
+            response_text=text,
+            error=str(failure) if failure else None,
+            latency_ms=latency_ms,
+            prompt_tokens=usage.get("prompt_tokens"),
+            completion_tokens=usage.get("completion_tokens"),
+        )
+        await run_in_threadpool(record_interaction, self.store, new)
+        self.metrics.requests.labels(new.model, new.status).inc()
+        self.metrics.latency.labels(new.backend).observe(latency_ms / 1000)
+        for kind in ("prompt_tokens", "completion_tokens"):
+            if isinstance(usage.get(kind), int):
+                self.metrics.tokens.labels(kind).inc(usage[kind])
+        if failure is None:
+            self.on_recorded(new.id or "")
+
+
+def _json_or_none(text: str) -> dict[str, Any] | None:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def _upstream_json(response: httpx.Response) -> dict[str, Any]:
+    body = _json_or_none(response.text)
+    if response.status_code == 200 and body is not None:
+        return body
+    if body is None or "error" not in body:
+        body = _error(
+            f"upstream answered {response.status_code} with a non-JSON body", "upstream_error", "upstream_bad_response"
+        )
+    status = response.status_code if 400 <= response.status_code < 500 else 502
+    raise _Failure("upstream_error", status, body, f"upstream answered {response.status_code}")
+
+
+async def _as_sse(result: dict[str, Any]) -> AsyncIterator[bytes]:
+    choice = result["choices"][0]
+    common = {
+        "id": result["id"],
+        "object": "chat.completion.chunk",
+        "created": result["created"],
+        "model": result["model"],
+    }
+    chunks = [
+        {
+            **common,
+            "choices": [
+                {
+                    "index": 0,
+                    "delta": {"role": "assistant", "content": choice["message"]["content"]},
+                    "finish_reason": None,
+                }
+            ],
+        },
+        {
+            **common,
+            "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}],
+            "usage": result["usage"],
+        },
+    ]
+    for chunk in chunks:
+        yield f"data: {json.dumps(chunk)}\n\n".encode()
+    yield b"data: [DONE]\n\n"
+
+
+def _inspect_messages(messages: list[dict[str, Any]]) -> list[Any]:
+    from inspect_ai.model import ChatMessageAssistant, ChatMessageSystem, ChatMessageUser
+
+    kinds = {
+        "system": ChatMessageSystem,
+        "developer": ChatMessageSystem,
+        "user": ChatMessageUser,
+        "assistant": ChatMessageAssistant,
+    }
+    out = []
+    for m in messages:
+        content = m.get("content")
+        if isinstance(content, list):
+            content = " ".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
+        out.append(kinds.get(str(m.get("role")), ChatMessageUser)(content=str(content or "")))
+    return out

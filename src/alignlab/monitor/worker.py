@@ -1,0 +1,250 @@
+"""The monitor: a background thread that scores interactions and raises alerts.
+
+The proxy hands it interaction ids after the row is committed, so scoring adds no latency
+and a crash loses no work: on start the monitor re-queues every interaction not yet scored.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+
+from alignlab.monitor.alerts import AlertSink
+from alignlab.monitor.detectors import Detector, get_detector
+from alignlab.monitor.drift import DriftTracker, Embedder, minilm_embedder
+from alignlab.monitor.metrics import ServiceMetrics
+from alignlab.monitor.rates import RollingRate, is_flagged
+from alignlab.monitor.sequential import BernoulliCusum
+from alignlab.store import Store
+from alignlab.store.service_tables import InteractionRow
+
+__all__ = ["Monitor", "MonitorConfig"]
+
+log = logging.getLogger("alignlab.monitor")
+_BATCH = 32
+_SEED = "\0seed-drift"  # a queue item that is not an interaction id
+
+
+@dataclass(frozen=True)
+class MonitorConfig:
+    """What the monitor runs and when it alerts.
+
+    Attributes:
+        detectors: Registered detector names to run on every response.
+        window: Outcomes in each rolling rate.
+        min_events: No threshold alert before the window holds this many outcomes.
+        thresholds: Metric → rolling rate above which a threshold alert fires (once, until
+            the rate falls back below).
+        cusum: Metric → (p0, p1) of a Bernoulli CUSUM; an alarm raises a sequential alert.
+        cusum_h: The CUSUM decision threshold.
+        drift: Test prompt drift with MiniLM embeddings.
+        drift_window: Prompts in the reference and in the current window.
+        drift_every: Prompts between two drift tests.
+        drift_alpha: p-value below which a drift alert fires.
+    """
+
+    detectors: tuple[str, ...] = ("refusal", "toxicity", "profanity")
+    window: int = 200
+    min_events: int = 30
+    thresholds: dict[str, float] = field(
+        default_factory=lambda: {"harmful": 0.2, "refusal": 0.5, "toxicity": 0.2, "profanity": 0.2}
+    )
+    cusum: dict[str, tuple[float, float]] = field(
+        default_factory=lambda: {"harmful": (0.05, 0.2), "refusal": (0.1, 0.3)}
+    )
+    cusum_h: float = 5.0
+    drift: bool = True
+    drift_window: int = 100
+    drift_every: int = 50
+    drift_alpha: float = 0.01
+
+
+class Monitor:
+    """Scores interactions on a worker thread; :meth:`submit` never blocks."""
+
+    def __init__(
+        self,
+        store: Store,
+        config: MonitorConfig,
+        alerts: AlertSink,
+        metrics: ServiceMetrics,
+        *,
+        embedder: Embedder | None = None,
+        detectors: Sequence[Detector] | None = None,
+    ) -> None:
+        self.store, self.config, self.alerts, self.metrics = store, config, alerts, metrics
+        self._detectors = list(detectors) if detectors is not None else None
+        self._embedder = embedder or minilm_embedder
+        self._queue: queue.Queue[str | None] = queue.Queue()
+        self._thread: threading.Thread | None = None
+        self.rates = {m: RollingRate(config.window) for m in (*config.thresholds, *config.cusum)}
+        self._above: set[str] = set()
+        self._cusums = {m: BernoulliCusum(p0, p1, config.cusum_h) for m, (p0, p1) in config.cusum.items()}
+        self.drift: DriftTracker | None = None
+        self.last_drift: dict[str, Any] | None = None
+
+    def start(self) -> None:
+        """Load the detectors, re-queue unscored interactions, start the thread."""
+        if self._detectors is None:
+            self._detectors = [get_detector(name) for name in self.config.detectors]
+        if self.config.drift:
+            self.drift = DriftTracker(self._embedder, window=self.config.drift_window, every=self.config.drift_every)
+        with self.store.session() as session:
+            self._queue.put(_SEED)  # first in line, so drain() waits for it too
+            pending = session.scalars(
+                select(InteractionRow.id)
+                .where(InteractionRow.scored_at.is_(None), InteractionRow.status == "ok")
+                .order_by(InteractionRow.created_at)
+            ).all()
+        for interaction_id in pending:
+            self._queue.put(interaction_id)
+        self._thread = threading.Thread(target=self._run, name="alignlab-monitor", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Finish what is queued, then stop the thread."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join(timeout)
+            self._thread = None
+
+    def submit(self, interaction_id: str) -> None:
+        """Queue one committed interaction for scoring."""
+        self._queue.put(interaction_id)
+        self.metrics.queue.set(self._queue.qsize())
+
+    def drain(self) -> None:
+        """Block until everything queued so far is scored (for tests and shutdown)."""
+        self._queue.join()
+
+    def _seed_drift(self) -> None:
+        """Fill the drift reference with the latest prompts scored before this start.
+
+        Without this every restart would start a fresh reference from whatever traffic comes
+        next, and a drift already under way would become the new normal.
+        """
+        if self.drift is None:
+            return
+        with self.store.session() as session:
+            rows: Sequence[dict[str, Any]] = session.scalars(
+                select(InteractionRow.request)
+                .where(InteractionRow.scored_at.is_not(None), InteractionRow.status == "ok")
+                .order_by(InteractionRow.created_at.desc())
+                .limit(self.config.drift_window)
+            ).all()
+        prompts = [_last_user(r) for r in reversed(rows)]
+        if prompts:
+            self.drift.add([p or " " for p in prompts])
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < _BATCH:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            ids = [i for i in batch if i is not None and i != _SEED]
+            try:
+                if _SEED in batch:
+                    self._seed_drift()
+            except Exception:  # drift is optional; scoring must go on
+                log.exception("could not seed the drift reference from the store")
+            try:
+                if ids:
+                    self._score(ids)
+            except Exception:  # a bad batch must not kill the monitor
+                log.exception("monitor failed on %d interactions", len(ids))
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+                self.metrics.queue.set(self._queue.qsize())
+            if None in batch:
+                return
+
+    def _score(self, ids: list[str]) -> None:
+        with self.store.session() as session:
+            rows = session.scalars(select(InteractionRow).where(InteractionRow.id.in_(ids))).all()
+            rows = sorted((r for r in rows if r.status == "ok" and r.scored_at is None), key=lambda r: r.created_at)
+            prompts = [r.prompt_text for r in rows]
+            responses = [r.response_text or "" for r in rows]
+            results: list[dict[str, Any]] = [{} for _ in rows]
+            for detector in self._detectors or []:
+                for i, result in enumerate(detector.score(prompts, responses)):
+                    results[i][detector.name] = result
+                    if result.get("flagged"):
+                        self.metrics.flags.labels(detector.name).inc()
+            now = datetime.now(UTC)
+            for row, scores in zip(rows, results, strict=True):
+                row.scores, row.scored_at = scores, now
+            session.commit()
+        self.metrics.scored.inc(len(rows))
+        for scores in results:
+            self._update_rates(scores)
+        if self.drift is not None and rows:
+            self._check_drift([_last_user(r.request) or r.prompt_text for r in rows])
+
+    def _update_rates(self, scores: dict[str, Any]) -> None:
+        for metric, rolling in self.rates.items():
+            hit = is_flagged(scores, metric)
+            if hit is None:
+                continue
+            rolling.add(hit)
+            self.metrics.rate.labels(metric).set(rolling.rate)
+            threshold = self.config.thresholds.get(metric)
+            if threshold is not None and rolling.n >= self.config.min_events:
+                if rolling.rate > threshold and metric not in self._above:
+                    self._above.add(metric)
+                    self.alerts.emit(
+                        "threshold",
+                        metric,
+                        f"{metric} rate {rolling.rate:.1%} over the last {rolling.n} responses exceeds {threshold:.1%}",
+                        value=rolling.rate,
+                        threshold=threshold,
+                        details={"n": rolling.n},
+                    )
+                elif rolling.rate <= threshold:
+                    self._above.discard(metric)
+            cusum = self._cusums.get(metric)
+            if cusum is not None and cusum.update(hit).alarm:
+                self.alerts.emit(
+                    "sequential",
+                    metric,
+                    f"CUSUM: {metric} rate shifted from {cusum.p0:.0%} "
+                    f"towards {cusum.p1:.0%} (after {cusum.n} responses)",
+                    value=rolling.rate,
+                    threshold=cusum.h,
+                    details={"p0": cusum.p0, "p1": cusum.p1, "n": cusum.n},
+                )
+
+    def _check_drift(self, prompts: list[str]) -> None:
+        assert self.drift is not None
+        result = self.drift.add(prompts)
+        if result is None:
+            return
+        self.last_drift = {"p_value": result.p_value, "mmd2": result.mmd2, "at": datetime.now(UTC).isoformat()}
+        self.metrics.drift_p.set(result.p_value)
+        if result.p_value < self.config.drift_alpha:
+            self.alerts.emit(
+                "drift",
+                "prompts",
+                f"prompt distribution drifted: MMD² {result.mmd2:.4f}, permutation p = {result.p_value:.4f}",
+                value=result.p_value,
+                threshold=self.config.drift_alpha,
+                details=self.last_drift,
+            )
+
+
+def _last_user(request: dict[str, Any]) -> str:
+    messages = request.get("messages") or []
+    for m in reversed(messages):
+        if isinstance(m, dict) and m.get("role") == "user" and isinstance(m.get("content"), str):
+            return str(m["content"])
+    return ""

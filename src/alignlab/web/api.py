@@ -1,0 +1,197 @@
+"""JSON routes: the OpenAI-compatible proxy, the feedback API, read access for moderators, metrics."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, Response, StreamingResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+
+from alignlab.monitor.alerts import AlertRecord, list_alerts
+from alignlab.monitor.feedback import FeedbackIn, FeedbackRecord, record_feedback_many
+from alignlab.monitor.interactions import (
+    InteractionFilter,
+    InteractionRecord,
+    InteractionStatus,
+    UnknownInteractionError,
+    get_interaction,
+    list_interactions,
+)
+from alignlab.monitor.keys import ApiKey, role_allows
+from alignlab.web.auth import api_key, optional_api_key, require_role
+
+__all__ = ["router"]
+
+router = APIRouter()
+Moderator = Annotated[ApiKey, require_role("moderator")]
+
+
+class ChatMessage(BaseModel):
+    """One message of the conversation (extra OpenAI fields pass through)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatCompletionRequest(BaseModel):
+    """The OpenAI chat completion request; fields not listed are forwarded unchanged."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = Field(min_length=1, max_length=200)
+    messages: list[ChatMessage] = Field(min_length=1, max_length=1000)
+    stream: bool = False
+    max_tokens: int | None = Field(default=None, ge=1, le=100_000)
+
+
+async def proxy_key(request: Request) -> ApiKey | None:
+    """Any valid key, checked before the body so a stranger learns nothing from validation errors.
+
+    An open proxy (``require_key_for_proxy=False``) lets everyone through: applications may
+    send whatever key their client was configured with.
+    """
+    if not request.app.state.config.require_key_for_proxy:
+        try:
+            return await optional_api_key(request)
+        except HTTPException:
+            return None
+    key = await optional_api_key(request)
+    if key is None:
+        raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'")
+    return key
+
+
+@router.post("/v1/chat/completions", tags=["proxy"], response_model=None)
+async def chat_completions(
+    body: ChatCompletionRequest, request: Request, key: Annotated[ApiKey | None, Depends(proxy_key)]
+) -> Response:
+    """Create a chat completion (OpenAI-compatible); the response carries ``x-alignlab-interaction-id``."""
+    reply = await request.app.state.proxy.complete(
+        body.model_dump(exclude_unset=True, mode="json"), api_key_id=key.id if key else None
+    )
+    if reply.stream is not None:
+        return StreamingResponse(
+            reply.stream, media_type="text/event-stream", headers={**reply.headers, "Cache-Control": "no-cache"}
+        )
+    return JSONResponse(reply.body, reply.status_code, headers=reply.headers)
+
+
+@router.get("/v1/models", tags=["proxy"])
+async def models(request: Request) -> dict[str, Any]:
+    """Models served: the local ones and the upstream's."""
+    result: dict[str, Any] = await request.app.state.proxy.list_models()
+    return result
+
+
+@router.post("/v1/feedback", tags=["feedback"], status_code=201)
+async def post_feedback(item: FeedbackIn, request: Request, key: Annotated[ApiKey, Depends(api_key)]) -> FeedbackRecord:
+    """Attach feedback to a logged interaction (flags need a moderator key); 404 for an unknown interaction."""
+    if item.kind == "flag" and not role_allows(key.role, "moderator"):
+        raise HTTPException(403, f"flags need a moderator key; yours is {key.role}")
+    record: FeedbackRecord = await request.app.state.feedback.submit((item, key.id))
+    request.app.state.metrics.feedback.labels(record.kind).inc()
+    return record
+
+
+class FeedbackBatch(BaseModel):
+    """Up to 1,000 feedback items written in one transaction."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    items: list[FeedbackIn] = Field(min_length=1, max_length=1000)
+
+
+class BatchResult(BaseModel):
+    """One item's outcome: ``status`` 201 with the record, or a 4xx status with the error."""
+
+    status: int
+    record: FeedbackRecord | None = None
+    error: str | None = None
+
+
+@router.post("/v1/feedback/batch", tags=["feedback"])
+async def post_feedback_batch(
+    batch: FeedbackBatch, request: Request, key: Annotated[ApiKey, Depends(api_key)]
+) -> list[BatchResult]:
+    """Attach many pieces of feedback at once (e.g. buffered implicit events); each item succeeds or fails alone."""
+    if any(i.kind == "flag" for i in batch.items) and not role_allows(key.role, "moderator"):
+        raise HTTPException(403, f"flags need a moderator key; yours is {key.role}")
+    results = await run_in_threadpool(
+        record_feedback_many, request.app.state.store, [(item, key.id) for item in batch.items]
+    )
+    out = []
+    for result in results:
+        if isinstance(result, FeedbackRecord):
+            request.app.state.metrics.feedback.labels(result.kind).inc()
+            out.append(BatchResult(status=201, record=result))
+        else:
+            out.append(
+                BatchResult(status=404 if isinstance(result, UnknownInteractionError) else 400, error=str(result))
+            )
+    return out
+
+
+@router.get("/v1/interactions", tags=["traffic"])
+async def interactions(
+    request: Request,
+    key: Moderator,
+    model: str | None = None,
+    status: InteractionStatus | None = None,
+    refusal: Literal["compliance", "refusal", "partial_refusal"] | None = None,
+    toxic: bool | None = None,
+    flagged: bool | None = None,
+    text: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> dict[str, Any]:
+    """Logged interactions, newest first (moderator or admin)."""
+    f = InteractionFilter(
+        model=model, status=status, refusal=refusal, toxic=toxic, flagged=flagged, text=text, limit=limit, offset=offset
+    )
+    page = await run_in_threadpool(list_interactions, request.app.state.store, f)
+    return {"total": page.total, "items": [i.model_dump(mode="json") for i in page.items]}
+
+
+@router.get("/v1/interactions/{interaction_id}", tags=["traffic"])
+async def interaction(interaction_id: str, request: Request, key: Moderator) -> InteractionRecord:
+    """One interaction in full (moderator or admin)."""
+    return await run_in_threadpool(get_interaction, request.app.state.store, interaction_id)
+
+
+@router.get("/v1/alerts", tags=["monitor"])
+async def alerts(
+    request: Request, key: Moderator, limit: Annotated[int, Query(ge=1, le=500)] = 50
+) -> list[AlertRecord]:
+    """Recent alerts, newest first (moderator or admin)."""
+    return await run_in_threadpool(list_alerts, request.app.state.store, limit=limit)
+
+
+@router.get("/v1/monitor", tags=["monitor"])
+async def monitor_state(request: Request, key: Moderator) -> dict[str, Any]:
+    """Rolling rates, the last drift test and the queue depth."""
+    monitor = request.app.state.monitor
+    if monitor is None:
+        return {"enabled": False}
+    return {
+        "enabled": True,
+        "rates": {m: {"rate": r.rate, "n": r.n} for m, r in monitor.rates.items()},
+        "drift": monitor.last_drift,
+        "drift_windows": monitor.drift.state() if monitor.drift else None,
+    }
+
+
+@router.get("/metrics", tags=["monitor"], include_in_schema=False)
+async def metrics(request: Request) -> Response:
+    """Prometheus exposition (aggregates only, no traffic content)."""
+    return Response(generate_latest(request.app.state.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/healthz", tags=["monitor"])
+async def healthz() -> dict[str, str]:
+    """Liveness."""
+    return {"status": "ok"}

@@ -1,0 +1,88 @@
+"""Who is calling: API keys from the ``Authorization: Bearer`` header (API) or the session cookie (pages)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+
+from alignlab.monitor.keys import ApiKey, Role, role_allows, verify_key
+from alignlab.store import Store
+
+__all__ = ["COOKIE", "KeyCache", "api_key", "optional_api_key", "page_key", "require_role"]
+
+COOKIE = "alignlab_session"
+_TTL_S = 10.0
+
+
+class KeyCache:
+    """Verified keys for a few seconds, so a busy proxy does not hash and query on every request.
+
+    Keyed by a SHA-256 of the token, so the plaintext is not kept in memory longer than a request.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
+
+    async def verify(self, token: str) -> ApiKey | None:
+        """The key behind ``token``, or ``None``."""
+        digest = hashlib.sha256(token.encode()).hexdigest()
+        hit = self._cache.get(digest)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        key = await run_in_threadpool(verify_key, self.store, token)
+        if len(self._cache) > 10_000:
+            self._cache.clear()
+        self._cache[digest] = (time.monotonic() + _TTL_S, key)
+        return key
+
+
+def _bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() == "bearer" and token.strip():
+        return token.strip()
+    return request.headers.get("x-api-key") or None
+
+
+async def optional_api_key(request: Request) -> ApiKey | None:
+    """The caller's key from the headers; 401 when one is given but wrong."""
+    token = _bearer(request)
+    if token is None:
+        return None
+    key: ApiKey | None = await request.app.state.keys.verify(token)
+    if key is None:
+        raise HTTPException(401, "invalid or revoked API key")
+    return key
+
+
+async def api_key(request: Request) -> ApiKey:
+    """The caller's key from the headers; 401 when missing or wrong."""
+    key = await optional_api_key(request)
+    if key is None:
+        raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'")
+    return key
+
+
+def require_role(role: Role) -> object:
+    """A dependency that demands a key of at least ``role`` (403 otherwise)."""
+
+    async def check(key: Annotated[ApiKey, Depends(api_key)]) -> ApiKey:
+        if not role_allows(key.role, role):
+            raise HTTPException(403, f"this needs a {role} key; yours is {key.role}")
+        return key
+
+    return Depends(check)
+
+
+async def page_key(request: Request) -> ApiKey | None:
+    """The key of the browser session cookie, or ``None`` (the page then redirects to login)."""
+    token = request.cookies.get(COOKIE)
+    if not token:
+        return None
+    key: ApiKey | None = await request.app.state.keys.verify(token)
+    return key

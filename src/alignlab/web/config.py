@@ -1,0 +1,35 @@
+"""Configuration of one ``alignlab serve`` instance."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from alignlab.monitor.proxy import ProxyConfig
+from alignlab.monitor.worker import MonitorConfig
+
+__all__ = ["ServiceConfig"]
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    """Everything the app factory needs besides :class:`~alignlab.settings.Settings`.
+
+    Attributes:
+        proxy: Upstream URL and local model names.
+        monitor: Detectors, windows, thresholds and drift settings.
+        monitor_enabled: Run the detectors at all (off for pure proxy benchmarks).
+        webhook_url: Alerts are POSTed here as JSON.
+        max_body_bytes: Requests with a larger body get 413.
+        require_key_for_proxy: Chat completions need an API key (any role), since they write a row.
+        database_url: Overrides the settings' store URL.
+        secure_cookies: Mark the UI session cookie ``Secure`` (set behind HTTPS).
+    """
+
+    proxy: ProxyConfig = field(default_factory=ProxyConfig)
+    monitor: MonitorConfig = field(default_factory=MonitorConfig)
+    monitor_enabled: bool = True
+    webhook_url: str | None = None
+    max_body_bytes: int = 1_000_000
+    require_key_for_proxy: bool = True
+    database_url: str | None = None
+    secure_cookies: bool = False
