@@ -104,7 +104,7 @@ def profanity_classifier() -> TextClassifier:
     try:
         from profanity_check import predict_prob
     except ImportError:
-        raise ModelError("the profanity classifier needs: pip install 'alignlab[profanity]'") from None
+        raise ModelError("the profanity classifier needs: pip install alt-profanity-check") from None
 
     def predict(texts: Sequence[str]) -> Proba:
         p = np.asarray(predict_prob(list(texts)), dtype=np.float64)
