@@ -1,5 +1,15 @@
 """The store: eval runs (and later feedback, preferences, checkpoints) in SQLite or PostgreSQL."""
 
+from alignlab.store.checkpoint_tables import CheckpointRow
+from alignlab.store.checkpoints import (
+    CheckpointRecord,
+    DatasetRef,
+    checkpoint_exists,
+    checkpoint_lineage,
+    get_checkpoint,
+    list_checkpoints,
+    record_checkpoint,
+)
 from alignlab.store.db import Store, current_revision, open_store
 from alignlab.store.runs import (
     FinishStatus,
@@ -13,6 +23,14 @@ from alignlab.store.runs import (
 from alignlab.store.tables import Base, RunRow
 
 __all__ = [
+    "CheckpointRecord",
+    "CheckpointRow",
+    "DatasetRef",
+    "checkpoint_exists",
+    "checkpoint_lineage",
+    "get_checkpoint",
+    "list_checkpoints",
+    "record_checkpoint",
     "Base",
     "FinishStatus",
     "RunRecord",
