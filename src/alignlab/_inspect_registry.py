@@ -2,5 +2,6 @@
 
 from alignlab.evals.suites import overrefusal, redteam, refusal_classifier
 from alignlab.models.provider import AlignlabLocalAPI
+from alignlab.train import names as _ckpt_names  # noqa: F401  (registers ckpt:<name>)
 
 __all__ = ["AlignlabLocalAPI", "overrefusal", "redteam", "refusal_classifier"]

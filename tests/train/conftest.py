@@ -43,7 +43,10 @@ def store(settings: Settings) -> Store:
 def sft_file(tmp_path: Path) -> Path:
     """Prompt/completion pairs with one fixed answer per object: easy to fit."""
     rows = [
-        {"prompt": _user(f"The user asked how to bake a {w}."), "completion": _assistant(f"The model asked how to write a {w} safely.")}
+        {
+            "prompt": _user(f"The user asked how to bake a {w}."),
+            "completion": _assistant(f"The model asked how to write a {w} safely."),
+        }
         for w in WORDS
     ] * 8
     return _write(tmp_path / "sft.jsonl", rows)
@@ -58,6 +61,8 @@ def preference_file(tmp_path: Path) -> Path:
             "chosen": _assistant(f"The model asked how to bake a {w} safely."),
             "rejected": _assistant(f"The cat asked how to kill a {w}"),
         }
-        for who in ("user", "cat") for verb in ("build", "kill", "bake", "write") for w in WORDS
+        for who in ("user", "cat")
+        for verb in ("build", "kill", "bake", "write")
+        for w in WORDS
     ]
     return _write(tmp_path / "prefs.jsonl", rows)

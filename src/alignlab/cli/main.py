@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from alignlab.cli.train import register as register_train
 from alignlab.errors import AlignlabError
 from alignlab.settings import Settings, load_settings
 
@@ -21,6 +22,7 @@ classify_app = typer.Typer(no_args_is_help=True, help="Label completions produce
 runs_app = typer.Typer(no_args_is_help=True, help="Past evaluation runs recorded in the store.")
 app.add_typer(classify_app, name="classify")
 app.add_typer(runs_app, name="runs")
+register_train(app)
 console = Console()
 err_console = Console(stderr=True)
 

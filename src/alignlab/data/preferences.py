@@ -148,17 +148,31 @@ _SPECS: dict[str, TrainingDatasetSpec] = {
     s.name: s
     for s in (
         TrainingDatasetSpec(
-            "hh-rlhf-harmless", "Anthropic HH-RLHF harmless-base test split: 2,312 preference pairs", "MIT",
-            "preference", ("hh-rlhf/harmless-base/test.jsonl.gz",), (_HH + "harmless-base/test.jsonl.gz",), _parse_hh,
+            "hh-rlhf-harmless",
+            "Anthropic HH-RLHF harmless-base test split: 2,312 preference pairs",
+            "MIT",
+            "preference",
+            ("hh-rlhf/harmless-base/test.jsonl.gz",),
+            (_HH + "harmless-base/test.jsonl.gz",),
+            _parse_hh,
         ),
         TrainingDatasetSpec(
             "alignlab-refusal-sft",
             "alignlab-redteam requests with safe refusals + the 50 look-alikes with helpful answers (100 rows)",
-            "Apache-2.0", "prompt-completion", ("lookalike_answers.jsonl",), (), _parse_refusal_sft,
+            "Apache-2.0",
+            "prompt-completion",
+            ("lookalike_answers.jsonl",),
+            (),
+            _parse_refusal_sft,
         ),
         TrainingDatasetSpec(
-            "alignlab-palms", "40 hand-written value-targeted answers in 8 PALMS categories", "Apache-2.0",
-            "prompt-completion", ("palms.jsonl",), (), _parse_palms,
+            "alignlab-palms",
+            "40 hand-written value-targeted answers in 8 PALMS categories",
+            "Apache-2.0",
+            "prompt-completion",
+            ("palms.jsonl",),
+            (),
+            _parse_palms,
         ),
     )
 }
@@ -223,9 +237,7 @@ def require_columns(rows: Sequence[Row], columns: Sequence[str], source: str) ->
         return
     missing = [c for c in columns if c not in rows[0]]
     if missing:
-        raise InputError(
-            f"{source}: missing column(s) {', '.join(missing)}; found {', '.join(rows[0]) or 'none'}"
-        )
+        raise InputError(f"{source}: missing column(s) {', '.join(missing)}; found {', '.join(rows[0]) or 'none'}")
 
 
 def content_hash(rows: Sequence[Row]) -> str:

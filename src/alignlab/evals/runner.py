@@ -50,6 +50,7 @@ def run_suite(
     base_url: str | None = None,
     max_tokens: int | None = None,
     display: Display = "rich",
+    sample_ids: list[str] | None = None,
 ) -> SuiteRun:
     """Evaluate ``model`` on ``suite`` and record the run.
 
@@ -67,6 +68,7 @@ def run_suite(
         base_url: Base URL for OpenAI-compatible servers.
         max_tokens: Generation budget per answer.
         display: Inspect's display mode (progress bar).
+        sample_ids: Evaluate only these sample ids (e.g. a stratified subset).
     """
     spec = get_suite(suite)
     resolved = resolve_model(model, base_url=base_url)
@@ -75,7 +77,8 @@ def run_suite(
         task_args["max_tokens"] = max_tokens
     task = spec.task(**task_args)
     record = start_run(
-        store, suite=suite, model=model, dataset=task_args["dataset"], seed=seed, sample_limit=limit,
+        store, suite=suite, model=model, dataset=task_args["dataset"], seed=seed,
+        sample_limit=len(sample_ids) if sample_ids is not None else limit,
         config={"judge": judge, "inspect_model": resolved.inspect_name, "base_url": base_url, "max_tokens": max_tokens},
     )
     logs = inspect_eval(
@@ -83,6 +86,7 @@ def run_suite(
         model=resolved.inspect_name,
         model_base_url=resolved.base_url,
         limit=limit,
+        sample_id=sample_ids,
         seed=seed,
         log_dir=str(log_dir or settings.log_dir),
         display=display,

@@ -71,9 +71,7 @@ class AlignmentEvalCallback(TrainerCallback):  # type: ignore[misc]
         """Measure the starting point (step 0, or the resumed step)."""
         self._measure(state, control, kwargs.get("model"))
 
-    def on_step_end(
-        self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any
-    ) -> None:
+    def on_step_end(self, args: TrainingArguments, state: TrainerState, control: TrainerControl, **kwargs: Any) -> None:
         """Measure every ``every_n_steps`` steps; maybe ask the trainer to stop."""
         if state.global_step % self.options.every_n_steps == 0:
             self._measure(state, control, kwargs.get("model"))
@@ -82,8 +80,9 @@ class AlignmentEvalCallback(TrainerCallback):  # type: ignore[misc]
         if model is None or not state.is_world_process_zero:
             return
         answers = self.generate(model, self.harmful_prompts + self.safe_prompts)
-        labels = [classify_refusal(a, p).label for a, p in zip(answers, self.harmful_prompts + self.safe_prompts,
-                                                                 strict=True)]
+        labels = [
+            classify_refusal(a, p).label for a, p in zip(answers, self.harmful_prompts + self.safe_prompts, strict=True)
+        ]
         k = len(self.harmful_prompts)
         point = AlignmentPoint(state.global_step, rate_of(labels[:k], "complied"), rate_of(labels[k:], "refused"))
         self.history.append(point)
@@ -128,8 +127,11 @@ class AlignmentEvalCallback(TrainerCallback):  # type: ignore[misc]
         """The history as JSON-able metrics for the checkpoint row."""
         return {
             "alignment_eval": [
-                {"step": p.step, "harmful_compliance": [p.harmful_compliance.successes, p.harmful_compliance.n],
-                 "over_refusal": [p.over_refusal.successes, p.over_refusal.n]}
+                {
+                    "step": p.step,
+                    "harmful_compliance": [p.harmful_compliance.successes, p.harmful_compliance.n],
+                    "over_refusal": [p.over_refusal.successes, p.over_refusal.n],
+                }
                 for p in self.history
             ]
         }

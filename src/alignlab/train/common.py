@@ -97,9 +97,9 @@ def _project(rows: list[Row], formats: Sequence[tuple[str, ...]], source: str) -
     raise InputError(f"{source}: needs column(s) {wanted}; found {', '.join(sorted(found)) or 'none'}")
 
 
-def _load_rows(config: RecipeConfig, settings: Settings, formats: Sequence[tuple[str, ...]]) -> tuple[
-    list[Row], list[DatasetRef]
-]:
+def _load_rows(
+    config: RecipeConfig, settings: Settings, formats: Sequence[tuple[str, ...]]
+) -> tuple[list[Row], list[DatasetRef]]:
     rows: list[Row] = []
     refs: list[DatasetRef] = []
     for name in config.datasets:
@@ -136,9 +136,17 @@ def prepare_run(
     if resume and not any(output_dir.glob("checkpoint-*")):
         raise InputError(f"resume: no trainer checkpoint under {output_dir} to resume from")
     return PreparedRun(
-        config=config, name=name, model_path=model_path, base_model=base_model, parent=parent,
-        output_dir=output_dir, model_dir=root / "model", train_rows=rows[n_test:], test_rows=rows[:n_test],
-        dataset_refs=refs, resume_from=resume,
+        config=config,
+        name=name,
+        model_path=model_path,
+        base_model=base_model,
+        parent=parent,
+        output_dir=output_dir,
+        model_dir=root / "model",
+        train_rows=rows[n_test:],
+        test_rows=rows[:n_test],
+        dataset_refs=refs,
+        resume_from=resume,
     )
 
 
@@ -148,7 +156,7 @@ def _available_bytes() -> int | None:
 
         if torch.cuda.is_available():
             return int(torch.cuda.mem_get_info()[0])
-    except Exception:  # noqa: BLE001 - no usable GPU: fall back to host memory
+    except Exception:
         pass
     try:
         with open("/proc/meminfo", encoding="ascii") as fh:
@@ -192,7 +200,10 @@ def lora_config(options: LoraOptions | None, task_type: str) -> Any:
     from peft import LoraConfig
 
     return LoraConfig(
-        r=options.r, lora_alpha=options.alpha, lora_dropout=options.dropout, target_modules=options.target_modules,
+        r=options.r,
+        lora_alpha=options.alpha,
+        lora_dropout=options.dropout,
+        target_modules=options.target_modules,
         task_type=task_type,
         # A reward model's scalar head starts random, so it must train in full next to the adapters.
         modules_to_save=["score"] if task_type == "SEQ_CLS" else None,
@@ -257,8 +268,15 @@ def finish_run(run: PreparedRun, trainer: Any, *, store: Store, metrics: dict[st
     model.save_pretrained(run.model_dir)
     trainer.processing_class.save_pretrained(run.model_dir)
     record = record_checkpoint(
-        store, name=run.name, recipe=run.config.recipe, base_model=run.base_model, parent=run.parent,
-        datasets=run.dataset_refs, config=run.config.to_dict(), metrics=all_metrics, wall_time_s=wall,
+        store,
+        name=run.name,
+        recipe=run.config.recipe,
+        base_model=run.base_model,
+        parent=run.parent,
+        datasets=run.dataset_refs,
+        config=run.config.to_dict(),
+        metrics=all_metrics,
+        wall_time_s=wall,
         path=str(run.model_dir.resolve()),
     )
     return TrainResult(record, all_metrics)
@@ -267,9 +285,17 @@ def finish_run(run: PreparedRun, trainer: Any, *, store: Store, metrics: dict[st
 def _placeholder(run: PreparedRun, metrics: dict[str, Any], wall: float) -> CheckpointRecord:
     # Non-main processes under `accelerate launch` neither save nor write the store.
     return CheckpointRecord(
-        id="", name=run.name, recipe=run.config.recipe, base_model=run.base_model, parent=run.parent,
-        datasets=run.dataset_refs, config=run.config.to_dict(), metrics=metrics, wall_time_s=wall,
-        path=str(run.model_dir), created_at=datetime.now(UTC),
+        id="",
+        name=run.name,
+        recipe=run.config.recipe,
+        base_model=run.base_model,
+        parent=run.parent,
+        datasets=run.dataset_refs,
+        config=run.config.to_dict(),
+        metrics=metrics,
+        wall_time_s=wall,
+        path=str(run.model_dir),
+        created_at=datetime.now(UTC),
     )
 
 

@@ -53,8 +53,11 @@ def train_reward(config: RecipeConfig, *, settings: Settings, store: Store) -> T
     if run.test_rows:
         accuracy = pairwise_accuracy(trainer.model, tokenizer, run.test_rows, max_length=args.max_length)
         metrics["pairwise_accuracy"] = {
-            "correct": accuracy.successes, "n": accuracy.n, "rate": accuracy.rate,
-            "ci_low": accuracy.low, "ci_high": accuracy.high,
+            "correct": accuracy.successes,
+            "n": accuracy.n,
+            "rate": accuracy.rate,
+            "ci_low": accuracy.low,
+            "ci_high": accuracy.high,
         }
     return finish_run(run, trainer, store=store, metrics=metrics)
 
@@ -66,9 +69,9 @@ def _render(tokenizer: Any, prompt: Any, answer: Any) -> str:
 
 
 @torch.no_grad()
-def score_texts(model: Any, tokenizer: Any, texts: list[str], *, max_length: int | None, batch_size: int = 16) -> list[
-    float
-]:
+def score_texts(
+    model: Any, tokenizer: Any, texts: list[str], *, max_length: int | None, batch_size: int = 16
+) -> list[float]:
     """The reward model's scalar score for each text."""
     was_training = model.training
     model.eval()
@@ -76,8 +79,12 @@ def score_texts(model: Any, tokenizer: Any, texts: list[str], *, max_length: int
     try:
         for i in range(0, len(texts), batch_size):
             batch = tokenizer(
-                texts[i : i + batch_size], return_tensors="pt", padding=True, truncation=max_length is not None,
-                max_length=max_length, add_special_tokens=False,
+                texts[i : i + batch_size],
+                return_tensors="pt",
+                padding=True,
+                truncation=max_length is not None,
+                max_length=max_length,
+                add_special_tokens=False,
             ).to(model.device)
             scores += model(**batch).logits[:, 0].float().tolist()  # (B, 1) -> (B,)
     finally:
@@ -87,8 +94,10 @@ def score_texts(model: Any, tokenizer: Any, texts: list[str], *, max_length: int
 
 def pairwise_accuracy(model: Any, tokenizer: Any, rows: list[dict[str, Any]], *, max_length: int | None) -> Proportion:
     """Share of pairs where ``chosen`` outscores ``rejected`` (ties count as wrong), Wilson 95% CI."""
-    chosen = score_texts(model, tokenizer, [_render(tokenizer, r["prompt"], r["chosen"]) for r in rows],
-                         max_length=max_length)
-    rejected = score_texts(model, tokenizer, [_render(tokenizer, r["prompt"], r["rejected"]) for r in rows],
-                           max_length=max_length)
+    chosen = score_texts(
+        model, tokenizer, [_render(tokenizer, r["prompt"], r["chosen"]) for r in rows], max_length=max_length
+    )
+    rejected = score_texts(
+        model, tokenizer, [_render(tokenizer, r["prompt"], r["rejected"]) for r in rows], max_length=max_length
+    )
     return wilson_interval(sum(c > r for c, r in zip(chosen, rejected, strict=True)), len(rows))

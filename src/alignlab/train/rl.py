@@ -22,7 +22,15 @@ from alignlab.errors import ConfigError
 from alignlab.settings import Settings
 from alignlab.store import Store, get_checkpoint
 from alignlab.train.callbacks import AlignmentEvalCallback
-from alignlab.train.common import PROMPT_COLUMNS, TrainResult, check_memory, finish_run, lora_config, prepare_run, trl_arguments
+from alignlab.train.common import (
+    PROMPT_COLUMNS,
+    TrainResult,
+    check_memory,
+    finish_run,
+    lora_config,
+    prepare_run,
+    trl_arguments,
+)
 from alignlab.train.config import RecipeConfig
 from alignlab.train.names import CKPT_PREFIX
 
@@ -49,7 +57,11 @@ def train_rl(config: RecipeConfig, *, settings: Settings, store: Store) -> Train
     # policy + frozen reference + reward model
     check_memory(run.model_path, lora=config.lora is not None, model_copies=2 if config.lora else 3)
     args = trl_arguments(
-        run, RLOOConfig, max_completion_length=64, num_generations=2, per_device_train_batch_size=4,
+        run,
+        RLOOConfig,
+        max_completion_length=64,
+        num_generations=2,
+        per_device_train_batch_size=4,
         learning_rate=1e-5 if config.lora else 1e-6,
     )
     tokenizer = AutoTokenizer.from_pretrained(run.model_path)

@@ -14,7 +14,15 @@ from trl import SFTConfig, SFTTrainer
 from alignlab.settings import Settings
 from alignlab.store import Store
 from alignlab.train.callbacks import AlignmentEvalCallback
-from alignlab.train.common import SFT_FORMATS, TrainResult, check_memory, finish_run, lora_config, prepare_run, trl_arguments
+from alignlab.train.common import (
+    SFT_FORMATS,
+    TrainResult,
+    check_memory,
+    finish_run,
+    lora_config,
+    prepare_run,
+    trl_arguments,
+)
 from alignlab.train.config import RecipeConfig
 
 __all__ = ["train_sft"]
