@@ -83,3 +83,9 @@ def test_model_too_big_for_memory_is_refused_before_loading(tmp_path: Path, monk
     with pytest.raises(ModelError, match="try lora"):
         common.check_memory(str(tmp_path), lora=False)
     common.check_memory(str(tmp_path), lora=True)  # 1.3 kB fits
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[2].glob("examples/train/*.yaml")))
+def test_example_configs_are_valid(path: Path) -> None:
+    cfg = load_recipe_config(path.name.split("-")[0], path)
+    assert cfg.name and cfg.datasets

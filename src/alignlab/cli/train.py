@@ -121,10 +121,10 @@ def checkpoints(
 
 
 def align_demo(
-    steps: Annotated[int, typer.Option(help="LoRA SFT steps.", min=1)] = 40,
-    n_redteam: Annotated[int, typer.Option(help="Held-out harmful prompts (StrongREJECT small).", min=1)] = 30,
-    n_overrefusal: Annotated[int, typer.Option(help="Held-out XSTest prompts (safe and unsafe).", min=2)] = 40,
-    max_tokens: Annotated[int, typer.Option(help="Max new tokens per answer.", min=8)] = 64,
+    steps: Annotated[int, typer.Option(help="LoRA SFT steps.", min=1)] = 30,
+    n_redteam: Annotated[int, typer.Option(help="Held-out harmful prompts (StrongREJECT small).", min=1)] = 20,
+    n_overrefusal: Annotated[int, typer.Option(help="Held-out XSTest prompts (safe and unsafe).", min=2)] = 30,
+    max_tokens: Annotated[int, typer.Option(help="Max new tokens per answer.", min=8)] = 48,
     name: NameOpt = None,
 ) -> None:
     """Before/after: evaluate default → LoRA SFT on refusal data → evaluate again, with tests."""

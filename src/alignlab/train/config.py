@@ -110,7 +110,7 @@ _OURS = tuple(f.name for f in dataclasses.fields(RecipeConfig) if f.name not in 
 
 def trl_config_class(recipe: Recipe) -> type[Any]:
     """The TRL config dataclass behind a recipe (imports TRL, which takes a few seconds)."""
-    from trl import DPOConfig, RewardConfig, RLOOConfig, SFTConfig
+    from trl import DPOConfig, RewardConfig, RLOOConfig, SFTConfig  # type: ignore[attr-defined]
 
     classes: dict[str, type[Any]] = {"sft": SFTConfig, "reward": RewardConfig, "dpo": DPOConfig, "rl": RLOOConfig}
     return classes[recipe]

@@ -14,7 +14,7 @@ from typing import Any
 import torch
 from datasets import Dataset
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
-from trl import RewardConfig, RewardTrainer
+from trl import RewardConfig, RewardTrainer  # type: ignore[attr-defined]  # lazy module; mypy sees no exports
 
 from alignlab.settings import Settings
 from alignlab.stats import Proportion, wilson_interval

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from datasets import Dataset
 from transformers import AutoTokenizer
-from trl import RLOOConfig, RLOOTrainer
+from trl import RLOOConfig, RLOOTrainer  # type: ignore[attr-defined]  # lazy module; mypy sees no exports
 
 from alignlab.errors import ConfigError
 from alignlab.settings import Settings

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datasets import Dataset
 from transformers import AutoTokenizer
-from trl import SFTConfig, SFTTrainer
+from trl import SFTConfig, SFTTrainer  # type: ignore[attr-defined]  # lazy module; mypy sees no exports
 
 from alignlab.settings import Settings
 from alignlab.store import Store
