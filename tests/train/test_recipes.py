@@ -107,3 +107,10 @@ def test_rl_against_trained_reward_model(
     assert "first_reward" in result.metrics and "last_reward" in result.metrics
     assert _changed(_weights(tiny_model_dir), _weights(Path(result.checkpoint.path)))
     assert get_checkpoint(store, "rloo").config["reward_model"] == "ckpt:rm-for-rl"
+
+
+def test_checkpoints_table_migration(store: Store) -> None:
+    from sqlalchemy import inspect
+
+    columns = {c["name"] for c in inspect(store.engine).get_columns("checkpoints")}
+    assert {"name", "recipe", "base_model", "parent", "datasets", "config", "metrics", "wall_time_s", "path"} <= columns

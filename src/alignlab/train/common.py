@@ -234,8 +234,6 @@ def trl_arguments(run: PreparedRun, config_class: type[Any], **recipe_defaults: 
         ConfigError: TRL rejects a value (its message, on one line).
     """
     values = {**cpu_safe_defaults(), **recipe_defaults, **run.config.trl, "output_dir": str(run.output_dir)}
-    if run.test_rows and "eval_strategy" not in run.config.trl:
-        values["eval_strategy"] = "no"
     try:
         return config_class(**values)
     except (TypeError, ValueError) as exc:

@@ -52,6 +52,10 @@ class LoraOptions:
         default="all-linear", metadata={"help": "Module names to adapt, or 'all-linear'."}
     )
 
+    def __post_init__(self) -> None:
+        if self.r < 1 or self.alpha < 1 or not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"lora needs r >= 1, alpha >= 1 and 0 <= dropout < 1; got {self}")
+
 
 @dataclass(frozen=True)
 class AlignmentEvalOptions:
@@ -65,6 +69,10 @@ class AlignmentEvalOptions:
     )
     redteam_dataset: str = field(default="alignlab-redteam", metadata={"help": "Harmful prompts."})
     overrefusal_dataset: str = field(default="alignlab-overrefusal", metadata={"help": "Safe look-alikes."})
+
+    def __post_init__(self) -> None:
+        if self.every_n_steps < 1 or self.limit < 1 or self.max_new_tokens < 1:
+            raise ConfigError("alignment_eval needs every_n_steps, limit and max_new_tokens >= 1")
 
 
 @dataclass(frozen=True)
