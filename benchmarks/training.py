@@ -66,7 +66,8 @@ def _tokens_per_row(recipe: str, model_dir: str, settings: Any) -> float:
     rows = load_training_rows(DATASETS[recipe], settings)[:64]
 
     def n(messages: list[dict[str, str]]) -> int:
-        return min(MAX_LENGTH, len(tok.apply_chat_template(messages, tokenize=True)))
+        text = tok.apply_chat_template(messages, tokenize=False)
+        return min(MAX_LENGTH, len(tok(text, add_special_tokens=False)["input_ids"]))
 
     if recipe in ("reward", "dpo"):
         return sum(n(r["prompt"] + r["chosen"]) + n(r["prompt"] + r["rejected"]) for r in rows) / len(rows)

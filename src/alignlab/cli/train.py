@@ -159,6 +159,10 @@ def align_demo(
     console.print(f"wall time {result.wall_s:.0f} s (train {result.checkpoint.checkpoint.wall_time_s:.0f} s)")
 
 
+def _rate(p: Any) -> str:
+    return f"{p.rate:.0%} [{p.low:.0%}, {p.high:.0%}] ({p.successes}/{p.n})"
+
+
 def register(app: typer.Typer) -> None:
     """Add ``train``, ``checkpoints`` and ``align-demo`` to the main app."""
     app.add_typer(train_app, name="train")

@@ -123,7 +123,7 @@ def run_align_demo(
             "lora": {"r": 16, "alpha": 32},
             "max_steps": steps,
             "per_device_train_batch_size": 4,
-            "learning_rate": 3e-4,
+            "learning_rate": 1e-3,
             "max_length": 256,
             "save_strategy": "no",
         },
