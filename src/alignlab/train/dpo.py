@@ -34,7 +34,7 @@ def train_dpo(config: RecipeConfig, *, settings: Settings, store: Store) -> Trai
     check_memory(run.model_path, lora=config.lora is not None, model_copies=1 if config.lora else 2)
     args = trl_arguments(run, DPOConfig, max_length=512, beta=0.1, learning_rate=5e-5 if config.lora else 5e-7)
     tokenizer = AutoTokenizer.from_pretrained(run.model_path)
-    callbacks = [AlignmentEvalCallback(config.alignment_eval, tokenizer, settings)] if config.alignment_eval else []
+    watch = AlignmentEvalCallback(config.alignment_eval, tokenizer, settings) if config.alignment_eval else None
     trainer = DPOTrainer(
         model=run.model_path,
         ref_model=None,  # built by TRL from the same path (in-memory models fail offline: see docs/training.md)
@@ -43,10 +43,10 @@ def train_dpo(config: RecipeConfig, *, settings: Settings, store: Store) -> Trai
         eval_dataset=Dataset.from_list(run.test_rows) if run.test_rows else None,
         processing_class=tokenizer,
         peft_config=lora_config(config.lora, "CAUSAL_LM"),
-        callbacks=callbacks,
+        callbacks=[watch] if watch else None,
     )
     trainer.train(resume_from_checkpoint=run.resume_from or None)
     metrics = trainer.evaluate() if run.test_rows else {}
-    for callback in callbacks:
-        metrics |= callback.summary()
+    if watch:
+        metrics |= watch.summary()
     return finish_run(run, trainer, store=store, metrics=metrics)

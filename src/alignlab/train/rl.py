@@ -65,7 +65,7 @@ def train_rl(config: RecipeConfig, *, settings: Settings, store: Store) -> Train
         learning_rate=1e-5 if config.lora else 1e-6,
     )
     tokenizer = AutoTokenizer.from_pretrained(run.model_path)
-    callbacks = [AlignmentEvalCallback(config.alignment_eval, tokenizer, settings)] if config.alignment_eval else []
+    watch = AlignmentEvalCallback(config.alignment_eval, tokenizer, settings) if config.alignment_eval else None
     trainer = RLOOTrainer(
         model=run.model_path,  # a path: TRL rebuilds the KL reference from it (offline-safe)
         reward_funcs=[reward_dir],
@@ -75,13 +75,13 @@ def train_rl(config: RecipeConfig, *, settings: Settings, store: Store) -> Train
         # Without it TRL looks the reward tokenizer up by the model's name on the hub.
         reward_processing_classes=[AutoTokenizer.from_pretrained(reward_dir)],
         peft_config=lora_config(config.lora, "CAUSAL_LM"),
-        callbacks=callbacks,
+        callbacks=[watch] if watch else None,
     )
     trainer.train(resume_from_checkpoint=run.resume_from or None)
     metrics: dict[str, object] = {"reward_model_path": reward_dir}
     rewards = [e["reward"] for e in trainer.state.log_history if "reward" in e]
     if rewards:
         metrics |= {"first_reward": rewards[0], "last_reward": rewards[-1]}
-    for callback in callbacks:
-        metrics |= callback.summary()
+    if watch:
+        metrics |= watch.summary()
     return finish_run(run, trainer, store=store, metrics=metrics)

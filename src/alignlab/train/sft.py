@@ -34,7 +34,7 @@ def train_sft(config: RecipeConfig, *, settings: Settings, store: Store) -> Trai
     check_memory(run.model_path, lora=config.lora is not None)
     args = trl_arguments(run, SFTConfig, max_length=512, learning_rate=2e-4 if config.lora else 2e-5)
     tokenizer = AutoTokenizer.from_pretrained(run.model_path)
-    callbacks = [AlignmentEvalCallback(config.alignment_eval, tokenizer, settings)] if config.alignment_eval else []
+    watch = AlignmentEvalCallback(config.alignment_eval, tokenizer, settings) if config.alignment_eval else None
     trainer = SFTTrainer(
         model=run.model_path,
         args=args,
@@ -42,10 +42,10 @@ def train_sft(config: RecipeConfig, *, settings: Settings, store: Store) -> Trai
         eval_dataset=Dataset.from_list(run.test_rows) if run.test_rows else None,
         processing_class=tokenizer,
         peft_config=lora_config(config.lora, "CAUSAL_LM"),
-        callbacks=callbacks,
+        callbacks=[watch] if watch else None,
     )
     trainer.train(resume_from_checkpoint=run.resume_from or None)
     metrics = trainer.evaluate() if run.test_rows else {}
-    for callback in callbacks:
-        metrics |= callback.summary()
+    if watch:
+        metrics |= watch.summary()
     return finish_run(run, trainer, store=store, metrics=metrics)
