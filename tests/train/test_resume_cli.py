@@ -44,7 +44,7 @@ def test_interrupted_run_resumes(
     original = sft.SFTTrainer
 
     def crashing(*args: Any, **kwargs: Any) -> Any:
-        return original(*args, **{**kwargs, "callbacks": [*kwargs["callbacks"], _Crash()]})
+        return original(*args, **{**kwargs, "callbacks": [*(kwargs["callbacks"] or []), _Crash()]})
 
     monkeypatch.setattr(sft, "SFTTrainer", crashing)
     with pytest.raises(RuntimeError, match="power cut"):
@@ -52,7 +52,7 @@ def test_interrupted_run_resumes(
     assert not checkpoint_exists(store, "resumable")
 
     def counting(*args: Any, **kwargs: Any) -> Any:
-        return original(*args, **{**kwargs, "callbacks": [*kwargs["callbacks"], _Count()]})
+        return original(*args, **{**kwargs, "callbacks": [*(kwargs["callbacks"] or []), _Count()]})
 
     monkeypatch.setattr(sft, "SFTTrainer", counting)
     result = run_recipe(config_from_dict("sft", {**values, "resume": True}), settings=settings, store=store)
