@@ -14,6 +14,7 @@ measured with the model's tokenizer and capped at ``max_length``; step time is T
 from __future__ import annotations
 
 import argparse
+import random
 import os
 import tempfile
 import time
@@ -125,6 +126,7 @@ def bench_bare_sft(model: str, steps: int, tag: str) -> Row:
     rows = [
         {"prompt": r["prompt"], "completion": r["completion"]} for r in load_training_rows(DATASETS["sft"], settings)
     ]
+    random.Random(42).shuffle(rows)  # the order prepare_run gives the recipe (TRL's seed), so batches match
     with tempfile.TemporaryDirectory() as out:
         args = SFTConfig(
             output_dir=out,
@@ -158,13 +160,23 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=4)
     parser.add_argument("--recipes", default="sft,reward,dpo,rl")
     parser.add_argument("--no-full", action="store_true", help="LoRA only (full fine-tunes need ~4x weights RAM)")
+    parser.add_argument(
+        "--overhead",
+        type=int,
+        default=0,
+        metavar="N",
+        help="only compare our SFT recipe with the bare SFTTrainer, alternating, N times each",
+    )
     args = parser.parse_args()
     home = tempfile.mkdtemp(prefix="alignlab-bench-")
     os.environ["ALIGNLAB_HOME"] = home  # a scratch store: benchmark checkpoints are not kept
     tag = time.strftime("%H%M%S")
     rows: list[Row] = []
     reward_model: str | None = None
-    for recipe in args.recipes.split(","):
+    for i in range(args.overhead):
+        rows.append(bench_bare_sft(args.model, args.steps, tag))
+        rows.append(bench_recipe("sft", args.model, args.steps, False, None, f"{tag}-{i}"))
+    for recipe in args.recipes.split(",") if not args.overhead else []:
         for lora in (False, True) if not args.no_full else (True,):
             if recipe == "rl" and reward_model is None:
                 bench_recipe("reward", args.model, 1, True, None, f"{tag}-rm")  # a reward model to optimise against
