@@ -14,8 +14,8 @@ measured with the model's tokenizer and capped at ``max_length``; step time is T
 from __future__ import annotations
 
 import argparse
-import random
 import os
+import random
 import tempfile
 import time
 from dataclasses import dataclass
