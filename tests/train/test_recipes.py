@@ -114,3 +114,19 @@ def test_checkpoints_table_migration(store: Store) -> None:
 
     columns = {c["name"] for c in inspect(store.engine).get_columns("checkpoints")}
     assert {"name", "recipe", "base_model", "parent", "datasets", "config", "metrics", "wall_time_s", "path"} <= columns
+
+
+def test_scoring_keeps_the_end_of_long_dialogues(tiny_model_dir: Path) -> None:
+    # Pairs differ only in the final answer; cutting from the right would score both the same.
+    from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+    from alignlab.train.reward import score_texts
+
+    torch.manual_seed(0)
+    model = AutoModelForSequenceClassification.from_pretrained(tiny_model_dir, num_labels=1)
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    model.config.pad_token_id = tok.pad_token_id
+    prefix = "The user asked how to bake a cake safely. " * 20
+    a, b = score_texts(model, tok, [prefix + "The model asked.", prefix + "The cat bomb."], max_length=32)
+    assert a != b
+    assert tok.truncation_side == "right"  # restored

@@ -76,6 +76,9 @@ def score_texts(
     was_training = model.training
     model.eval()
     scores: list[float] = []
+    # Cut long dialogues from the left: the answers that differ are at the end, and the head reads
+    # the last token. (TRL's RewardTrainer instead drops training pairs longer than max_length.)
+    side, tokenizer.truncation_side = tokenizer.truncation_side, "left"
     try:
         for i in range(0, len(texts), batch_size):
             batch = tokenizer(
@@ -88,6 +91,7 @@ def score_texts(
             ).to(model.device)
             scores += model(**batch).logits[:, 0].float().tolist()  # (B, 1) -> (B,)
     finally:
+        tokenizer.truncation_side = side
         model.train(was_training)
     return scores
 
