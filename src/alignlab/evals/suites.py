@@ -69,7 +69,7 @@ def _task(dataset: str, *, harmful_only: bool, judge: str | None, max_tokens: in
         dataset=MemoryDataset(_samples(records), name=dataset),
         solver=generate(),
         scorer=refusal_classifier(judge=judge),
-        metrics=metrics,
+        metrics=metrics,  # type: ignore[arg-type]  # list is invariant in Inspect's stub
         config=GenerateConfig(max_tokens=max_tokens, temperature=0.0),
     )
 

@@ -102,7 +102,7 @@ def _convert_gguf(gguf: Path, target: Path) -> None:
     # The GGUF quantizer blocks save_pretrained; rebuild a plain model from its weights.
     if hasattr(config, "quantization_config"):
         delattr(config, "quantization_config")
-    plain = LlamaForCausalLM(config)
+    plain = LlamaForCausalLM(config)  # type: ignore[arg-type]  # a LlamaConfig at run time
     plain.load_state_dict({k: v.detach().clone() for k, v in loaded.state_dict().items()}, strict=False)
     plain.tie_weights()
     plain.generation_config.pad_token_id = tokenizer.pad_token_id
