@@ -6,7 +6,7 @@ export TRANSFORMERS_OFFLINE = 1
 export HF_DATASETS_OFFLINE = 1
 VENV := .venv/bin
 
-.PHONY: setup demo test lint typecheck fast bench
+.PHONY: setup demo align-demo test lint typecheck fast bench bench-train
 setup:
 	bash scripts/setup.sh
 
@@ -29,3 +29,9 @@ test: setup lint typecheck
 
 bench: setup
 	$(VENV)/python benchmarks/generation.py
+
+align-demo: setup
+	ALIGNLAB_DATA_DIR=$${ALIGNLAB_DATA_DIR:-$(CURDIR)/../shared/data} $(VENV)/alignlab align-demo
+
+bench-train: setup
+	ALIGNLAB_DATA_DIR=$${ALIGNLAB_DATA_DIR:-$(CURDIR)/../shared/data} $(VENV)/python benchmarks/training.py

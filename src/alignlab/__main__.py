@@ -1,4 +1,4 @@
-"""``python -m alignlab`` runs the CLI."""
+"""``python -m alignlab`` (and ``accelerate launch -m alignlab train …``) runs the CLI."""
 
 from alignlab.cli.main import main
 

@@ -16,6 +16,7 @@ from rich.table import Table
 from alignlab.cli.cgap import cgap_app
 from alignlab.cli.gate import gate as gate_cmd
 from alignlab.cli.judge import register as register_judge_commands
+from alignlab.cli.train import register as register_train
 from alignlab.errors import AlignlabError
 from alignlab.settings import Settings, load_settings
 
@@ -27,6 +28,7 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(cgap_app, name="cgap")
 app.command("gate")(gate_cmd)
 register_judge_commands(app)
+register_train(app)
 console = Console()
 err_console = Console(stderr=True)
 

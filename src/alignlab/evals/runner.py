@@ -51,6 +51,7 @@ def run_suite(
     base_url: str | None = None,
     max_tokens: int | None = None,
     display: Display = "rich",
+    sample_ids: list[str] | None = None,
 ) -> SuiteRun:
     """Evaluate ``model`` on ``suite`` and record the run.
 
@@ -68,6 +69,7 @@ def run_suite(
         base_url: Base URL for OpenAI-compatible servers.
         max_tokens: Generation budget per answer.
         display: Inspect's display mode (progress bar).
+        sample_ids: Evaluate only these sample ids (e.g. a stratified subset).
     """
     spec = get_suite(suite)
     resolved = resolve_model(model, base_url=base_url)
@@ -81,7 +83,7 @@ def run_suite(
         model=model,
         dataset=task_args["dataset"],
         seed=seed,
-        sample_limit=limit,
+        sample_limit=len(sample_ids) if sample_ids is not None else limit,
         config={"judge": judge, "inspect_model": resolved.inspect_name, "base_url": base_url, "max_tokens": max_tokens},
     )
     log_dir = log_dir or settings.log_dir
@@ -89,6 +91,7 @@ def run_suite(
         task,
         model=_load_model(model, resolved.inspect_name, resolved.base_url),
         limit=limit,
+        sample_id=sample_ids,
         seed=seed,
         log_dir=str(log_dir),
         display=display,

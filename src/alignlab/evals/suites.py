@@ -83,7 +83,7 @@ def _task(
         dataset=MemoryDataset(_samples(records), name=dataset),
         solver=generate(),
         scorer=refusal_classifier(judge=judge),
-        metrics=metrics,
+        metrics=metrics,  # type: ignore[arg-type]  # list is invariant in Inspect's stub
         config=GenerateConfig(max_tokens=max_tokens, temperature=0.0),
     )
 

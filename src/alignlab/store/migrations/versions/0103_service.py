@@ -1,7 +1,7 @@
 """Create the service tables: interactions, feedback, api_keys, alerts.
 
 Revision ID: 0103
-Revises: 0001
+Revises: 0102
 Create Date: 2026-11-23
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0103"
-down_revision: str | None = "0001"
+down_revision: str | None = "0102"
 branch_labels: str | None = None
 depends_on: str | None = None
 
