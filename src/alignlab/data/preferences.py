@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from alignlab.data.registry import BUILTIN_DIR, _download, _read_jsonl, load_prompts
+from alignlab.data.registry import _read_jsonl, load_prompts, locate_files
 from alignlab.errors import DatasetError, InputError, UnknownNameError
 from alignlab.settings import Settings
 
@@ -190,22 +190,6 @@ def get_training_spec(name: str) -> TrainingDatasetSpec:
     return _SPECS[name]
 
 
-def _locate(spec: TrainingDatasetSpec, settings: Settings) -> list[Path]:
-    if not spec.source_urls:
-        return [BUILTIN_DIR / f for f in spec.files]
-    if settings.data_dir is not None:
-        paths = [settings.data_dir / f for f in spec.files]
-        missing = [p for p in paths if not p.is_file()]
-        if missing:
-            raise DatasetError(
-                f"dataset {spec.name!r}: {missing[0]} not found; put the file there "
-                f"(source: {spec.source_urls[0]}) or unset ALIGNLAB_DATA_DIR to download it"
-            )
-        return paths
-    cache = settings.cache_dir / "datasets"
-    return [_download(url, cache / f) for url, f in zip(spec.source_urls, spec.files, strict=True)]
-
-
 def load_training_rows(name: str, settings: Settings) -> list[Row]:
     """Rows of a named training dataset, or of a local ``.jsonl`` file given by path.
 
@@ -221,7 +205,7 @@ def load_training_rows(name: str, settings: Settings) -> list[Row]:
             raise DatasetError(f"{path}: not JSON lines ({exc.msg} at line {exc.lineno})") from None
     else:
         spec = get_training_spec(name)
-        rows = spec.parse(_locate(spec, settings), settings)
+        rows = spec.parse(locate_files(spec.name, spec.files, spec.source_urls, settings), settings)
     if not rows:
         raise DatasetError(f"training dataset {name!r} is empty")
     return rows

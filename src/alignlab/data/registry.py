@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import csv
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -196,21 +196,28 @@ def get_dataset_spec(name: str) -> DatasetSpec:
     return _SPECS[name]
 
 
-def _locate(spec: DatasetSpec, settings: Settings) -> list[Path]:
-    if spec.builtin:
-        return [BUILTIN_DIR / f for f in spec.files]
+def locate_files(name: str, files: Sequence[str], source_urls: Sequence[str], settings: Settings) -> list[Path]:
+    """Paths of a dataset's files: built in, under the local data directory, or downloaded once into the cache.
+
+    Args:
+        name: Dataset name (for messages).
+        files: Paths relative to the data directory (or to the package's built-in folder).
+        source_urls: Canonical download URLs, one per file; empty for built-ins.
+        settings: Supplies ``data_dir`` and ``cache_dir``.
+    """
+    if not source_urls:
+        return [BUILTIN_DIR / f for f in files]
     if settings.data_dir is not None:
-        paths = [settings.data_dir / f for f in spec.files]
+        paths = [settings.data_dir / f for f in files]
         missing = [p for p in paths if not p.is_file()]
         if missing:
             raise DatasetError(
-                f"dataset {spec.name!r}: {missing[0]} not found; put the file there "
-                f"(source: {spec.source_urls[0]}) or unset ALIGNLAB_DATA_DIR to download it"
+                f"dataset {name!r}: {missing[0]} not found; put the file there "
+                f"(source: {source_urls[0]}) or unset ALIGNLAB_DATA_DIR to download it"
             )
         return paths
-    return [
-        _download(url, settings.cache_dir / "datasets" / f) for url, f in zip(spec.source_urls, spec.files, strict=True)
-    ]
+    cache = settings.cache_dir / "datasets"
+    return [_download(url, cache / f) for url, f in zip(source_urls, files, strict=True)]
 
 
 def _download(url: str, dest: Path) -> Path:
@@ -232,7 +239,7 @@ def _download(url: str, dest: Path) -> Path:
 def load_prompts(name: str, settings: Settings) -> list[PromptRecord]:
     """Load a named prompt dataset, from the data directory, the cache or its source."""
     spec = get_dataset_spec(name)
-    records = spec.parse(_locate(spec, settings))
+    records = spec.parse(locate_files(spec.name, spec.files, spec.source_urls, settings))
     if not records:
         raise DatasetError(f"dataset {name!r} is empty")
     return records
