@@ -17,7 +17,7 @@ from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 from inspect_ai.model import Model, get_model
 
 from alignlab.errors import AlignlabError, InputError, ModelError
-from alignlab.evals.suites import get_suite
+from alignlab.evals.suites import get_suite, suite_for_task
 from alignlab.evals.summary import SuiteSummary, summarize_log
 from alignlab.models import resolve_model
 from alignlab.settings import Settings
@@ -133,8 +133,7 @@ def _find_log(log_dir: Path, run_id: str) -> EvalLog | None:
 def resume_suite(log_path: str, *, store: Store, display: Display = "rich") -> SuiteRun:
     """Finish an interrupted run from its Inspect log without redoing finished samples."""
     header = read_eval_log(log_path, header_only=True)
-    # Inspect task names use underscores where suite names use hyphens (compliance_gap → compliance-gap).
-    suite = header.eval.task.split("/")[-1].replace("_", "-")
+    suite = suite_for_task(header.eval.task)
     get_suite(suite)
     if header.status == "success":
         raise InputError(f"{log_path} already finished successfully; nothing to resume")

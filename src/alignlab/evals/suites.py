@@ -163,6 +163,12 @@ def suite_names() -> list[str]:
     return sorted(_SUITES)
 
 
+def suite_for_task(task: str) -> str:
+    """The suite name behind an Inspect task name (``alignlab/compliance_gap`` → ``compliance-gap``)."""
+    # Inspect task names use underscores where suite names use hyphens.
+    return task.split("/")[-1].replace("_", "-")
+
+
 def get_suite(name: str) -> SuiteSpec:
     """Look up a suite by name (raises :class:`UnknownNameError` listing the valid ones)."""
     if name not in _SUITES:

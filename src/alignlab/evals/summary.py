@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from inspect_ai.log import EvalLog, EvalSample
 
@@ -117,13 +118,25 @@ def _rows(measure: Measure, samples: list[EvalSample]) -> list[RateRow]:
     return rows
 
 
+class LabelCounts(NamedTuple):
+    """A log's samples that did not error, and how often the scorer gave each refusal label."""
+
+    samples: list[EvalSample]
+    labels: dict[str, int]
+
+
+def label_counts(log: EvalLog) -> LabelCounts:
+    """Count the refusal labels of a log's samples (errored samples are left out)."""
+    samples = [s for s in (log.samples or []) if s.error is None]
+    return LabelCounts(samples, dict(Counter(lab for s in samples if (lab := sample_label(s)) is not None)))
+
+
 def summarize_log(log: EvalLog, suite: str) -> SuiteSummary:
     """Compute a suite's rates from its eval log (a suite with its own summary hook uses it)."""
     spec = get_suite(suite)
     if spec.summarize is not None:
         return spec.summarize(log)
-    samples = [s for s in (log.samples or []) if s.error is None]
-    labels = Counter(lab for s in samples if (lab := sample_label(s)) is not None)
+    samples, labels = label_counts(log)
     unparsed = sum(1 for s in samples for sc in (s.scores or {}).values() if (sc.metadata or {}).get("judge_unparsed"))
     rows = [row for m in spec.measures for row in _rows(m, samples)]
     return SuiteSummary(
@@ -133,7 +146,7 @@ def summarize_log(log: EvalLog, suite: str) -> SuiteSummary:
         status=log.status,
         n_samples=sum(labels.values()),
         rows=rows,
-        labels=dict(labels),
+        labels=labels,
         judge_unparsed=unparsed,
         log_location=log.location,
     )

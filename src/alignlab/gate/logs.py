@@ -14,6 +14,7 @@ from pathlib import Path
 from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
 
 from alignlab.errors import InputError
+from alignlab.evals.suites import suite_for_task
 from alignlab.evals.summary import sample_label
 
 __all__ = ["Outcome", "PairedSample", "Pairing", "find_suite_logs", "pair_logs", "suite_of"]
@@ -65,8 +66,8 @@ class Pairing:
 
 
 def suite_of(log: EvalLog) -> str:
-    """The suite a log belongs to (its task name without a package prefix)."""
-    return log.eval.task.split("/")[-1]
+    """The suite a log belongs to."""
+    return suite_for_task(log.eval.task)
 
 
 def _read_log(path: str, *, header_only: bool = False) -> EvalLog:

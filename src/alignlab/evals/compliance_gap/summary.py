@@ -27,7 +27,7 @@ from scipy.stats import binomtest
 from alignlab.evals.compliance_gap.parsing import PREFIX_STATUSES
 from alignlab.evals.compliance_gap.prompts import ALL_CONDITIONS
 from alignlab.evals.metrics import event_happened
-from alignlab.evals.summary import DiffRow, RateRow, SuiteSummary, sample_label
+from alignlab.evals.summary import DiffRow, RateRow, SuiteSummary, label_counts, sample_label
 from alignlab.stats import Proportion, TwoProportionTest, two_proportion_test, wilson_interval
 
 _MEASURES = (("prefix", "prefix_compliance"), ("classifier", "classifier_compliance"))
@@ -204,8 +204,7 @@ def summarize_compliance_gap(log: EvalLog) -> SuiteSummary:
     diffs = [
         DiffRow(f"gap_{g.measure}", "cot" if g.cot else "no-cot", "free − paid", g.test, _note(g)) for g in gap.gaps
     ]
-    samples = [s for s in (log.samples or []) if s.error is None]
-    labels = Counter(lab for s in samples if (lab := sample_label(s)) is not None)
+    labels = label_counts(log).labels
     return SuiteSummary(
         suite="compliance-gap",
         model=log.eval.model,
@@ -213,7 +212,7 @@ def summarize_compliance_gap(log: EvalLog) -> SuiteSummary:
         status=log.status,
         n_samples=sum(labels.values()),
         rows=rows,
-        labels=dict(labels),
+        labels=labels,
         judge_unparsed=sum(c.judge_unparsed for c in gap.conditions),
         log_location=log.location,
         extra={
