@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import pytest
@@ -56,3 +57,20 @@ def test_missing_model_dir_and_unknown_provider() -> None:
         resolve_model("/nonexistent/model")
     with pytest.raises(UnknownNameError, match=r"unknown model provider .opneai.*openai"):
         resolve_model("opneai/gpt-4o")
+
+
+def test_temperature_is_decided_per_call(tiny_model_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A model built greedy samples when a call asks for a temperature, and stays greedy otherwise."""
+    model = get_model(f"alignlab/{tiny_model_dir}", config=GenerateConfig(max_tokens=12), memoize=False)
+    prompt = [ChatMessageUser(content=PROMPTS[0])]
+
+    async def run(temperature: float) -> list[str]:
+        config = GenerateConfig(temperature=temperature)
+        return [(await model.generate(prompt, config=config)).completion for _ in range(6)]
+
+    with caplog.at_level(logging.WARNING):
+        greedy = asyncio.run(run(0.0))
+    assert len(set(greedy)) == 1
+    assert "not valid" not in caplog.text  # transformers' "generation flags are not valid: ['temperature']"
+    sampled = asyncio.run(run(1.5))
+    assert len(set(sampled)) > 1
