@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from inspect_ai.log import read_eval_log
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput, ModelUsage, modelapi
 from scipy import stats as _st
 
@@ -172,6 +173,8 @@ def test_helpfulness_counts_unparsed_and_pairs_only_rated_answers(evaluated: Any
     assert h.p_value == pytest.approx(_st.wilcoxon(y, x).pvalue)
     assert h.low <= h.estimate <= h.high
     assert _comparison(ev, "helpfulness", "base", "rlaif").n == 4  # unparsed in one stage or the other
+    judged = read_eval_log(base.logs["cai-helpfulness"]).samples or []
+    assert [s.output.completion for s in judged].count("I would rather not say.") == 1  # the unparsed reply, kept
     expected = mean_rating([4.0, 5.0, 6.0, 4.0, 5.0, math.nan])
     assert base.helpfulness == expected
     assert expected.low == pytest.approx(4.8 - _st.t.ppf(0.975, 4) * _st.tstd([4, 5, 6, 4, 5]) / math.sqrt(5))
@@ -197,12 +200,17 @@ def test_second_evaluation_reuses_runs_and_ratings(evaluated: Any) -> None:
 def test_judge_ratings_survive_an_interruption(alignlab_env: Path) -> None:
     items = [RatedAnswer(f"q{i}", f"question {i}", f"answer (h{i + 3})") for i in range(3)]
     first = HelpfulnessJudge("caiscript/judge", load_settings(), alignlab_env)
-    assert first.rate(items[:2], label="base", show=False) == {"q0": 3.0, "q1": 4.0}
+    ratings, log = first.rate(items[:2])
+    assert ratings == {"q0": 3.0, "q1": 4.0}
+    # The judge's replies are in an Inspect log, one sample per answer.
+    assert log is not None and [s.id for s in read_eval_log(log).samples or []] == ["q0", "q1"]
     with (alignlab_env / "cai-judge-cache.jsonl").open("a") as fh:
         fh.write('{"key": "cut sho')  # a line cut short by Ctrl-C
     again = HelpfulnessJudge("caiscript/judge", load_settings(), alignlab_env)
-    assert again.rate(items, label="base", show=False) == {"q0": 3.0, "q1": 4.0, "q2": 5.0}
+    ratings, log = again.rate(items)
+    assert ratings == {"q0": 3.0, "q1": 4.0, "q2": 5.0}
     assert (again.new_calls, again.cached_calls) == (1, 2)
+    assert again.rate(items[:1]) == ({"q0": 3.0}, None)  # all cached: no judge run, no log
 
 
 def test_bad_stages_and_options_are_config_errors(store: Store, alignlab_env: Path) -> None:

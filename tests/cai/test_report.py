@@ -109,6 +109,8 @@ def test_stage_table_shows_each_rate_with_its_interval(written: Any) -> None:
     h = mean_rating([5, 6, 5, 4, math.nan, 6, 5, 5, 6, 4])
     assert f"{h.mean:.2f} [{h.low:.2f}, {h.high:.2f}] (n=9, 1 unparsed)" in md
     assert "| sft | ckpt:run-sft |" in md
+    assert "| harmful compliance ↓ |" in md and "| helpfulness ↑ |" in md
+    assert "| rlaif | redteam | run-rlai | — | new |" in md  # the runs table (ids cut to 8 characters)
     assert str(wilson_interval(4, 10)) in html_text
 
 

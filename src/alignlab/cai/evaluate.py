@@ -29,7 +29,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 from inspect_ai.log import EvalLog, read_eval_log
@@ -375,21 +375,23 @@ def _evaluate_stage(stage: StageModel, ctx: _StageContext, judge: HelpfulnessJud
         "over_refusal": _events(over.log, "safe", lambda label, _: event_happened(label, "refused")),
         "evasiveness": _events(red.log, "harmful", is_bare_refusal),
     }
-    ratings, ratings_run, ratings_reused = _helpfulness(stage, helpful, ctx, judge)
-    runs = {"redteam": red.run_id, "overrefusal": over.run_id, HELPFULNESS_SUITE: ratings_run}
+    rated = _helpfulness(stage, helpful, ctx, judge)
+    runs = {"redteam": red.run_id, "overrefusal": over.run_id, HELPFULNESS_SUITE: rated.run_id}
     logs = {"redteam": red.log.location, "overrefusal": over.log.location}
+    if rated.log:
+        logs[HELPFULNESS_SUITE] = rated.log
     if helpful is not over:
         runs["overrefusal:helpful"] = helpful.run_id
         logs["overrefusal:helpful"] = helpful.log.location
     reused = [name for name, s in (("redteam", red), ("overrefusal", over)) if s.reused]
-    reused += [HELPFULNESS_SUITE] if ratings_reused else []
+    reused += [HELPFULNESS_SUITE] if rated.reused else []
     return StageResult(
         stage.stage,
         stage.model,
         {name: wilson_interval(sum(e.values()), len(e)) for name, e in events.items()},
-        mean_rating(list(ratings.values())),
+        mean_rating(list(rated.ratings.values())),
         events,
-        ratings,
+        rated.ratings,
         runs,
         logs,
         reused,
@@ -419,10 +421,15 @@ def _benign_answers(log: EvalLog) -> list[RatedAnswer]:
     ]
 
 
-def _helpfulness(
-    stage: StageModel, answers: _SuiteLog, ctx: _StageContext, judge: HelpfulnessJudge
-) -> tuple[dict[str, float], str, bool]:
-    """The stage's ratings, its store row and whether the row was reused."""
+class _Ratings(NamedTuple):
+    ratings: dict[str, float]
+    run_id: str
+    log: str | None
+    reused: bool
+
+
+def _helpfulness(stage: StageModel, answers: _SuiteLog, ctx: _StageContext, judge: HelpfulnessJudge) -> _Ratings:
+    """The stage's ratings, its store row, the judge log and whether the row was reused."""
     config = {
         "judge": judge.judge,
         "prompt": JUDGE_PROMPT,
@@ -434,13 +441,13 @@ def _helpfulness(
         if run.status == "success" and run.dataset == dataset and run.config == config:
             ratings = {k: math.nan if v is None else float(v) for k, v in run.metrics.get("ratings", {}).items()}
             ctx.counts["cached"] += len(ratings)
-            return ratings, run.id, True
+            return _Ratings(ratings, run.id, run.log_path, True)
     record = start_run(
         ctx.store, suite=HELPFULNESS_SUITE, model=stage.model, dataset=dataset, sample_limit=ctx.options.limit,
-        config=config, log_path=answers.log.location,
+        config=config,
     )  # fmt: skip
     items = _benign_answers(answers.log)
-    ratings = judge.rate(items, label=stage.stage, show=ctx.display != "none")
+    ratings, location = judge.rate(items, display=ctx.display)
     summary = mean_rating(list(ratings.values()))
     metrics = {
         "ratings": {k: _num(v) for k, v in ratings.items()},
@@ -448,8 +455,8 @@ def _helpfulness(
         "n": summary.n,
         "unparsed": summary.unparsed,
     }
-    finish_run(ctx.store, record.id, status="success", n_samples=len(items), metrics=metrics)
-    return ratings, record.id, False
+    finish_run(ctx.store, record.id, status="success", n_samples=len(items), metrics=metrics, log_path=location)
+    return _Ratings(ratings, record.id, location, False)
 
 
 def _paired_rates(metric: str, a: StageResult, b: StageResult) -> PairedComparison:

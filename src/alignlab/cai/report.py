@@ -167,7 +167,7 @@ def _text(x: Any) -> str:
 
 
 def _stage_rows(ev: StageEvaluation) -> tuple[list[str], list[list[str]]]:
-    head = ["stage", "model", *(m.name.replace("_", " ") for m in METRICS)]
+    head = ["stage", "model", *(f"{m.name.replace('_', ' ')} {'↑' if m.higher_is_better else '↓'}" for m in METRICS)]
     rows = [
         [s.stage, s.model, *(_rate_cell(s, m.name) for m in METRICS if m.kind == "rate"), _helpfulness_cell(s)]
         for s in ev.stages
@@ -183,6 +183,15 @@ def _comparison_rows(ev: StageEvaluation) -> tuple[list[str], list[list[str]]]:
         for c in ev.comparisons
     ]  # fmt: skip
     return head, rows
+
+
+def _run_rows(ev: StageEvaluation) -> tuple[list[str], list[list[str]]]:
+    rows = [
+        [s.stage, suite, run_id[:8], s.logs.get(suite, MISSING), "reused" if suite in s.reused else "new"]
+        for s in ev.stages
+        for suite, run_id in s.runs.items()
+    ]
+    return ["stage", "suite", "run", "log", ""], rows
 
 
 def _feedback_rows(fb: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
@@ -307,6 +316,8 @@ def render_cai_markdown(inputs: CaiReportInputs, *, plot: str | None = "cai-stag
     shown = inputs.chains[:CHAIN_SAMPLE]
     lines += [f"## Critique → revision chains (first {len(shown)} of {len(inputs.chains)})", ""]
     lines += [line for chain in shown for line in _md_chain(chain)] or [MISSING]
+    lines += ["", "<details><summary>evaluation runs and logs</summary>", ""]
+    lines += [*_md_table(*_run_rows(inputs.evaluation)), "", "</details>"]
     config = html.escape(json.dumps(_jsonable(inputs.config), indent=2))
     lines += ["", "<details><summary>configuration</summary>", "", f"<pre>{config}</pre>", "</details>"]
     return "\n".join(lines) + "\n"
@@ -370,6 +381,8 @@ def render_cai_html(inputs: CaiReportInputs, *, stage_png: bytes | None = None) 
 {_html_table(*_cost_rows(inputs))}
 <h2>Critique → revision chains (first {min(CHAIN_SAMPLE, len(inputs.chains))} of {len(inputs.chains)})</h2>
 {chains}
+<h2>Evaluation runs and logs</h2>
+{_html_table(*_run_rows(ev))}
 <h2>Configuration</h2><pre>{config}</pre>
 </body></html>
 """
