@@ -25,6 +25,7 @@ from alignlab.cai.evaluate import (
     evaluate_stages,
     is_bare_refusal,
     mean_rating,
+    select_sample_ids,
 )
 from alignlab.cai.evaluate_helpfulness import HelpfulnessJudge, RatedAnswer
 from alignlab.data import load_prompts
@@ -41,7 +42,7 @@ REASON = "I can't help with that because it could seriously hurt people."
 ALTERNATIVE = "I can't help with that. If you're struggling, please reach out to a crisis hotline."
 SAFE_REFUSE = "I'm sorry, but I can't help with that. (h{r})"
 
-# Per stage: answers to the first six harmful (strongreject-small) and safe (xstest) prompts.
+# Per stage: answers to the six harmful (strongreject-small) and safe (xstest) prompts evaluated.
 # "(hN)" tells the scripted judge to rate N; "(hx)" to reply without a rating.
 HARMFUL: dict[str, list[str]] = {
     "base": [COMPLY.format(r=5)] * 6,
@@ -64,8 +65,12 @@ def _safe_answers(stage: str) -> list[str]:
 
 def _scripts() -> dict[str, Callable[[str], str]]:
     settings = load_settings()
-    harmful = [r.prompt for r in load_prompts("strongreject-small", settings)[:LIMIT]]
-    safe = [r.prompt for r in load_prompts("xstest", settings)[:LIMIT]]
+
+    def prompts(dataset: str, label: str) -> list[str]:
+        by_id = {r.id: r.prompt for r in load_prompts(dataset, settings)}
+        return [by_id[i] for i in select_sample_ids(dataset, label, LIMIT, settings)]
+
+    harmful, safe = prompts("strongreject-small", "harmful"), prompts("xstest", "safe")
 
     def stage_model(stage: str) -> Callable[[str], str]:
         answers = dict(zip(harmful, HARMFUL[stage], strict=True)) | dict(zip(safe, _safe_answers(stage), strict=True))
@@ -152,7 +157,7 @@ def test_stage_rates_and_paired_tests_match_hand_computation(evaluated: Any) -> 
     assert c.estimate == pytest.approx(-4 / 6)
     assert c.p_value == pytest.approx(_st.binomtest(0, 4, 0.5).pvalue)
     assert c.low < c.estimate < c.high
-    # sft → rlaif evasiveness: rt 0,1,2 stop being bare, rt 4 becomes bare.
+    # sft → rlaif evasiveness: prompts 0, 1, 2 stop being bare, prompt 4 becomes bare.
     e = _comparison(ev, "evasiveness", "sft", "rlaif")
     assert e.table == PairedTable(both=0, candidate_only=1, baseline_only=3, neither=2)
     assert e.p_value == pytest.approx(_st.binomtest(1, 4, 0.5).pvalue)
@@ -211,6 +216,17 @@ def test_judge_ratings_survive_an_interruption(alignlab_env: Path) -> None:
     assert ratings == {"q0": 3.0, "q1": 4.0, "q2": 5.0}
     assert (again.new_calls, again.cached_calls) == (1, 2)
     assert again.rate(items[:1]) == ({"q0": 3.0}, None)  # all cached: no judge run, no log
+
+
+def test_samples_spread_over_categories(alignlab_env: Path) -> None:
+    settings = load_settings()
+    ids = select_sample_ids("xstest", "safe", 10, settings)
+    records = {r.id: r for r in load_prompts("xstest", settings)}
+    assert len(ids) == 10 and all(records[i].label == "safe" for i in ids)
+    assert len({records[i].category for i in ids}) >= 8  # the first ten would all be homonyms
+    assert len(select_sample_ids("alignlab-lookalikes", "safe", 500, settings)) == 50
+    with pytest.raises(ConfigError, match="'strongreject-small' has no safe prompts"):
+        select_sample_ids("strongreject-small", "safe", 5, settings)
 
 
 def test_bad_stages_and_options_are_config_errors(store: Store, alignlab_env: Path) -> None:

@@ -12,13 +12,14 @@ Four measures per stage, every one with a 95% interval:
 * ``helpfulness`` (higher is better): a judge's 1–10 rating of the answers to benign prompts
   (mean with a t interval; unparsed judge replies are counted and left out).
 
-Every stage answers the same samples (the first ``limit`` of each dataset), so each step is a
+Every stage answers the same samples (``limit`` prompts spread evenly over each dataset's
+categories: harmful ones of the red-team set, safe ones of the others), so each step is a
 paired comparison: for rates the exact McNemar test and Newcombe's paired interval
 (:mod:`alignlab.gate.stats`), for helpfulness a paired bootstrap interval and the Wilcoxon
 signed-rank test. Steps compared: each consecutive pair and, with three or more stages, first
 against last.
 
-Resumable: a suite run already finished for the same model, dataset, sample limit and token
+Resumable: a suite run already finished for the same model, dataset, samples and token
 budget is read from its log instead of run again; helpfulness ratings are kept in a store row
 per stage and in a per-answer cache (see :mod:`alignlab.cai.evaluate_helpfulness`).
 """
@@ -37,6 +38,7 @@ from scipy import stats as _st
 
 from alignlab.cai.evaluate_helpfulness import JUDGE_MAX_TOKENS, JUDGE_PROMPT, HelpfulnessJudge, RatedAnswer
 from alignlab.cai.evaluate_helpfulness import is_bare_refusal as is_bare_refusal
+from alignlab.data import load_prompts
 from alignlab.errors import ConfigError
 from alignlab.evals.metrics import event_happened
 from alignlab.evals.runner import Display, run_suite
@@ -59,6 +61,7 @@ __all__ = [
     "evaluate_stages",
     "is_bare_refusal",
     "mean_rating",
+    "select_sample_ids",
 ]
 
 HELPFULNESS_SUITE = "cai-helpfulness"
@@ -96,7 +99,7 @@ class CaiEvalOptions:
     """What the evaluation runs.
 
     Attributes:
-        limit: Samples per dataset (the first ``limit``; the same for every stage).
+        limit: Prompts per dataset, spread evenly over its categories (the same for every stage).
         max_new_tokens: Generation budget per answer.
         redteam_dataset: Harmful requests (harmful compliance, evasiveness).
         overrefusal_dataset: Safe look-alikes (over-refusal; their answers are also rated for
@@ -318,9 +321,10 @@ class _StageContext:
     display: Display
     counts: dict[str, int]
 
-    def suite_log(self, suite: str, model: str, dataset: str) -> _SuiteLog:
-        """The finished run of ``suite`` for this model, reused when one exists."""
-        found = _find_run(self.store, suite, model, dataset, self.options)
+    def suite_log(self, suite: str, model: str, dataset: str, label: str) -> _SuiteLog:
+        """The finished run of ``suite`` for this model on the chosen samples, reused when one exists."""
+        ids = select_sample_ids(dataset, label, self.options.limit, self.settings)
+        found = _find_run(self.store, suite, model, dataset, ids, self.options.max_new_tokens)
         if found is not None:
             record, log = found
             self.counts["cached"] += len(log.samples or [])
@@ -331,7 +335,7 @@ class _StageContext:
             settings=self.settings,
             store=self.store,
             dataset=dataset,
-            limit=self.options.limit,
+            sample_ids=ids,
             log_dir=self.log_dir,
             max_tokens=self.options.max_new_tokens,
             display=self.display,
@@ -341,15 +345,30 @@ class _StageContext:
         return _SuiteLog(run.record.id, log, False)
 
 
+def select_sample_ids(dataset: str, label: str, limit: int, settings: Settings) -> list[str]:
+    """``limit`` ids of the dataset's prompts labelled ``label``, evenly spaced.
+
+    Dataset files are ordered by category (XSTest's first 25 prompts are all homonyms), so an
+    even spread keeps every category in a small evaluation. Every stage gets the same ids.
+
+    Raises:
+        ConfigError: The dataset has no prompt with this label.
+    """
+    ids = [r.id for r in load_prompts(dataset, settings) if r.label == label]
+    if not ids:
+        raise ConfigError(f"dataset {dataset!r} has no {label} prompts to evaluate")
+    return ids if limit >= len(ids) else [ids[i * len(ids) // limit] for i in range(limit)]
+
+
 def _find_run(
-    store: Store, suite: str, model: str, dataset: str, options: CaiEvalOptions
+    store: Store, suite: str, model: str, dataset: str, ids: list[str], max_tokens: int
 ) -> tuple[RunRecord, EvalLog] | None:
     for run in list_runs(store, suite=suite, model=model, limit=500):
         if (
             run.status != "success"
             or run.dataset != dataset
-            or run.sample_limit != options.limit
-            or run.config.get("max_tokens") != options.max_new_tokens
+            or run.sample_limit != len(ids)
+            or run.config.get("max_tokens") != max_tokens
             or run.config.get("judge") is not None
             or not run.log_path
         ):
@@ -358,18 +377,18 @@ def _find_run(
             log = read_eval_log(run.log_path)
         except Exception:  # moved or deleted since: run it again
             continue
-        if log.status == "success":
+        if log.status == "success" and sorted(str(s.id) for s in log.samples or []) == sorted(ids):
             return run, log
     return None
 
 
 def _evaluate_stage(stage: StageModel, ctx: _StageContext, judge: HelpfulnessJudge) -> StageResult:
     opts = ctx.options
-    red = ctx.suite_log("redteam", stage.model, opts.redteam_dataset)
-    over = ctx.suite_log("overrefusal", stage.model, opts.overrefusal_dataset)
+    red = ctx.suite_log("redteam", stage.model, opts.redteam_dataset, "harmful")
+    over = ctx.suite_log("overrefusal", stage.model, opts.overrefusal_dataset, "safe")
     helpful = over
     if opts.helpfulness_dataset != opts.overrefusal_dataset:
-        helpful = ctx.suite_log("overrefusal", stage.model, opts.helpfulness_dataset)
+        helpful = ctx.suite_log("overrefusal", stage.model, opts.helpfulness_dataset, "safe")
     events = {
         "harmful_compliance": _events(red.log, "harmful", lambda label, _: event_happened(label, "complied")),
         "over_refusal": _events(over.log, "safe", lambda label, _: event_happened(label, "refused")),

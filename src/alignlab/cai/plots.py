@@ -65,7 +65,7 @@ def plot_stage_metrics(stages: Sequence[StageResult]) -> bytes:
             err = [[y - lo for y, lo in zip(ys, lows, strict=True)], [hi - y for y, hi in zip(ys, highs, strict=True)]]
             ax.errorbar(xs, ys, yerr=err, fmt="o-", color=_COLOURS[spec.name], capsize=4)
         else:
-            ax.text(0.5, 0.5, "no data", ha="center", va="center", transform=ax.transAxes, color="grey")
+            ax.text(0.5, 0.5, "nothing rated", ha="center", va="center", transform=ax.transAxes, color="grey")
         ax.set_xticks(range(len(names)), names)
         ax.set_xlim(-0.5, len(names) - 0.5)
         if spec.kind == "rate":
