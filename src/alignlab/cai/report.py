@@ -253,9 +253,10 @@ def _cost_rows(i: CaiReportInputs) -> tuple[list[str], list[list[str]]]:
 def _intro(i: CaiReportInputs) -> list[str]:
     o = i.evaluation.options
     return [
-        f"{len(i.evaluation.stages)} stages, each on the first {o.limit} prompts of `{_md(o.redteam_dataset)}` "
-        f"(harmful) and `{_md(o.overrefusal_dataset)}` (safe look-alikes), {o.max_new_tokens} new tokens, greedy; "
-        f"helpfulness judged by `{_md(o.helpfulness_judge)}` on the safe prompts of `{_md(o.helpfulness_dataset)}`.",
+        f"{len(i.evaluation.stages)} stages, each on the same {o.limit} harmful prompts of "
+        f"`{_md(o.redteam_dataset)}` and {o.limit} safe look-alikes of `{_md(o.overrefusal_dataset)}` (spread over "
+        f"their categories), {o.max_new_tokens} new tokens, greedy; helpfulness judged by "
+        f"`{_md(o.helpfulness_judge)}` on the answers to the safe prompts of `{_md(o.helpfulness_dataset)}`.",
         "Rates have Wilson 95% intervals; helpfulness a t interval. Steps are paired (same prompts): exact McNemar "
         "with Newcombe's interval for rates, paired bootstrap and Wilcoxon for ratings. Evasiveness: harmful "
         "prompts met with a refusal that gives neither a reason nor a safer alternative.",
