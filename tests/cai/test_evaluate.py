@@ -218,6 +218,22 @@ def test_judge_ratings_survive_an_interruption(alignlab_env: Path) -> None:
     assert again.rate(items[:1]) == ({"q0": 3.0}, None)  # all cached: no judge run, no log
 
 
+def test_interrupted_judging_leaves_a_cancelled_row(
+    store: Store, alignlab_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_: Any, **__: Any) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(HelpfulnessJudge, "rate", interrupted)
+    options = CaiEvalOptions(limit=2, max_new_tokens=8, helpfulness_judge="caiscript/judge")
+    with pytest.raises(KeyboardInterrupt):
+        evaluate_stages(STAGES[:1], options, settings=load_settings(), store=store, log_dir=alignlab_env / "logs",
+                        display="none")  # fmt: skip
+    rows = list_runs(store, suite="cai-helpfulness")
+    assert [r.status for r in rows] == ["cancelled"]
+    assert {r.suite: r.status for r in list_runs(store)}["redteam"] == "success"  # finished work is kept
+
+
 def test_samples_spread_over_categories(alignlab_env: Path) -> None:
     settings = load_settings()
     ids = select_sample_ids("xstest", "safe", 10, settings)

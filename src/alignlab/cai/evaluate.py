@@ -36,8 +36,13 @@ import numpy as np
 from inspect_ai.log import EvalLog, read_eval_log
 from scipy import stats as _st
 
-from alignlab.cai.evaluate_helpfulness import JUDGE_MAX_TOKENS, JUDGE_PROMPT, HelpfulnessJudge, RatedAnswer
-from alignlab.cai.evaluate_helpfulness import is_bare_refusal as is_bare_refusal
+from alignlab.cai.evaluate_helpfulness import (
+    JUDGE_MAX_TOKENS,
+    JUDGE_PROMPT,
+    HelpfulnessJudge,
+    RatedAnswer,
+    is_bare_refusal,
+)
 from alignlab.data import load_prompts
 from alignlab.errors import ConfigError
 from alignlab.evals.metrics import event_happened
@@ -294,10 +299,8 @@ def evaluate_stages(
     _check_stages(stages)
     judge = HelpfulnessJudge(options.helpfulness_judge, settings, log_dir)
     counts = {"new": 0, "cached": 0}
-    results = []
-    for stage in stages:
-        ctx = _StageContext(options, settings, store, log_dir, display, counts)
-        results.append(_evaluate_stage(stage, ctx, judge))
+    ctx = _StageContext(options, settings, store, log_dir, display, counts)
+    results = [_evaluate_stage(stage, ctx, judge) for stage in stages]
     counts["new"] += judge.new_calls
     counts["cached"] += judge.cached_calls
     return StageEvaluation(options, results, compare_stages(results), counts)
@@ -466,7 +469,13 @@ def _helpfulness(stage: StageModel, answers: _SuiteLog, ctx: _StageContext, judg
         config=config,
     )  # fmt: skip
     items = _benign_answers(answers.log)
-    ratings, location = judge.rate(items, display=ctx.display)
+    try:
+        ratings, location = judge.rate(items, display=ctx.display)
+    except BaseException as exc:  # Ctrl-C or a judge failure: the row says so; the cache keeps what was rated
+        finish_run(
+            ctx.store, record.id, status="cancelled", n_samples=0, metrics={}, error=str(exc)[:500] or "interrupted"
+        )
+        raise
     summary = mean_rating(list(ratings.values()))
     metrics = {
         "ratings": {k: _num(v) for k, v in ratings.items()},

@@ -15,8 +15,8 @@ of the refusal classifier's pattern stage (``lecture``, ``redirect``, ``support`
 inherits that classifier's measured limits.
 
 Judge ratings are cached in ``<log_dir>/cai-judge-cache.jsonl``, keyed by judge, prompt,
-budget, question and answer: an interrupted evaluation resumes without asking again, and an
-answer two stages share is rated once.
+budget, question and answer, as each stage's batch finishes: a rerun after an interruption
+asks only about what was not rated, and an answer two stages share is rated once.
 """
 
 from __future__ import annotations
