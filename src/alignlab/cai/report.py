@@ -20,6 +20,10 @@ from typing import Any
 from alignlab.cai.evaluate import METRICS, PairedComparison, StageEvaluation, StageResult
 from alignlab.cai.plots import plot_preference_accuracy, plot_stage_metrics
 from alignlab.errors import InputError
+
+# Private to the gate report; shared rather than copied (the same page style, the same clipping).
+from alignlab.gate.report import _CSS as GATE_CSS
+from alignlab.gate.report import _clip
 from alignlab.stats import two_proportion_test
 
 __all__ = [
@@ -155,10 +159,6 @@ def _md(text: Any) -> str:
     return html.escape(str(text)).replace("|", "\\|").replace("\n", " ")
 
 
-def _clip(text: str, limit: int = _CHAIN_CHARS) -> str:
-    return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more chars]"
-
-
 def _text(x: Any) -> str:
     return MISSING if x is None else str(x)
 
@@ -290,7 +290,7 @@ def _md_chain(chain: dict[str, Any]) -> list[str]:
         ]
     cells.append(("final", chain.get("final")))
     rows = "".join(
-        f"<tr><th>{html.escape(name)}</th><td>{pre.format(html.escape(_clip(_text(text))))}</td></tr>"
+        f"<tr><th>{html.escape(name)}</th><td>{pre.format(html.escape(_clip(_text(text), _CHAIN_CHARS)))}</td></tr>"
         for name, text in cells
     )
     summary = (
@@ -326,9 +326,8 @@ def render_cai_markdown(inputs: CaiReportInputs, *, plot: str | None = "cai-stag
 
 # ---------------------------------------------------------------- HTML
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}
-td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}pre{white-space:pre-wrap;margin:0;
-max-width:60em}.warn{background:#fff3e0;padding:.5em 1em;border-left:4px solid #ef6c00}"""
+# The gate report's page style, with room for longer chains and a warning box.
+_CSS = GATE_CSS + "pre{max-width:60em}.warn{background:#fff3e0;padding:.5em 1em;border-left:4px solid #ef6c00}"
 
 
 def _html_table(head: list[str], rows: list[list[str]]) -> str:
