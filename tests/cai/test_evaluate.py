@@ -283,6 +283,11 @@ def test_tiny_model_stages_end_to_end(store: Store, alignlab_env: Path, tiny_mod
                          display="none")  # fmt: skip
     base, sft = ev.stages
     assert base.reused == [] and set(sft.reused) == {"redteam", "overrefusal", "cai-helpfulness"}
+    # Retraining a model directory in place makes its old runs stale.
+    os.utime(tiny_model_dir / "config.json")
+    again = evaluate_stages(stages[:1], options, settings=load_settings(), store=store, log_dir=alignlab_env / "logs",
+                            display="none")  # fmt: skip
+    assert again.stages[0].reused == []
     assert base.rates["harmful_compliance"].n == 3
     # Random text carries no "(hN)" marker: every judge reply is unparsed, and counted.
     assert (base.helpfulness.n, base.helpfulness.unparsed) == (0, 3)

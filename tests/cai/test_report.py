@@ -79,13 +79,17 @@ def _inputs(**overrides: Any) -> CaiReportInputs:
             "consistency": {"rate": 22 / 34, "low": 0.48, "high": 0.78, "n": 34},
             "policy": "drop",
             "kept": 22,
+            "ties": 3,
+            "unparsed_pairs": None,
         },
         "preference_model": {
             "ai_heldout_accuracy": {"rate": 0.8, "low": 0.6, "high": 0.9, "n": 20},
             "human_accuracy": {"rate": 0.52, "low": 0.42, "high": 0.62, "n": 100},
+            "train_pairs": 22,
+            "eval_loss": 0.61234,
         },
-        "calls": {"supervised": {"new": 120, "cached": 0}, "feedback": {"new": 80, "cached": 10}},
-        "timings": {"supervised": 61.5, "feedback": 40.25, "rlaif": 12.0},
+        "calls": {"critique": {"new": 120, "cached": 0}, "label": {"new": 80, "cached": 10}},
+        "timings": {"critique": 61.5, "label": 40.25, "rlaif": 12.0},
     }
     fields.update(overrides)
     return CaiReportInputs(**fields)
@@ -129,15 +133,19 @@ def test_paired_steps_are_reported_with_mcnemar_p(written: Any) -> None:
 def test_feedback_preference_model_and_cost(written: Any) -> None:
     _, md, _, data = written
     assert "| unparsed replies (pair not labelled) | 6 |" in md
+    assert "| ties | 3 |" in md and "unparsed pairs" not in md  # further keys shown as they are; None skipped
     assert "| position consistency [95% CI] | 64.7% [48.0%, 78.0%] (n=34) |" in md
     assert "| held-out AI labels | 80.0% [60.0%, 90.0%] (n=20) |" in md
     assert "| human labels (HH-RLHF harmless) | 52.0% [42.0%, 62.0%] (n=100) |" in md
+    assert "| train pairs | 22 |" in md and "| eval loss | 0.6123 |" in md
     t = two_proportion_test(16, 20, 52, 100)
     assert f"{t.difference * 100:+.1f} pts" in md and f"p = {t.p_value:.3g}" in md
-    assert "| supervised | 120 | 0 | 61.5 |" in md
+    assert "| critique | 120 | 0 | 61.5 |" in md
     assert "| rlaif | — | — | 12.0 |" in md  # timed but no call counts
     assert "| evaluate | 90 | 0 | — |" in md  # the evaluation's own calls
     assert "| total | 290 | 10 | 113.8 |" in md
+    order = [md.index(f"| {phase} |") for phase in ("critique", "label", "rlaif", "evaluate", "total")]
+    assert order == sorted(order)  # in the pipeline's step order
     assert data["feedback"]["kept"] == 22 and data["chains"] == {"n": 7, "shown": ["c0", "c1", "c2", "c3", "c4"]}
 
 

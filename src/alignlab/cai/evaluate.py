@@ -29,6 +29,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
@@ -363,12 +364,23 @@ def select_sample_ids(dataset: str, label: str, limit: int, settings: Settings) 
     return ids if limit >= len(ids) else [ids[i * len(ids) // limit] for i in range(limit)]
 
 
+def _changed_since(model: str, when: datetime) -> bool:
+    """Whether ``model`` is a local directory whose files changed after ``when`` (a retrained model)."""
+    path = Path(model).expanduser()
+    if not path.is_dir():
+        return False  # a registered name or a checkpoint: names are unique and checkpoints immutable
+    newest = max((f.stat().st_mtime for f in path.iterdir() if f.is_file()), default=0.0)
+    started = when if when.tzinfo else when.replace(tzinfo=UTC)
+    return newest > started.timestamp()
+
+
 def _find_run(
     store: Store, suite: str, model: str, dataset: str, ids: list[str], max_tokens: int
 ) -> tuple[RunRecord, EvalLog] | None:
     for run in list_runs(store, suite=suite, model=model, limit=500):
         if (
             run.status != "success"
+            or _changed_since(model, run.started_at)
             or run.dataset != dataset
             or run.sample_limit != len(ids)
             or run.config.get("max_tokens") != max_tokens

@@ -38,7 +38,7 @@ __all__ = [
 MISSING = "—"
 CHAIN_SAMPLE = 5
 _CHAIN_CHARS = 1500
-_PHASES = ("supervised", "sft", "feedback", "preference_model", "rlaif", "evaluate")
+_PHASES = ("critique", "sft", "label", "preference-model", "rlaif", "evaluate", "report")  # the pipeline's steps
 
 
 @dataclass(frozen=True)
@@ -204,7 +204,22 @@ def _feedback_rows(fb: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
         ["policy for inconsistent pairs", _text(fb.get("policy"))],
         ["pairs kept for the preference model", _count(fb.get("kept"))],
     ]
-    return ["", "value"], rows
+    return ["", "value"], rows + _other_rows(fb, _FEEDBACK_KEYS)
+
+
+_FEEDBACK_KEYS = frozenset({"n_pairs", "unparsed", "consistent", "inconsistent", "consistency", "policy", "kept"})
+_PM_KEYS = frozenset({"ai_heldout_accuracy", "human_accuracy"})
+
+
+def _other_rows(d: dict[str, Any], known: frozenset[str]) -> list[list[str]]:
+    """Any further numbers or words the pipeline reported (``ties``, ``unparsed_pairs``, ...), as they are."""
+    rows = []
+    for key, value in d.items():
+        if key in known or value is None or isinstance(value, dict | list):
+            continue
+        shown = f"{value:.4g}" if isinstance(value, float) else str(value)
+        rows.append([str(key).replace("_", " "), shown])
+    return rows
 
 
 def _preference_rows(pm: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
@@ -213,14 +228,14 @@ def _preference_rows(pm: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     gap = _accuracy_gap(ai, human)
     if gap is not None:
         rows.append(["human − AI (two-proportion test)", gap])
-    return ["labels", "pairwise accuracy"], rows
+    return ["labels", "pairwise accuracy"], rows + _other_rows(pm, _PM_KEYS)
 
 
 def _successes(d: dict[str, Any]) -> tuple[int, int] | None:
-    rate, n = _number(d.get("rate")), d.get("n")
+    rate, n, correct = _number(d.get("rate")), d.get("n"), d.get("correct")
     if rate is None or not isinstance(n, int) or n <= 0:
         return None
-    return round(rate * n), n
+    return (correct if isinstance(correct, int) else round(rate * n)), n
 
 
 def _accuracy_gap(ai: dict[str, Any], human: dict[str, Any]) -> str | None:
