@@ -144,7 +144,8 @@ def test_feedback_preference_model_and_cost(written: Any) -> None:
     assert "| rlaif | — | — | 12.0 |" in md  # timed but no call counts
     assert "| evaluate | 90 | 0 | — |" in md  # the evaluation's own calls
     assert "| total | 290 | 10 | 113.8 |" in md
-    order = [md.index(f"| {phase} |") for phase in ("critique", "label", "rlaif", "evaluate", "total")]
+    cost = md[md.index("## Cost") :]
+    order = [cost.index(f"| {phase} |") for phase in ("critique", "label", "rlaif", "evaluate", "total")]
     assert order == sorted(order)  # in the pipeline's step order
     assert data["feedback"]["kept"] == 22 and data["chains"] == {"n": 7, "shown": ["c0", "c1", "c2", "c3", "c4"]}
 
