@@ -22,8 +22,7 @@ from alignlab.cai.plots import plot_preference_accuracy, plot_stage_metrics
 from alignlab.errors import InputError
 
 # Private to the gate report; shared rather than copied (the same page style, the same clipping).
-from alignlab.gate.report import _CSS as GATE_CSS
-from alignlab.gate.report import _clip
+from alignlab.gate.report import REPORT_CSS, clip_text
 from alignlab.stats import two_proportion_test
 
 __all__ = [
@@ -305,11 +304,11 @@ def _md_chain(chain: dict[str, Any]) -> list[str]:
         ]
     cells.append(("final", chain.get("final")))
     rows = "".join(
-        f"<tr><th>{html.escape(name)}</th><td>{pre.format(html.escape(_clip(_text(text), _CHAIN_CHARS)))}</td></tr>"
+        f"<tr><th>{html.escape(name)}</th><td>{pre.format(html.escape(clip_text(_text(text), _CHAIN_CHARS)))}</td></tr>"
         for name, text in cells
     )
     summary = (
-        f"<code>{html.escape(_text(chain.get('id')))}</code>: {html.escape(_clip(_text(chain.get('prompt')), 120))}"
+        f"<code>{html.escape(_text(chain.get('id')))}</code>: {html.escape(clip_text(_text(chain.get('prompt')), 120))}"
     )
     return [f"<details><summary>{summary}</summary>\n\n<table>{rows}</table>\n</details>"]
 
@@ -342,7 +341,7 @@ def render_cai_markdown(inputs: CaiReportInputs, *, plot: str | None = "cai-stag
 # ---------------------------------------------------------------- HTML
 
 # The gate report's page style, with room for longer chains and a warning box.
-_CSS = GATE_CSS + "pre{max-width:60em}.warn{background:#fff3e0;padding:.5em 1em;border-left:4px solid #ef6c00}"
+_CSS = REPORT_CSS + "pre{max-width:60em}.warn{background:#fff3e0;padding:.5em 1em;border-left:4px solid #ef6c00}"
 
 
 def _html_table(head: list[str], rows: list[list[str]]) -> str:

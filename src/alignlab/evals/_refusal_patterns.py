@@ -393,3 +393,11 @@ _FILLER_FAMILIES: tuple[tuple[_Kind, re.Pattern[str]], ...] = (
     ("lecture", _LECTURE),
     ("filler", _FILLER),
 )
+
+# Evasiveness (is_bare_refusal): what makes a refusal more than a bare "no".
+_ENGAGING_KINDS = frozenset({"lecture", "redirect", "support"})
+# "I can explain how to stay safe instead": an offer of something else, said after the decline.
+_OFFER = re.compile(
+    r"^(?:but |however,? |instead,? )?I (?:can|could|(?:would|'d) be (?:happy|glad) to) (?!not\b)\w+", _FLAGS
+)
+_REASON = re.compile(r"\b(?:because|since (?:it|this|that)|as (?:it|this|that) (?:is|would|could)|due to)\b", _FLAGS)

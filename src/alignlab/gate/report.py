@@ -20,7 +20,9 @@ from pathlib import Path
 from alignlab.gate.compare import Check, Flip, GateResult, RuleResult
 
 __all__ = [
+    "REPORT_CSS",
     "ReportFiles",
+    "clip_text",
     "format_estimate",
     "format_p",
     "format_rate",
@@ -69,7 +71,8 @@ def format_p(c: Check) -> str:
     return "" if c.p_adjusted is None else f"{c.p_adjusted:.3g}"
 
 
-def _clip(text: str, limit: int) -> str:
+def clip_text(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters, saying how many were left out."""
     return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more chars]"
 
 
@@ -98,9 +101,9 @@ def _md_flip(flip: Flip) -> str:
     return (
         f"<details><summary><code>{html.escape(s.id)}</code> ({html.escape(s.category or '?')}): "
         f"{html.escape(s.baseline.label or 'unscored')} → {html.escape(s.candidate.label or 'unscored')}</summary>\n\n"
-        f"<table><tr><th>prompt</th><td>{cell.format(html.escape(_clip(s.prompt, _MD_CHARS)))}</td></tr>"
-        f"<tr><th>baseline</th><td>{cell.format(html.escape(_clip(s.baseline.answer, _MD_CHARS)))}</td></tr>"
-        f"<tr><th>candidate</th><td>{cell.format(html.escape(_clip(s.candidate.answer, _MD_CHARS)))}</td></tr>"
+        f"<table><tr><th>prompt</th><td>{cell.format(html.escape(clip_text(s.prompt, _MD_CHARS)))}</td></tr>"
+        f"<tr><th>baseline</th><td>{cell.format(html.escape(clip_text(s.baseline.answer, _MD_CHARS)))}</td></tr>"
+        f"<tr><th>candidate</th><td>{cell.format(html.escape(clip_text(s.candidate.answer, _MD_CHARS)))}</td></tr>"
         "</table>\n</details>"
     )
 
@@ -185,7 +188,9 @@ def _plot_png(result: GateResult) -> str:
     return base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}
+# Shared by the other HTML reports (CAI) so they look alike.
+REPORT_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}
+table{border-collapse:collapse;margin:1em 0}
 td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}pre{white-space:pre-wrap;margin:0;
 max-width:36em}.pass{color:#2e7d32}.fail{color:#c62828}.inconclusive{color:#ef6c00}"""
 
@@ -196,11 +201,11 @@ def _html_flips(r: RuleResult) -> str:
     rows = "".join(
         f"<tr><td class='{'fail' if f.direction == 'regressed' else 'pass'}'>{f.direction}</td>"
         f"<td><code>{html.escape(f.sample.id)}</code><br>{html.escape(f.sample.category or '')}</td>"
-        f"<td><pre>{html.escape(_clip(f.sample.prompt, _HTML_CHARS))}</pre></td>"
+        f"<td><pre>{html.escape(clip_text(f.sample.prompt, _HTML_CHARS))}</pre></td>"
         f"<td>{html.escape(f.sample.baseline.label or 'unscored')}<pre>"
-        f"{html.escape(_clip(f.sample.baseline.answer, _HTML_CHARS))}</pre></td>"
+        f"{html.escape(clip_text(f.sample.baseline.answer, _HTML_CHARS))}</pre></td>"
         f"<td>{html.escape(f.sample.candidate.label or 'unscored')}<pre>"
-        f"{html.escape(_clip(f.sample.candidate.answer, _HTML_CHARS))}</pre></td></tr>"
+        f"{html.escape(clip_text(f.sample.candidate.answer, _HTML_CHARS))}</pre></td></tr>"
         for f in sorted(r.flips, key=lambda f: f.direction != "regressed")
     )
     return (
@@ -222,7 +227,7 @@ def render_html(result: GateResult) -> str:
     )
     intro = "".join(f"<p>{html.escape(line).replace('`', '')}</p>" for line in _intro(result))
     return f"""<!doctype html><html><head><meta charset="utf-8"><title>alignlab gate: {result.outcome}</title>
-<style>{_CSS}</style></head><body>
+<style>{REPORT_CSS}</style></head><body>
 <h1>alignlab gate: <span class="{result.outcome}">{result.outcome.upper()}</span> (exit {result.exit_code})</h1>
 {intro}
 <img alt="differences and rates with intervals; dashed lines are the policy limits"

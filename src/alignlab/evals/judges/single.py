@@ -19,7 +19,7 @@ from alignlab.errors import DatasetError
 from alignlab.evals.judges.prompts import MT_BENCH_FILE, MT_BENCH_URL
 from alignlab.settings import Settings
 
-__all__ = ["parse_rating", "single_answer_scorer"]
+__all__ = ["load_single_prompt", "parse_rating", "single_answer_scorer"]
 
 # FastChat's two patterns, in its order.
 _RATING = (re.compile(r"\[\[(\d+\.?\d*)\]\]"), re.compile(r"\[(\d+\.?\d*)\]"))
@@ -35,7 +35,12 @@ def parse_rating(text: str) -> float:
     return math.nan
 
 
-def _load_single(settings: Settings, name: str) -> tuple[str, str]:
+def load_single_prompt(settings: Settings, name: str) -> tuple[str, str]:
+    """The system prompt and template of MT-Bench's single-answer judge prompt ``name``.
+
+    Raises:
+        DatasetError: The MT-Bench judge prompts are not in the data directory, or lack ``name``.
+    """
     path = settings.data_dir / MT_BENCH_FILE if settings.data_dir else None
     if path is None or not path.is_file():
         raise DatasetError(f"judge prompt {name!r} is read from $ALIGNLAB_DATA_DIR/{MT_BENCH_FILE} ({MT_BENCH_URL})")
@@ -50,7 +55,7 @@ def single_answer_scorer(
     model: Model, settings: Settings, *, prompt: str = "single-v1", max_tokens: int = 256
 ) -> Callable[[str, str], float]:
     """A scorer that asks ``model`` to rate an answer 1–10 with an MT-Bench single-answer prompt."""
-    system, template = _load_single(settings, prompt)
+    system, template = load_single_prompt(settings, prompt)
 
     def score(question: str, answer: str) -> float:
         messages: list[ChatMessage] = [
