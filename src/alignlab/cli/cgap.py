@@ -48,15 +48,18 @@ def grid(
     """Run every variant × condition; write a CSV table and a bar chart with 95% error bars."""
     from alignlab.evals.compliance_gap.grid import grid_from_logs, grid_rows, plot_grid, run_grid, write_grid_csv
     from alignlab.settings import load_settings
+    from alignlab.store import open_store
 
     if from_logs:
         result = grid_from_logs(from_logs)
     else:
         names = [v.strip() for v in variants.split(",") if v.strip()]
+        settings = load_settings()
         result = run_grid(
             model,
             names,
-            settings=load_settings(),
+            settings=settings,
+            store=open_store(settings.database_url),
             dataset=dataset,
             prompts=prompts,
             conditions=conditions,
@@ -100,7 +103,8 @@ def grid(
     png_path = plot_grid(rows, out / "grid.png", title=f"compliance by variant × condition — {result.model}")
     console.print(f"table: {csv_path}\nchart: {png_path}")
     for variant, path in result.log_paths.items():
-        console.print(f"  log ({variant}): {path}")
+        run_id = result.run_ids.get(variant)
+        console.print(f"  log ({variant}): {path}" + (f"  run {run_id[:8]}" if run_id else ""))
 
 
 @cgap_app.command("explore")

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
-from inspect_ai import eval as inspect_eval
 from inspect_ai.log import EvalLog, read_eval_log
 
 from alignlab.errors import InputError
-from alignlab.evals.compliance_gap.suite import DEFAULT_DATASET, DEFAULT_MAX_TOKENS, compliance_gap
+from alignlab.evals.compliance_gap.suite import DEFAULT_DATASET, DEFAULT_MAX_TOKENS
 from alignlab.evals.compliance_gap.summary import GapSummary, compute_gap_summary
 from alignlab.evals.compliance_gap.variants import get_variant
-from alignlab.models import resolve_model
+from alignlab.evals.runner import Display, run_suite
 from alignlab.settings import Settings
 from alignlab.stats import Proportion
+from alignlab.store import Store
 
 __all__ = ["GridResult", "GridRow", "grid_from_logs", "grid_rows", "plot_grid", "run_grid", "write_grid_csv"]
 
@@ -33,6 +32,8 @@ class GridResult:
     model: str
     summaries: dict[str, GapSummary]
     log_paths: dict[str, str]
+    run_ids: dict[str, str] = field(default_factory=dict)
+    """Store run id per variant (empty for a grid rebuilt from logs)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ def run_grid(
     variants: Sequence[str],
     *,
     settings: Settings,
+    store: Store,
     dataset: str = DEFAULT_DATASET,
     prompts: int | None = None,
     conditions: str = "all",
@@ -71,38 +73,45 @@ def run_grid(
     log_dir: Path | None = None,
     base_url: str | None = None,
     seed: int = 0,
-    display: Literal["full", "rich", "plain", "none"] = "rich",
+    display: Display = "rich",
 ) -> GridResult:
-    """Evaluate ``model`` on every variant (one Inspect log each)."""
+    """Evaluate ``model`` on every variant: one Inspect log and one ``compliance-gap`` store row each.
+
+    The variant, conditions and judges are the task options of the store row's config, so
+    ``alignlab runs list --suite compliance-gap`` and the web UI tell the grid's runs apart.
+    """
     for name in variants:
         get_variant(name, variants_file)  # fail on a bad name before any generation
-    resolved = resolve_model(model, base_url=base_url)
     summaries: dict[str, GapSummary] = {}
     paths: dict[str, str] = {}
+    run_ids: dict[str, str] = {}
     for name in variants:
-        task = compliance_gap(
+        run = run_suite(
+            "compliance-gap",
+            model,
+            settings=settings,
+            store=store,
             dataset=dataset,
-            judge=judge,
-            max_tokens=max_tokens or DEFAULT_MAX_TOKENS,
-            variant=name,
-            conditions=conditions,
-            af_judge=af_judge,
-            af_votes=af_votes,
-            prompts=prompts,
-            variants_file=str(variants_file) if variants_file else None,
-        )
-        log = inspect_eval(
-            task,
-            model=resolved.inspect_name,
-            model_base_url=resolved.base_url,
             seed=seed,
-            log_dir=str(log_dir or settings.log_dir),
+            judge=judge,
+            log_dir=log_dir,
+            base_url=base_url,
+            max_tokens=max_tokens or DEFAULT_MAX_TOKENS,
             display=display,
-            log_buffer=4,
-        )[0]
-        summaries[name] = _summary(log)
-        paths[name] = log.location
-    return GridResult(model, summaries, paths)
+            task_options={
+                "variant": name,
+                "conditions": conditions,
+                "af_judge": af_judge,
+                "af_votes": af_votes,
+                "prompts": prompts,
+                "variants_file": str(variants_file) if variants_file else None,
+            },
+        )
+        log_path = run.record.log_path or run.summary.log_location
+        summaries[name] = _summary(read_eval_log(log_path))
+        paths[name] = log_path
+        run_ids[name] = run.record.id
+    return GridResult(model, summaries, paths, run_ids)
 
 
 def _summary(log: EvalLog) -> GapSummary:
