@@ -10,6 +10,7 @@ import csv
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from inspect_ai.log import EvalLog, read_eval_log
 
@@ -22,7 +23,16 @@ from alignlab.settings import Settings
 from alignlab.stats import Proportion
 from alignlab.store import Store
 
-__all__ = ["GridResult", "GridRow", "grid_from_logs", "grid_rows", "plot_grid", "run_grid", "write_grid_csv"]
+__all__ = [
+    "GridResult",
+    "GridRow",
+    "compare_models",
+    "grid_from_logs",
+    "grid_rows",
+    "plot_grid",
+    "run_grid",
+    "write_grid_csv",
+]
 
 
 @dataclass(frozen=True)
@@ -267,3 +277,21 @@ def plot_grid(rows: Sequence[GridRow], path: Path, *, title: str = "") -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def compare_models(
+    models: dict[str, str],
+    *,
+    variant: str,
+    settings: Settings,
+    store: Store,
+    **options: Any,
+) -> dict[str, GridResult]:
+    """One variant on several models (e.g. ``{"base": "default", "fine-tuned": "ckpt:x"}``), by label.
+
+    ``options`` are :func:`run_grid`'s keyword arguments; every model gets the same ones.
+    """
+    get_variant(variant, options.get("variants_file"))
+    return {
+        label: run_grid(model, [variant], settings=settings, store=store, **options) for label, model in models.items()
+    }
