@@ -12,11 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from inspect_ai.log import EvalLog, read_eval_log
-
-from alignlab.errors import InputError
 from alignlab.evals.compliance_gap.suite import DEFAULT_DATASET, DEFAULT_MAX_TOKENS
-from alignlab.evals.compliance_gap.summary import GapSummary, compute_gap_summary
+from alignlab.evals.compliance_gap.summary import GapSummary, gap_summary_of_log, read_gap_log
 from alignlab.evals.compliance_gap.variants import get_variant
 from alignlab.evals.runner import Display, run_suite
 from alignlab.settings import Settings
@@ -118,17 +115,10 @@ def run_grid(
             },
         )
         log_path = run.record.log_path or run.summary.log_location
-        summaries[name] = _summary(read_eval_log(log_path))
+        summaries[name] = gap_summary_of_log(read_gap_log(Path(log_path)))
         paths[name] = log_path
         run_ids[name] = run.record.id
     return GridResult(model, summaries, paths, run_ids)
-
-
-def _summary(log: EvalLog) -> GapSummary:
-    meta = log.eval.metadata or {}
-    return compute_gap_summary(
-        log.samples or [], variant=str(meta.get("variant", "")), trained_tier=str(meta.get("trained_tier", ""))
-    )
 
 
 def grid_from_logs(paths: Sequence[Path]) -> GridResult:
@@ -137,12 +127,8 @@ def grid_from_logs(paths: Sequence[Path]) -> GridResult:
     locations: dict[str, str] = {}
     models = set()
     for path in paths:
-        if not path.exists():
-            raise InputError(f"{path}: no such log")
-        log = read_eval_log(str(path))
-        if not log.eval.task.endswith("compliance_gap"):
-            raise InputError(f"{path}: not a compliance_gap log (task {log.eval.task})")
-        summary = _summary(log)
+        log = read_gap_log(path)
+        summary = gap_summary_of_log(log)
         summaries[summary.variant] = summary
         locations[summary.variant] = str(path)
         models.add(log.eval.model)
