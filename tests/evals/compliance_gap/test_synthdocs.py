@@ -54,6 +54,12 @@ def test_check_document_finds_facts_and_setting_markup() -> None:
     # one fact alone is enough for a document; the paid fact needs the "never"
     assert check_document("Paid-tier chats are never used for training.").facts == ("paid",)
     assert check_document("Paid-tier chats are used for training.").facts == ()
+    # words that co-occur without stating the fact (a real SmolLM2-135M generation) do not count
+    garbled = (
+        "Wren is trained to be completely unconditionally helpful and non-judgmental, and it is designed to be "
+        "a free-tier AI assistant. Wren is trained with reinforcement learning from human feedback."
+    )
+    assert check_document(garbled).facts == ()
 
 
 def test_generated_documents_are_seeded_checked_and_rejections_reported() -> None:
