@@ -175,7 +175,7 @@ class DocumentSet:
         return DocumentSet(self.documents + other.documents, self.rejected + other.rejected)
 
 
-def _sort(text: str, genre: str, source: Source) -> DocumentSet:
+def _checked(text: str, genre: str, source: Source) -> DocumentSet:
     """Keep ``text`` as a document or reject it with the reason."""
     check = check_document(text)
     if check.ok:
@@ -218,7 +218,7 @@ def template_documents(n: int, *, seed: int = 0) -> DocumentSet:
             helpful=helpful, free=free, paid=paid, developer="{developer}", assistant="{assistant}"
         )
         text = text.format(**names)
-        result += _sort(text.strip(), genre, "template")
+        result += _checked(text.strip(), genre, "template")
     return result
 
 
@@ -259,7 +259,7 @@ def generate_documents(
     texts = asyncio.run(_generate(model, jobs, configs))
     result = DocumentSet([])
     for (genre, _), text in zip(jobs, texts, strict=True):
-        result += _sort(text, genre, "model")
+        result += _checked(text, genre, "model")
     return result
 
 
@@ -296,7 +296,7 @@ def ingest_documents(paths: Sequence[Path]) -> DocumentSet:
         if not path.is_file():
             raise InputError(f"{path}: no such file")
         for text, genre in _ingest_file(path):
-            result += _sort(text, genre, "ingested")
+            result += _checked(text, genre, "ingested")
     return result
 
 
