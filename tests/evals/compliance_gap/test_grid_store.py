@@ -47,3 +47,4 @@ def test_grid_records_a_run_per_variant(alignlab_env: Path, tiny_model_dir: Path
     listed = CliRunner().invoke(app, ["runs", "list", "--suite", "compliance-gap"], env={"COLUMNS": "200"})
     assert listed.exit_code == 0, listed.output
     assert listed.output.count("compliance-gap") >= 2
+    assert "variant no-training-info; gap_prefix/no-cot" in listed.output and "variant default;" in listed.output
