@@ -211,6 +211,10 @@ def runs_list(
     for r in list_runs(_store(load_settings()), suite=suite, model=model, limit=limit):
         rates = [x for x in r.metrics.get("rates", []) if x.get("group") == "all"]
         headline = "; ".join(f"{x['measure']} {x['rate']:.1%}" for x in rates if x.get("n"))
+        if not headline:  # suites without an overall rate (compliance-gap) headline their differences
+            diffs = r.metrics.get("differences", [])
+            variant = [f"variant {r.config['variant']}"] if r.config.get("variant") else []
+            headline = "; ".join(variant + [f"{d['measure']}/{d['group']} {d['difference']:+.1%}" for d in diffs])
         table.add_row(
             r.id[:8],
             f"{r.started_at:%Y-%m-%d %H:%M}",

@@ -52,6 +52,7 @@ def run_suite(
     max_tokens: int | None = None,
     display: Display = "rich",
     sample_ids: list[str] | None = None,
+    task_options: dict[str, Any] | None = None,
 ) -> SuiteRun:
     """Evaluate ``model`` on ``suite`` and record the run.
 
@@ -70,10 +71,13 @@ def run_suite(
         max_tokens: Generation budget per answer.
         display: Inspect's display mode (progress bar).
         sample_ids: Evaluate only these sample ids (e.g. a stratified subset).
+        task_options: Further arguments of the suite's task (``variant`` for
+            ``compliance-gap`` ...); recorded in the run's config.
     """
     spec = get_suite(suite)
     resolved = resolve_model(model, base_url=base_url)
-    task_args: dict[str, Any] = {"dataset": dataset or spec.default_dataset, "judge": judge}
+    options = dict(task_options or {})
+    task_args: dict[str, Any] = {**options, "dataset": dataset or spec.default_dataset, "judge": judge}
     if max_tokens is not None:
         task_args["max_tokens"] = max_tokens
     task = spec.task(**task_args)
@@ -84,7 +88,13 @@ def run_suite(
         dataset=task_args["dataset"],
         seed=seed,
         sample_limit=len(sample_ids) if sample_ids is not None else limit,
-        config={"judge": judge, "inspect_model": resolved.inspect_name, "base_url": base_url, "max_tokens": max_tokens},
+        config={
+            "judge": judge,
+            "inspect_model": resolved.inspect_name,
+            "base_url": base_url,
+            "max_tokens": max_tokens,
+            **options,
+        },
     )
     log_dir = log_dir or settings.log_dir
     logs = inspect_eval(

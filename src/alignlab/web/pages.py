@@ -1,4 +1,5 @@
-"""Server-rendered pages: login, dashboard, interaction browser, pairwise labelling, flag queue.
+"""Server-rendered pages: login, dashboard, interaction browser, pairwise labelling, flag queue,
+compliance-gap runs and their transcripts.
 
 Safety: templates autoescape everything (model output is text, never markup); a strict
 Content-Security-Policy allows only the page's own nonce-tagged script; every form POST
@@ -12,6 +13,7 @@ import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
 from functools import cache
+from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, urlencode
 
@@ -21,6 +23,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from alignlab.errors import InputError
 from alignlab.monitor.alerts import list_alerts
 from alignlab.monitor.feedback import (
     FLAG_REASONS,
@@ -34,6 +37,7 @@ from alignlab.monitor.feedback import (
 from alignlab.monitor.interactions import InteractionFilter, get_interaction, list_interactions
 from alignlab.monitor.keys import ApiKey, Role, csrf_token, role_allows
 from alignlab.monitor.rates import RATE_METRICS, rate_series
+from alignlab.store import get_run, list_runs
 from alignlab.web.auth import COOKIE, page_key
 from alignlab.web.charts import rate_chart
 
@@ -286,3 +290,64 @@ async def resolve(request: Request, key: PageKey, feedback_id: str) -> Response:
         raise HTTPException(422, "resolution must be confirmed or dismissed")
     await run_in_threadpool(resolve_flag, request.app.state.store, feedback_id, resolution)
     return RedirectResponse("/ui/flags", 303)
+
+
+_PAGE_SIZE = 50
+
+
+def _gap_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
+    """The free − paid gaps a compliance-gap run stored (what the runs table shows)."""
+    return [d for d in metrics.get("differences", []) if str(d.get("measure", "")).startswith("gap_")]
+
+
+@router.get("/compliance-gap")
+async def cgap_runs(request: Request, key: PageKey) -> HTMLResponse:
+    """Compliance-gap runs recorded in the store, newest first (moderator or admin)."""
+    key = _need(key, "moderator")
+    runs = await run_in_threadpool(list_runs, request.app.state.store, suite="compliance-gap", limit=200)
+    return await _render(request, "cgap_runs.html", key, runs=runs, gaps={r.id: _gap_rows(r.metrics) for r in runs})
+
+
+@router.get("/compliance-gap/{run_id}")
+async def cgap_run(
+    request: Request,
+    key: PageKey,
+    run_id: str,
+    condition: str = "",
+    label: str = "",
+    prefix: str = "",
+    af: str = "",
+    page: int = 1,
+) -> HTMLResponse:
+    """One run's transcripts from its Inspect log, filtered by condition and labels."""
+    key = _need(key, "moderator")
+    from alignlab.evals.compliance_gap.explorer import filter_values, load_transcripts, select_transcripts
+
+    try:
+        run = await run_in_threadpool(get_run, request.app.state.store, run_id[:64])
+        if run.suite != "compliance-gap" or not run.log_path:
+            raise InputError(f"run {run.id[:8]} is not a compliance-gap run with a log")
+        transcripts = await run_in_threadpool(load_transcripts, Path(run.log_path))
+    except InputError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    chosen = {"condition": condition, "label": label, "prefix": prefix, "af": af}
+    shown = select_transcripts(transcripts, chosen)
+    page = max(page, 1)
+    query = {k: v for k, v in chosen.items() if v}
+    return await _render(
+        request,
+        "cgap_run.html",
+        key,
+        run=run,
+        gaps=_gap_rows(run.metrics),
+        rates=run.metrics.get("rates", []),
+        values=filter_values(transcripts),
+        chosen=chosen,
+        total=len(transcripts),
+        matched=len(shown),
+        items=shown[_PAGE_SIZE * (page - 1) : _PAGE_SIZE * page],
+        page=page,
+        more=_PAGE_SIZE * page < len(shown),
+        next_query=urlencode({**query, "page": page + 1}),
+        prev_query=urlencode({**query, "page": page - 1}),
+    )

@@ -6,8 +6,9 @@ will be used to train it (free tier) than when it implies it will not (paid tier
 Modules: :mod:`.prompts` (the setting's text), :mod:`.variants` (prompt variants as data),
 :mod:`.parsing` (scratchpad and prefix), :mod:`.suite` (the Inspect task),
 :mod:`.af_classifier` (alignment-faking reasoning judge), :mod:`.summary` (rates, gaps,
-tests), :mod:`.grid` (variant grid, table and chart) and :mod:`.explorer` (HTML transcripts).
-``summary``, ``grid`` and ``explorer`` are imported by module path: the suite registry
+tests), :mod:`.grid` (variant grid, table and chart), :mod:`.explorer` (HTML transcripts) and
+:mod:`.synthdocs` (documents stating the setting's facts, for ``alignlab.train.synthdoc``).
+``summary``, ``grid``, ``explorer`` and ``synthdocs`` are imported by module path: the suite registry
 imports this package, and they import the shared summary, which imports the registry.
 """
 

@@ -142,8 +142,8 @@ class AFClassification:
         }
 
 
-def judge_model(name: str) -> Model:
-    """An Inspect model for a judge name; a missing API key or SDK becomes one clear line.
+def judge_model(name: str, *, role: str = "judge") -> Model:
+    """An Inspect model for a judge (or generator: ``role``) name; a missing API key or SDK becomes one clear line.
 
     Raises:
         ModelError: the provider cannot be used here (no API key, SDK missing or too old).
@@ -153,7 +153,7 @@ def judge_model(name: str) -> Model:
     except PrerequisiteError as exc:
         # Inspect's message is multi-line rich markup; the CLI prints user errors as one line.
         text = re.sub(r"\[/?[a-z ]+\]", "", str(exc)).replace("ERROR:", "")
-        raise ModelError(f"judge {name!r} unavailable: {' '.join(text.split())}") from None
+        raise ModelError(f"{role} {name!r} unavailable: {' '.join(text.split())}") from None
 
 
 def parse_af_vote(text: str) -> AFVote | None:

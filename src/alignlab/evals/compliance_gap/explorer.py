@@ -18,13 +18,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from inspect_ai.log import EvalLog, EvalSample, read_eval_log
+from inspect_ai.log import EvalLog, EvalSample
 
-from alignlab.errors import InputError
+from alignlab.evals.compliance_gap.summary import read_gap_log
 
-__all__ = ["Transcript", "export_explorer", "render_explorer", "transcripts_from_log"]
+__all__ = [
+    "FILTERS",
+    "Transcript",
+    "export_explorer",
+    "filter_values",
+    "load_transcripts",
+    "render_explorer",
+    "select_transcripts",
+    "transcripts_from_log",
+]
 
-_FILTERS = (
+FILTERS: tuple[tuple[str, str], ...] = (
     ("variant", "variant"),
     ("condition", "condition"),
     ("prefix", "prefix status"),
@@ -91,6 +100,26 @@ def transcripts_from_log(log: EvalLog) -> list[Transcript]:
     return [_transcript(log, s) for s in (log.samples or [])]
 
 
+def load_transcripts(path: Path) -> list[Transcript]:
+    """Every transcript of the compliance-gap log at ``path``.
+
+    Raises:
+        InputError: the log is missing or is not a compliance-gap log.
+    """
+    return transcripts_from_log(read_gap_log(path))
+
+
+def filter_values(transcripts: Sequence[Transcript]) -> dict[str, list[str]]:
+    """For each filter of :data:`FILTERS`, the values that occur, sorted."""
+    return {key: sorted({str(getattr(t, key)) for t in transcripts}) for key, _ in FILTERS}
+
+
+def select_transcripts(transcripts: Sequence[Transcript], chosen: dict[str, str]) -> list[Transcript]:
+    """The transcripts matching every non-empty filter value in ``chosen`` (keys from :data:`FILTERS`)."""
+    wanted = {k: v for k, v in chosen.items() if v and k in dict(FILTERS)}
+    return [t for t in transcripts if all(str(getattr(t, k)) == v for k, v in wanted.items())]
+
+
 _SCRIPT = """(function () {
   var selects = Array.prototype.slice.call(document.querySelectorAll("select[data-filter]"));
   var items = Array.prototype.slice.call(document.querySelectorAll("article.t"));
@@ -135,8 +164,8 @@ def _votes_html(t: Transcript) -> str:
 
 
 def _article(t: Transcript) -> str:
-    attrs = " ".join(f'data-{key}="{_e(getattr(t, key))}"' for key, _ in _FILTERS)
-    tags = "".join(f"<span>{_e(name)}: {_e(getattr(t, key))}</span>" for key, name in _FILTERS)
+    attrs = " ".join(f'data-{key}="{_e(getattr(t, key))}"' for key, _ in FILTERS)
+    tags = "".join(f"<span>{_e(name)}: {_e(getattr(t, key))}</span>" for key, name in FILTERS)
     scratch = (
         f"<details><summary>hidden scratchpad</summary><pre>{_e(t.scratchpad)}</pre></details>" if t.scratchpad else ""
     )
@@ -152,8 +181,9 @@ def _article(t: Transcript) -> str:
 
 def _filters(transcripts: Sequence[Transcript]) -> str:
     parts = []
-    for key, name in _FILTERS:
-        values = sorted({str(getattr(t, key)) for t in transcripts})
+    values_by_key = filter_values(transcripts)
+    for key, name in FILTERS:
+        values = values_by_key[key]
         options = "".join(f'<option value="{_e(v)}">{_e(v)}</option>' for v in values)
         select = f'<select data-filter="{key}"><option value="">all</option>{options}</select>'
         parts.append(f"<label>{_e(name)} {select}</label>")
@@ -190,14 +220,7 @@ def export_explorer(log_paths: Sequence[Path], out: Path) -> Path:
     Raises:
         InputError: a log is missing or is not a compliance-gap log.
     """
-    transcripts: list[Transcript] = []
-    for path in log_paths:
-        if not path.exists():
-            raise InputError(f"{path}: no such log")
-        log = read_eval_log(str(path))
-        if not log.eval.task.endswith("compliance_gap"):
-            raise InputError(f"{path}: not a compliance_gap log (task {log.eval.task})")
-        transcripts += transcripts_from_log(log)
+    transcripts = [t for path in log_paths for t in load_transcripts(path)]
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_explorer(transcripts), encoding="utf-8")
     return out

@@ -8,22 +8,28 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
-from inspect_ai import eval as inspect_eval
-from inspect_ai.log import EvalLog, read_eval_log
-
-from alignlab.errors import InputError
-from alignlab.evals.compliance_gap.suite import DEFAULT_DATASET, DEFAULT_MAX_TOKENS, compliance_gap
-from alignlab.evals.compliance_gap.summary import GapSummary, compute_gap_summary
+from alignlab.evals.compliance_gap.suite import DEFAULT_DATASET, DEFAULT_MAX_TOKENS
+from alignlab.evals.compliance_gap.summary import GapSummary, gap_summary_of_log, read_gap_log
 from alignlab.evals.compliance_gap.variants import get_variant
-from alignlab.models import resolve_model
+from alignlab.evals.runner import Display, run_suite
 from alignlab.settings import Settings
 from alignlab.stats import Proportion
+from alignlab.store import Store
 
-__all__ = ["GridResult", "GridRow", "grid_from_logs", "grid_rows", "plot_grid", "run_grid", "write_grid_csv"]
+__all__ = [
+    "GridResult",
+    "GridRow",
+    "compare_models",
+    "grid_from_logs",
+    "grid_rows",
+    "plot_grid",
+    "run_grid",
+    "write_grid_csv",
+]
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,8 @@ class GridResult:
     model: str
     summaries: dict[str, GapSummary]
     log_paths: dict[str, str]
+    run_ids: dict[str, str] = field(default_factory=dict)
+    """Store run id per variant (empty for a grid rebuilt from logs)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +68,7 @@ def run_grid(
     variants: Sequence[str],
     *,
     settings: Settings,
+    store: Store,
     dataset: str = DEFAULT_DATASET,
     prompts: int | None = None,
     conditions: str = "all",
@@ -71,45 +80,45 @@ def run_grid(
     log_dir: Path | None = None,
     base_url: str | None = None,
     seed: int = 0,
-    display: Literal["full", "rich", "plain", "none"] = "rich",
+    display: Display = "rich",
 ) -> GridResult:
-    """Evaluate ``model`` on every variant (one Inspect log each)."""
+    """Evaluate ``model`` on every variant: one Inspect log and one ``compliance-gap`` store row each.
+
+    The variant, conditions and judges are the task options of the store row's config, so
+    ``alignlab runs list --suite compliance-gap`` and the web UI tell the grid's runs apart.
+    """
     for name in variants:
         get_variant(name, variants_file)  # fail on a bad name before any generation
-    resolved = resolve_model(model, base_url=base_url)
     summaries: dict[str, GapSummary] = {}
     paths: dict[str, str] = {}
+    run_ids: dict[str, str] = {}
     for name in variants:
-        task = compliance_gap(
+        run = run_suite(
+            "compliance-gap",
+            model,
+            settings=settings,
+            store=store,
             dataset=dataset,
-            judge=judge,
-            max_tokens=max_tokens or DEFAULT_MAX_TOKENS,
-            variant=name,
-            conditions=conditions,
-            af_judge=af_judge,
-            af_votes=af_votes,
-            prompts=prompts,
-            variants_file=str(variants_file) if variants_file else None,
-        )
-        log = inspect_eval(
-            task,
-            model=resolved.inspect_name,
-            model_base_url=resolved.base_url,
             seed=seed,
-            log_dir=str(log_dir or settings.log_dir),
+            judge=judge,
+            log_dir=log_dir,
+            base_url=base_url,
+            max_tokens=max_tokens or DEFAULT_MAX_TOKENS,
             display=display,
-            log_buffer=4,
-        )[0]
-        summaries[name] = _summary(log)
-        paths[name] = log.location
-    return GridResult(model, summaries, paths)
-
-
-def _summary(log: EvalLog) -> GapSummary:
-    meta = log.eval.metadata or {}
-    return compute_gap_summary(
-        log.samples or [], variant=str(meta.get("variant", "")), trained_tier=str(meta.get("trained_tier", ""))
-    )
+            task_options={
+                "variant": name,
+                "conditions": conditions,
+                "af_judge": af_judge,
+                "af_votes": af_votes,
+                "prompts": prompts,
+                "variants_file": str(variants_file) if variants_file else None,
+            },
+        )
+        log_path = run.record.log_path or run.summary.log_location
+        summaries[name] = gap_summary_of_log(read_gap_log(Path(log_path)))
+        paths[name] = log_path
+        run_ids[name] = run.record.id
+    return GridResult(model, summaries, paths, run_ids)
 
 
 def grid_from_logs(paths: Sequence[Path]) -> GridResult:
@@ -118,12 +127,8 @@ def grid_from_logs(paths: Sequence[Path]) -> GridResult:
     locations: dict[str, str] = {}
     models = set()
     for path in paths:
-        if not path.exists():
-            raise InputError(f"{path}: no such log")
-        log = read_eval_log(str(path))
-        if not log.eval.task.endswith("compliance_gap"):
-            raise InputError(f"{path}: not a compliance_gap log (task {log.eval.task})")
-        summary = _summary(log)
+        log = read_gap_log(path)
+        summary = gap_summary_of_log(log)
         summaries[summary.variant] = summary
         locations[summary.variant] = str(path)
         models.add(log.eval.model)
@@ -258,3 +263,21 @@ def plot_grid(rows: Sequence[GridRow], path: Path, *, title: str = "") -> Path:
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def compare_models(
+    models: dict[str, str],
+    *,
+    variant: str,
+    settings: Settings,
+    store: Store,
+    **options: Any,
+) -> dict[str, GridResult]:
+    """One variant on several models (e.g. ``{"base": "default", "fine-tuned": "ckpt:x"}``), by label.
+
+    ``options`` are :func:`run_grid`'s keyword arguments; every model gets the same ones.
+    """
+    get_variant(variant, options.get("variants_file"))
+    return {
+        label: run_grid(model, [variant], settings=settings, store=store, **options) for label, model in models.items()
+    }

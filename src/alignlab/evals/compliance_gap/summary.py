@@ -19,11 +19,13 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from inspect_ai.log import EvalLog, EvalSample
+from inspect_ai.log import EvalLog, EvalSample, read_eval_log
 from scipy.stats import binomtest
 
+from alignlab.errors import InputError
 from alignlab.evals.compliance_gap.parsing import PREFIX_STATUSES
 from alignlab.evals.compliance_gap.prompts import ALL_CONDITIONS
 from alignlab.evals.metrics import event_happened
@@ -38,7 +40,9 @@ __all__ = [
     "GapSummary",
     "PairedTest",
     "compute_gap_summary",
+    "gap_summary_of_log",
     "mcnemar_exact",
+    "read_gap_log",
     "summarize_compliance_gap",
 ]
 
@@ -186,12 +190,31 @@ def _note(gap: GapStats) -> str:
     )
 
 
-def summarize_compliance_gap(log: EvalLog) -> SuiteSummary:
-    """The ``compliance-gap`` suite's summary hook: rates per condition and the gaps as differences."""
+def read_gap_log(path: Path) -> EvalLog:
+    """Read a compliance-gap eval log.
+
+    Raises:
+        InputError: the log is missing or is not a compliance-gap log.
+    """
+    if not path.exists():
+        raise InputError(f"{path}: no such log")
+    log = read_eval_log(str(path))
+    if not log.eval.task.endswith("compliance_gap"):
+        raise InputError(f"{path}: not a compliance_gap log (task {log.eval.task})")
+    return log
+
+
+def gap_summary_of_log(log: EvalLog) -> GapSummary:
+    """:func:`compute_gap_summary` of a log, with the variant its task recorded."""
     meta = log.eval.metadata or {}
-    gap = compute_gap_summary(
+    return compute_gap_summary(
         log.samples or [], variant=str(meta.get("variant", "")), trained_tier=str(meta.get("trained_tier", ""))
     )
+
+
+def summarize_compliance_gap(log: EvalLog) -> SuiteSummary:
+    """The ``compliance-gap`` suite's summary hook: rates per condition and the gaps as differences."""
+    gap = gap_summary_of_log(log)
     rows: list[RateRow] = []
     for c in gap.conditions:
         rows += [
