@@ -25,7 +25,8 @@ from alignlab.store import Store, open_store
 MARKERS = ("[consistent]", "[flip]", "[garbage]")
 JUDGE = "mockllm/cai-judge"
 _ANSWERS = re.compile(
-    r"### The Start of Answer A\n(.*)\n### The End of Answer A.*### The Start of Answer B\n(.*)\n### The End of Answer B",
+    r"### The Start of Answer A\n(.*)\n### The End of Answer A.*"
+    r"### The Start of Answer B\n(.*)\n### The End of Answer B",
     re.DOTALL,
 )
 

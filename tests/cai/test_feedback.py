@@ -73,8 +73,6 @@ def test_cached_feedback_makes_no_new_call(tmp_path: Path) -> None:
 
 
 def test_logprob_verdicts() -> None:
-    assert verdict_from_logprobs(json.dumps({"top_logprobs": {"###": -1.0, " B": -2.0, "A": -3.0}})).startswith(
-        "[[B]]"
-    )
+    assert verdict_from_logprobs(json.dumps({"top_logprobs": {"###": -1.0, " B": -2.0, "A": -3.0}})).startswith("[[B]]")
     assert verdict_from_logprobs(json.dumps({"top_logprobs": {"A": -4.0, "The": -1.0}})).startswith("[[A]]")
     assert "neither letter" in verdict_from_logprobs(json.dumps({"top_logprobs": {"The": -1.0}}))

@@ -166,9 +166,7 @@ async def _call(model: Any, messages: Messages, params: GenParams) -> str:
         top_logprobs=params.top_logprobs or None,
     )
     built = _model(model, params.temperature > 0, params.seed) if isinstance(model, str) else model
-    output = await built.generate(
-        _inspect_messages(messages), config=config
-    )
+    output = await built.generate(_inspect_messages(messages), config=config)
     if not params.top_logprobs:
         return str(output.completion).strip()
     logprobs = output.choices[0].logprobs if output.choices else None
