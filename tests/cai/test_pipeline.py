@@ -134,7 +134,7 @@ def test_whole_chain_resumes_and_records_lineage(
     assert suites["cai-label"].metrics["metrics"]["consistent"] == stages["label"]["metrics"]["consistent"]
     manifest = json.loads((state.run_dir / "manifest.json").read_text())
     assert set(manifest["timings"]) == {s.removeprefix("cai-") for s in suites}
-    assert manifest["calls"]["feedback"] == {"new": 12, "cached": 0}
+    assert manifest["calls"] == {"critique": {"new": 9, "cached": 6}, "label": {"new": 24, "cached": 0}}
 
     # a second run skips every finished step and makes no model call
     events: list[tuple[str, str]] = []

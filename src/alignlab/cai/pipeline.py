@@ -220,13 +220,15 @@ def _run_stage(run: CaiRun, stage: str, step: Callable[[CaiRun], StageResult]) -
 
 
 def _summarise(run: CaiRun) -> None:
+    """Top-level ``calls`` and ``timings`` per step (each step's entry keeps its calls per phase)."""
     calls: dict[str, dict[str, int]] = {}
     timings: dict[str, float] = {}
     for stage, entry in run.manifest["stages"].items():
         if entry.get("status") == "done":
             timings[stage] = entry.get("seconds", 0.0)
-            for phase, counts in entry.get("calls", {}).items():
-                calls[phase] = counts
+            phases = entry.get("calls", {}).values()
+            if phases:
+                calls[stage] = {k: sum(c[k] for c in phases) for k in ("new", "cached")}
     run.manifest["calls"] = calls
     run.manifest["timings"] = timings
 
@@ -280,4 +282,6 @@ def run_pipeline(
         notify(stage, "running")
         _run_stage(run, stage, STEP_FUNCTIONS[stage])
         notify(stage, "done")
+    _summarise(run)
+    run.save_manifest()
     return RunState(run.run_dir, run.manifest)
