@@ -81,3 +81,32 @@ def test_example_configs_are_valid() -> None:
 def test_bad_config_is_one_line(data: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         cai_config_from_dict(data)
+
+
+def _cli(*args: str, home: Path) -> subprocess.CompletedProcess[str]:
+    import os
+
+    env = {**os.environ, "ALIGNLAB_HOME": str(home)}
+    return subprocess.run(
+        [sys.executable, "-m", "alignlab", "cai", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env=env,
+    )
+
+
+def test_cli_out_of_order_and_unknown_run_are_one_line(tmp_path: Path) -> None:
+    config = tmp_path / "mine.yaml"
+    config.write_text("name: mine\nmodel: default\n")
+    proc = _cli("run", "--config", str(config), "--step", "label", home=tmp_path / "home")
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"error: step 'label' needs the checkpoint <run>-sft in {tmp_path / 'home' / 'cai' / 'mine'}, which step "
+        "'sft' makes; run `alignlab cai run --config <cai.yaml> --until sft` first"
+    ]
+    proc = _cli("status", "nope", home=tmp_path / "home")
+    assert proc.returncode == 2 and "no Constitutional AI run 'nope'" in proc.stderr
+    proc = _cli("run", "--config", str(config), "--until", "evalute", home=tmp_path / "home")
+    assert proc.returncode == 2 and "unknown step 'evalute'; steps in order: critique, sft" in proc.stderr

@@ -81,7 +81,13 @@ def critique_step(run: CaiRun) -> StageResult:
     )
 
 
-_SFT_DEFAULTS: dict[str, Any] = {"max_steps": 10, "per_device_train_batch_size": 4, "max_length": 384}
+# logging_steps 1: the first and last loss (reward) in the step's metrics are real first and last steps.
+_SFT_DEFAULTS: dict[str, Any] = {
+    "max_steps": 10,
+    "per_device_train_batch_size": 4,
+    "max_length": 384,
+    "logging_steps": 1,
+}
 
 
 def sft_step(run: CaiRun) -> StageResult:
@@ -189,7 +195,12 @@ def _pm_accuracies(run: CaiRun, model_path: str, heldout: list[Row], max_length:
     return {"ai_heldout_accuracy": _proportion(ai), "human_accuracy": _proportion(human), "human_note": note}
 
 
-_PM_DEFAULTS: dict[str, Any] = {"max_steps": 10, "per_device_train_batch_size": 4, "max_length": 384}
+_PM_DEFAULTS: dict[str, Any] = {
+    "max_steps": 10,
+    "per_device_train_batch_size": 4,
+    "max_length": 384,
+    "logging_steps": 1,
+}
 
 
 def preference_model_step(run: CaiRun) -> StageResult:
@@ -229,7 +240,12 @@ def preference_model_step(run: CaiRun) -> StageResult:
     )
 
 
-_RL_DEFAULTS: dict[str, Any] = {"max_steps": 5, "per_device_train_batch_size": 4, "max_completion_length": 48}
+_RL_DEFAULTS: dict[str, Any] = {
+    "max_steps": 5,
+    "per_device_train_batch_size": 4,
+    "max_completion_length": 48,
+    "logging_steps": 1,
+}
 
 
 def rlaif_step(run: CaiRun) -> StageResult:
