@@ -105,6 +105,8 @@ def test_whole_chain_resumes_and_records_lineage(
     stages = state.manifest["stages"]
     assert stages["critique"]["calls"] == {"critique": {"new": 9, "cached": 6}}  # 3 prompts x (1 + 2 x 2) calls
     _check_chains(state.run_dir)
+    labels = stages["critique"]["metrics"]["refusal_labels"]
+    assert sum(labels["initial"].values()) == sum(labels["final"].values()) == 3
     rows = _check_feedback(state.run_dir, stages["label"]["metrics"])
     assert stages["label"]["calls"] == {"sample": {"new": 12, "cached": 0}, "feedback": {"new": 12, "cached": 0}}
 

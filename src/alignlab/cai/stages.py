@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ from alignlab.cai.pipeline import CaiRun, StageResult, checkpoint_name
 from alignlab.cai.supervised import build_chains, helpful_rows, load_redteam_prompts, sft_rows, split_prompts
 from alignlab.data.preferences import load_training_rows
 from alignlab.errors import AlignlabError, ConfigError, InputError
+from alignlab.evals.refusal import classify_refusal
 from alignlab.stats import Proportion
 
 __all__ = ["ARTEFACTS", "NEEDS", "STEP_FUNCTIONS", "preference_training_rows"]
@@ -75,9 +77,18 @@ def critique_step(run: CaiRun) -> StageResult:
     )
     _write_jsonl(run.path(CHAINS), chains)
     changed = sum(c["final"].strip() != c["initial"].strip() for c in chains)
+    # What revising did, as the pattern stage of the refusal classifier sees it (no model call).
+    labels = {
+        key: dict(Counter(classify_refusal(c[key], c["prompt"]).label for c in chains)) for key in ("initial", "final")
+    }
     return StageResult(
         files={"chains": CHAINS},
-        metrics={"n": len(chains), "revisions": run.config.critique.revisions, "final_differs_from_initial": changed},
+        metrics={
+            "n": len(chains),
+            "revisions": run.config.critique.revisions,
+            "final_differs_from_initial": changed,
+            "refusal_labels": labels,
+        },
     )
 
 
