@@ -16,7 +16,7 @@ import pytest
 from alignlab.cai.config import CaiConfig, RedteamOptions, load_cai_config
 from alignlab.cai.generate import Generator
 from alignlab.cai.pipeline import read_manifest, run_pipeline
-from alignlab.errors import InputError
+from alignlab.errors import ConfigError, InputError
 from alignlab.settings import Settings
 from alignlab.store import Store, checkpoint_lineage, get_checkpoint, list_runs
 from tests.cai.conftest import JUDGE, marker_of, scripted_judge
@@ -142,3 +142,11 @@ def test_whole_chain_resumes_and_records_lineage(
     events: list[tuple[str, str]] = []
     _run(config, settings, store, until="rlaif", on_stage=lambda s, e: events.append((s, e)))
     assert {e for _, e in events} == {"skipped"} and len(events) == 5
+    # ... and refuses to pass off old artefacts as the product of a changed config
+    changed = replace(config, critique=replace(config.critique, revisions=3))
+    with pytest.raises(ConfigError, match=r"step 'critique' of run 'tinyrun' was made with critique = .*revisions.: 2"):
+        _run(changed, settings, store, until="rlaif")
+    bigger_rl = replace(config, train=replace(config.train, rl={**config.train.rl, "max_steps": 2}))
+    with pytest.raises(ConfigError, match=r"step 'rlaif' of run 'tinyrun' was made with train.rl = "):
+        _run(bigger_rl, settings, store, until="rlaif")
+    _run(bigger_rl, settings, store, until="preference-model")  # the earlier steps did not depend on train.rl

@@ -138,12 +138,55 @@ def open_run(
     return CaiRun(config, settings, store, run_dir, constitution, generator, manifest)
 
 
+# The config keys each step's artefacts depend on (cumulative: a step depends on those before it).
+_INPUT_KEYS: dict[str, tuple[str, ...]] = {
+    "critique": ("model", "constitution", "seed", "redteam", "critique"),
+    "sft": ("helpful", "train.sft"),
+    "label": ("feedback.model", "feedback.method", "feedback.temperature", "feedback.max_new_tokens"),
+    "preference-model": ("feedback", "train.pm", "train.pm_model"),
+    "rlaif": ("train.rl",),
+    "evaluate": ("eval",),
+    "report": (),
+}
+
+
+def _inputs(config: CaiConfig, stage: str) -> dict[str, Any]:
+    """The config values a step's artefacts were made from."""
+    from alignlab.cai.stages import NEEDS
+
+    data = config.to_dict()
+    keys = list(_INPUT_KEYS[stage])
+    for need in NEEDS[stage]:
+        keys += [k for k in _inputs(config, need) if k not in keys]
+    values: dict[str, Any] = {}
+    for key in keys:
+        value: Any = data
+        for part in key.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        values[key] = json.loads(json.dumps(value))  # tuples as lists, as they are stored
+    return values
+
+
+def _check_inputs(run: CaiRun, stage: str) -> None:
+    stored = run.manifest["stages"][stage].get("inputs")
+    if stored is None:
+        return
+    for key, value in _inputs(run.config, stage).items():
+        if stored.get(key) != value:
+            raise ConfigError(
+                f"step {stage!r} of run {run.config.name!r} was made with {key} = {json.dumps(stored.get(key))}, "
+                f"the config now says {json.dumps(value)}; give the run a new name to redo it"
+            )
+
+
 def _is_done(run: CaiRun, stage: str) -> bool:
     entry = run.manifest["stages"].get(stage, {})
     if entry.get("status") != "done":
         return False
     files_ok = all(run.path(f).exists() for f in entry.get("files", {}).values())
     ckpts_ok = all(checkpoint_exists(run.store, c) for c in entry.get("checkpoints", {}).values())
+    if files_ok and ckpts_ok:
+        _check_inputs(run, stage)
     return files_ok and ckpts_ok
 
 
@@ -214,6 +257,7 @@ def _run_stage(run: CaiRun, stage: str, step: Callable[[CaiRun], StageResult]) -
             checkpoints=result.checkpoints,
             metrics=result.metrics,
             calls={p: c for p, c in calls.items() if c["new"] or c["cached"]},
+            inputs=_inputs(run.config, stage),
         )
         _summarise(run)
         run.save_manifest()
