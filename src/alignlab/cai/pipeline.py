@@ -25,7 +25,7 @@ from typing import Any
 
 from alignlab.cai.config import CaiConfig
 from alignlab.cai.constitution import Constitution, load_constitution
-from alignlab.cai.generate import CallCache, Generator
+from alignlab.cai.generate import CallCache, Generator, release_models
 from alignlab.errors import ConfigError, InputError
 from alignlab.settings import Settings
 from alignlab.store import FinishStatus, Store, checkpoint_exists, finish_run, start_run
@@ -134,6 +134,7 @@ def open_run(
     manifest["config"] = config.to_dict()
     constitution = load_constitution(config.constitution)
     manifest["constitution"] = {"name": constitution.name, "source": constitution.source}
+    release_models()  # a model built for another run (or store) under the same ckpt: name is not this one
     generator = Generator(CallCache(run_dir / "calls.jsonl"), progress=progress, models=models)
     return CaiRun(config, settings, store, run_dir, constitution, generator, manifest)
 
