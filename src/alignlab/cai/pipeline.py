@@ -53,6 +53,8 @@ class StageResult:
     files: dict[str, str] = field(default_factory=dict)
     checkpoints: dict[str, str] = field(default_factory=dict)
     metrics: dict[str, Any] = field(default_factory=dict)
+    calls: dict[str, dict[str, int]] = field(default_factory=dict)
+    """Model calls made outside the run's generator (the evaluation's), per phase."""
 
 
 @dataclass
@@ -249,7 +251,7 @@ def _run_stage(run: CaiRun, stage: str, step: Callable[[CaiRun], StageResult]) -
         calls = {
             phase: {k: v - before.get(phase, {}).get(k, 0) for k, v in counts.as_dict().items()}
             for phase, counts in run.generator.counts.items()
-        }
+        } | result.calls
         entry.update(
             status="done",
             finished_at=datetime.now(UTC).isoformat(),

@@ -313,7 +313,9 @@ def evaluate_step(run: CaiRun) -> StageResult:
     evaluation = _evaluation(run)
     to_dict = getattr(evaluation, "to_dict", None)
     metrics = to_dict() if callable(to_dict) else {}
-    return StageResult(files={"eval": "eval"}, metrics=metrics if isinstance(metrics, dict) else {})
+    counts = getattr(evaluation, "calls", None) or {}
+    calls = {"evaluate": {"new": int(counts.get("new", 0)), "cached": int(counts.get("cached", 0))}}
+    return StageResult(files={"eval": "eval"}, metrics=metrics if isinstance(metrics, dict) else {}, calls=calls)
 
 
 def report_step(run: CaiRun) -> StageResult:
