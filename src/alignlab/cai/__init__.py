@@ -1,5 +1,25 @@
-"""Constitutional AI end to end: critique → revise → SFT → AI preferences → preference model → RLAIF → evaluate."""
+"""Constitutional AI end to end: critique → revise → SFT → AI preferences → preference model → RLAIF → evaluate.
+
+``run_pipeline(load_cai_config(path), settings=..., store=...)`` runs the steps in
+:data:`STAGES` (see :mod:`alignlab.cai.pipeline`); training and evaluation load on first use.
+"""
 
 from __future__ import annotations
 
-__all__: list[str] = []
+from alignlab.cai.config import CaiConfig, cai_config_from_dict, load_cai_config
+from alignlab.cai.constitution import Constitution, Principle, load_constitution, parse_constitution
+from alignlab.cai.pipeline import STAGES, RunState, read_manifest, run_pipeline
+
+__all__ = [
+    "STAGES",
+    "CaiConfig",
+    "Constitution",
+    "Principle",
+    "RunState",
+    "cai_config_from_dict",
+    "load_cai_config",
+    "load_constitution",
+    "parse_constitution",
+    "read_manifest",
+    "run_pipeline",
+]

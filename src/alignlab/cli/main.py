@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from alignlab.cli.cai import cai_app
 from alignlab.cli.cgap import cgap_app
 from alignlab.cli.gate import gate as gate_cmd
 from alignlab.cli.judge import register as register_judge_commands
@@ -26,6 +27,7 @@ runs_app = typer.Typer(no_args_is_help=True, help="Past evaluation runs recorded
 app.add_typer(classify_app, name="classify")
 app.add_typer(runs_app, name="runs")
 app.add_typer(cgap_app, name="cgap")
+app.add_typer(cai_app, name="cai")
 app.command("gate")(gate_cmd)
 register_judge_commands(app)
 register_train(app)
