@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
+from typing import Any, ClassVar
 
 import pytest
 
 from alignlab.cai.config import FeedbackOptions
 from alignlab.cai.constitution import load_constitution
-from alignlab.cai.feedback import SampledPair, label_pairs, verdict_from_logprobs
+from alignlab.cai.feedback import SampledPair, first_letter_probability, label_pairs, verdict_from_logprobs
 from alignlab.cai.generate import CallCache, Generator
 from alignlab.cai.stages import preference_training_rows
 from tests.cai.conftest import JUDGE, scripted_judge
@@ -76,3 +78,49 @@ def test_logprob_verdicts() -> None:
     assert verdict_from_logprobs(json.dumps({"top_logprobs": {"###": -1.0, " B": -2.0, "A": -3.0}})).startswith("[[B]]")
     assert verdict_from_logprobs(json.dumps({"top_logprobs": {"A": -4.0, "The": -1.0}})).startswith("[[A]]")
     assert "neither letter" in verdict_from_logprobs(json.dumps({"top_logprobs": {"The": -1.0}}))
+
+
+class _PositionBiasedJudge:
+    """Says "A" in every order, with a residual lean the order average should recover."""
+
+    # P(A) in order 12 and in order 21, per pair: x leans to answer 1, y to answer 2.
+    P_A: ClassVar[dict[str, tuple[float, float]]] = {"x": (0.8, 0.6), "y": (0.6, 0.9)}
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    def generate(self, model: str, conversations: list[Any], params: list[Any], phase: str) -> list[str]:
+        replies = []
+        for conversation in conversations:
+            pair = "x" if "[x]" in conversation[1]["content"] else "y"
+            order = 0 if conversation[1]["content"].index("first-") < conversation[1]["content"].index("second-") else 1
+            p_a = self.P_A[pair][order]
+            top = {"A": math.log(p_a), " B": math.log(1 - p_a), "The": math.log(0.001)}
+            replies.append(json.dumps({"top_logprobs": top}))
+        self.calls += len(conversations)
+        return replies
+
+
+def test_logprob_order_average_labels_inconsistent_pairs() -> None:
+    pairs = [SampledPair("x", "[x] q", "first-x", "second-x"), SampledPair("y", "[y] q", "first-y", "second-y")]
+    options = FeedbackOptions(model=JUDGE, method="logprobs", inconsistent="downweight")
+    result = label_pairs(_PositionBiasedJudge(), pairs, load_constitution("default"), options, seed=0)  # type: ignore[arg-type]
+    x, y = result.rows
+    assert x["status"] == y["status"] == "inconsistent" and x["votes"] == y["votes"] == ["1", "2"]
+    # x: (0.8 + (1 - 0.6)) / 2 = 0.6 for answer 1; y: (0.6 + (1 - 0.9)) / 2 = 0.35 -> answer 2 at 0.65
+    assert x["chosen"][0]["content"] == "first-x" and x["p_chosen"] == pytest.approx(0.6)
+    assert y["chosen"][0]["content"] == "second-y" and y["p_chosen"] == pytest.approx(0.65)
+    assert x["weight"] == y["weight"] == 0.5
+    assert result.stats["position_bias"] == pytest.approx((0.8 + 0.6 + 0.6 + 0.9) / 4)
+    assert result.stats["consistent"] == 0 and result.stats["inconsistent"] == 2
+
+
+def test_first_letter_probability() -> None:
+    assert first_letter_probability(json.dumps({"top_logprobs": {"A": math.log(0.3), "B": math.log(0.1)}})) == (
+        pytest.approx(0.75)
+    )
+    # B missing from the top: bounded by the least likely candidate
+    bound = first_letter_probability(json.dumps({"top_logprobs": {"A": -1.0, "The": -3.0}}))
+    assert bound == pytest.approx(1 / (1 + math.exp(-2.0)))
+    assert first_letter_probability(json.dumps({"top_logprobs": {"The": -1.0}})) is None
+    assert first_letter_probability("[[A]]") is None

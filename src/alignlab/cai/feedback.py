@@ -16,6 +16,14 @@ compared with the judges' QA (:func:`alignlab.evals.judges.summarize_judgments`)
   given weight 0 (there is no verdict to check against the other order);
 * a consistent tie (both orders say neither) carries no preference: weight 0.
 
+With ``method: logprobs`` each reply also gives P(first shown is better), the normalised
+probability of its first letter. For an inconsistent pair the label then comes from the
+average over both orders of P(answer 1 is better) — ``(P12(A) + P21(B)) / 2`` — instead of
+the first order's verdict: a judge with a pure position bias says "A" in both orders, so the
+first order's verdict is then a coin the pair's sampling order flipped, while the average
+cancels the bias and keeps whatever residual preference the judge has (the CAI paper trains
+on these normalised probabilities). ``position_bias`` in the stats is the mean P(first shown).
+
 Every pair is written to ``ai_preferences.jsonl`` with its status and weight, so nothing
 is dropped silently; the weight column says what the preference model trains on.
 """
@@ -42,6 +50,7 @@ __all__ = [
     "FeedbackResult",
     "SampledPair",
     "feedback_prompt",
+    "first_letter_probability",
     "label_pairs",
     "sample_pairs",
     "verdict_from_logprobs",
@@ -84,6 +93,23 @@ def feedback_prompt(principle: Principle, method: FeedbackMethod = "text") -> Ju
     return JudgePrompt(f"cai-{principle.name}", system, template, "verdict", _DELIMITERS, max_tokens=24)
 
 
+def _top_logprobs(reply: str) -> dict[str, float] | None:
+    try:
+        top: dict[str, float] = json.loads(reply)["top_logprobs"]
+    except (json.JSONDecodeError, KeyError, TypeError):
+        return None
+    return top
+
+
+def _letters(top: dict[str, float]) -> dict[str, float]:
+    letters: dict[str, float] = {}
+    for token, logprob in top.items():
+        letter = token.strip().upper()
+        if letter in ("A", "B"):
+            letters[letter] = max(logprob, letters.get(letter, -math.inf))
+    return letters
+
+
 def verdict_from_logprobs(reply: str) -> str:
     """Turn a first-token distribution (``{"top_logprobs": …}``) into a ``[[A]]``/``[[B]]`` reply.
 
@@ -91,21 +117,30 @@ def verdict_from_logprobs(reply: str) -> str:
     letter outside the top candidates counts as less likely than the last of them. When
     neither letter is among them the reply says so, and the verdict parser leaves it unparsed.
     """
-    try:
-        top: dict[str, float] = json.loads(reply)["top_logprobs"]
-    except (json.JSONDecodeError, KeyError, TypeError):
+    top = _top_logprobs(reply)
+    if top is None:
         return reply
-    letters: dict[str, float] = {}
-    for token, logprob in top.items():
-        letter = token.strip().upper()
-        if letter in ("A", "B"):
-            letters[letter] = max(logprob, letters.get(letter, -math.inf))
+    letters = _letters(top)
     if not letters:
         shown = ", ".join(repr(t) for t in list(top)[:5])
         return f"neither letter among the top {len(top)} first tokens ({shown})"
     best = max(letters, key=lambda k: letters[k])
     detail = ", ".join(f"{k}={v:.2f}" for k, v in sorted(letters.items()))
     return f"[[{best}]] (first-token logprobs {detail})"
+
+
+def first_letter_probability(reply: str) -> float | None:
+    """P(A) / (P(A) + P(B)) from a first-token distribution reply, or ``None`` without either letter.
+
+    A letter missing from the top candidates is given the least likely candidate's logprob
+    (it is at most that likely), so the probability is then a bound rather than exact.
+    """
+    top = _top_logprobs(reply)
+    letters = _letters(top) if top else {}
+    if not top or not letters:
+        return None
+    floor = min(top.values())
+    return 1.0 / (1.0 + math.exp(letters.get("B", floor) - letters.get("A", floor)))
 
 
 @dataclass(frozen=True)
@@ -142,7 +177,8 @@ def sample_pairs(
 
 def _judge(
     generator: Generator, pairs: list[SampledPair], principles: list[Principle], options: FeedbackOptions
-) -> list[OrderJudgment]:
+) -> tuple[list[OrderJudgment], dict[tuple[str, str], float]]:
+    """Both orders of every pair; with logprobs also P(first shown is better) per (pair id, order)."""
     conversations: list[Messages] = []
     meta: list[tuple[str, str]] = []
     for pair, principle in zip(pairs, principles, strict=True):
@@ -159,15 +195,23 @@ def _judge(
     params = [GenParams(options.judge_max_tokens, top_logprobs=top)] * len(conversations)
     replies = generator.generate(options.model, conversations, params, "feedback")
     judgments = []
+    first_shown: dict[tuple[str, str], float] = {}
     for (pair_id, order), reply in zip(meta, replies, strict=True):
         text = verdict_from_logprobs(reply) if top else reply
         verdict = parse_reply(text, "verdict")
         judgments.append(OrderJudgment(pair_id, order, verdict.score, error=verdict.error))  # type: ignore[arg-type]
-    return judgments
+        probability = first_letter_probability(reply) if top else None
+        if probability is not None:
+            first_shown[(pair_id, order)] = probability
+    return judgments, first_shown
 
 
-def _decide(votes: Sequence[str | None], policy: str) -> tuple[str, int, float]:
-    """(status, index of the chosen answer 0/1, weight) from the two original-orientation votes."""
+def _decide(votes: Sequence[str | None], policy: str, p_answer_1: float | None = None) -> tuple[str, int, float]:
+    """(status, index of the chosen answer 0/1, weight) from the two original-orientation votes.
+
+    ``p_answer_1`` (logprobs only): the order-averaged P(answer 1 is better); it labels
+    inconsistent pairs when it leans either way.
+    """
     if any(v is None for v in votes):
         return "unparsed", 0, 0.0
     if votes[0] == votes[1]:
@@ -177,6 +221,8 @@ def _decide(votes: Sequence[str | None], policy: str) -> tuple[str, int, float]:
     tally = Counter(v for v in votes if v != "tie")
     first = votes[0] if votes[0] != "tie" else votes[1]
     winner = first if tally["1"] == tally["2"] else tally.most_common(1)[0][0]
+    if p_answer_1 is not None and p_answer_1 != 0.5:
+        winner = "1" if p_answer_1 > 0.5 else "2"
     return "inconsistent", 0 if winner == "1" else 1, DOWNWEIGHT if policy == "downweight" else 0.0
 
 
@@ -190,7 +236,7 @@ def label_pairs(
 ) -> FeedbackResult:
     """Judge every pair in both orders and turn the verdicts into weighted preference rows."""
     principles = [constitution.draw(random.Random(f"{seed}:feedback:{p.id}")) for p in pairs]
-    judgments = _judge(generator, pairs, principles, options)
+    judgments, first_shown = _judge(generator, pairs, principles, options)
     by_pair: dict[str, dict[str, OrderJudgment]] = {}
     for j in judgments:
         by_pair.setdefault(j.pair_id, {})[j.order] = j
@@ -199,7 +245,9 @@ def label_pairs(
         orders = by_pair[pair.id]
         scores = [orders["12"].original_score, orders["21"].original_score]
         votes = [None if s is None else label_from_score(s) for s in scores]
-        status, chosen, weight = _decide(votes, options.inconsistent)
+        p12, p21 = first_shown.get((pair.id, "12")), first_shown.get((pair.id, "21"))
+        p_answer_1 = None if p12 is None or p21 is None else (p12 + (1.0 - p21)) / 2
+        status, chosen, weight = _decide(votes, options.inconsistent, p_answer_1)
         answers = (pair.answer_1, pair.answer_2)
         rows.append(
             {
@@ -212,9 +260,13 @@ def label_pairs(
                 "status": status,
                 "consistent": status in ("consistent", "tie"),
                 "weight": weight,
+                "p_chosen": None if p_answer_1 is None else round(p_answer_1 if chosen == 0 else 1 - p_answer_1, 4),
             }
         )
-    return FeedbackResult(rows, _stats(judgments, rows, options))
+    stats = _stats(judgments, rows, options)
+    if first_shown:
+        stats["position_bias"] = round(sum(first_shown.values()) / len(first_shown), 4)
+    return FeedbackResult(rows, stats)
 
 
 def _stats(judgments: list[OrderJudgment], rows: list[dict[str, Any]], options: FeedbackOptions) -> dict[str, Any]:
