@@ -23,9 +23,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import yaml
-
 from alignlab.errors import ConfigError
+from alignlab.yamlfile import read_yaml
 
 __all__ = [
     "CaiConfig",
@@ -240,12 +239,4 @@ def load_cai_config(path: Path) -> CaiConfig:
     Raises:
         ConfigError: The file is missing, not a YAML mapping, or invalid.
     """
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping of keys to values")
-    return cai_config_from_dict(data, default_name=path.stem)
+    return cai_config_from_dict(read_yaml(path, what="config"), default_name=path.stem)

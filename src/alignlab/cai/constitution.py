@@ -18,6 +18,7 @@ from typing import Any, Literal, get_args
 import yaml
 
 from alignlab.errors import ConfigError
+from alignlab.yamlfile import read_yaml
 
 __all__ = [
     "BUILTIN_CONSTITUTIONS",
@@ -137,8 +138,4 @@ def load_constitution(name_or_path: str) -> Constitution:
         raise ConfigError(
             f"constitution {name_or_path!r} is neither a built-in ({', '.join(BUILTIN_CONSTITUTIONS)}) nor a file"
         )
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    return parse_constitution(data, str(path))
+    return parse_constitution(read_yaml(path, what="constitution", mapping=False), str(path))

@@ -226,16 +226,9 @@ def synthdoc_train(
 def _yaml_options(path: Path | None) -> dict[str, Any]:
     if path is None:
         return {}
-    import yaml
+    from alignlab.yamlfile import read_yaml
 
-    from alignlab.errors import ConfigError
-
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read {path}: {exc.__class__.__name__}") from None
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping of keys to values")
+    data: dict[str, Any] = read_yaml(path, what="options file")
     return data
 
 

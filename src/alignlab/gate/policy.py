@@ -25,11 +25,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from alignlab.errors import ConfigError, UnknownNameError
 from alignlab.evals.suites import get_suite, suite_names
+from alignlab.yamlfile import read_yaml
 
 __all__ = ["Bound", "GatePolicy", "Rule", "SuitePolicy", "load_policy", "parse_policy"]
 
@@ -152,10 +152,4 @@ def parse_policy(data: object, *, source: str = "policy") -> GatePolicy:
 
 def load_policy(path: Path) -> GatePolicy:
     """Read and validate a YAML policy file."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(f"policy file {path} not found") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML ({str(exc).splitlines()[0]})") from None
-    return parse_policy(data, source=str(path))
+    return parse_policy(read_yaml(path, what="policy file", mapping=False), source=str(path))

@@ -22,9 +22,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-import yaml
-
 from alignlab.errors import ConfigError
+from alignlab.yamlfile import read_yaml
 
 __all__ = [
     "AlignmentEvalOptions",
@@ -193,14 +192,4 @@ def load_recipe_config(recipe: str, path: Path) -> RecipeConfig:
     Raises:
         ConfigError: The file is missing, not a YAML mapping, or invalid.
     """
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ConfigError(f"cannot read config {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if data is None:
-        data = {}
-    if not isinstance(data, dict):
-        raise ConfigError(f"{path} must hold a mapping of keys to values")
-    return config_from_dict(recipe, data)
+    return config_from_dict(recipe, read_yaml(path, what="config"))
