@@ -60,7 +60,7 @@ def test_detectors_on_real_models() -> None:
     assert toxicity[2]["neither"] < 0.5 and sum(
         toxicity[0][c] for c in ("hate_speech", "offensive_language", "neither")
     ) == pytest.approx(1, abs=1e-4)
-    with pytest.raises(UnknownNameError, match="valid detectors: profanity, refusal, toxicity"):
+    with pytest.raises(UnknownNameError, match="valid detectors: harmful, profanity, refusal, reward, toxicity"):
         get_detector("vibes")
 
 

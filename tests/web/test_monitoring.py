@@ -86,7 +86,7 @@ def test_dashboard_charts_rates_and_alerts(watched: tuple[str, FastAPI]) -> None
     browser.post("/ui/login", data={"key": create_key(app.state.store, role="moderator").token})
     html = browser.get("/ui/", params={"hours": 1, "bucket_minutes": 5}).text
     assert html.count("<polyline") >= 4  # harmful, refusal, toxicity, profanity have scored traffic
-    assert "harmful rate <small>(3 / 6)" in html
+    assert "harmful rate (stand-in: toxicity or profanity; no harmful detector configured) <small>(3 / 6)" in html
     for _ in range(50):
         if "exceeds 40.0%" in html:
             break
