@@ -12,7 +12,7 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 from uuid import uuid4
 
 import anyio
@@ -22,6 +22,9 @@ from starlette.concurrency import run_in_threadpool
 from alignlab.monitor.interactions import InteractionStatus, NewInteraction, record_interaction
 from alignlab.monitor.metrics import ServiceMetrics
 from alignlab.store import Store
+
+if TYPE_CHECKING:
+    from alignlab.models.streaming import TokenStream
 
 __all__ = ["ChatProxy", "ProxyConfig", "ProxyReply"]
 
@@ -154,12 +157,14 @@ class ChatProxy:
                 return ProxyReply(
                     interaction_id, 200, stream=await self._open_stream(body, base, start), headers=headers
                 )
+            if stream and (tokens := await self._open_local_stream(body, base, start)) is not None:
+                return ProxyReply(interaction_id, 200, stream=tokens, headers=headers)
             result = await (self._upstream(body) if backend == "upstream" else self._generate_local(body))
         except _Failure as failure:
             await self._record(base, start, failure=failure)
             return ProxyReply(interaction_id, failure.http_status, failure.body, headers=headers)
         await self._record(base, start, result=result)
-        if stream:  # a local model answers in one piece; send it as a one-chunk stream
+        if stream:  # a local model that cannot stream tokens answers in one piece
             return ProxyReply(interaction_id, 200, stream=_as_sse(result), headers=headers)
         return ProxyReply(interaction_id, 200, result, headers=headers)
 
@@ -217,19 +222,72 @@ class ChatProxy:
             # A client that hangs up cancels this generator; the row must still be written.
             with anyio.CancelScope(shield=True):
                 await response.aclose()
-                if failure is None and not completed:
-                    failure = _Failure(
-                        "error",
-                        499,
-                        _error("client closed the stream", "client_error", "closed"),
-                        "client disconnected mid-stream",
-                    )
-                result = {
-                    "choices": [{"message": {"content": "".join(parts)}, "finish_reason": finish}],
-                    "usage": usage,
-                }
-                await self._record(
-                    base, start, result=result if failure is None else None, failure=failure, text="".join(parts)
+                failure = await self._end_stream(base, start, "".join(parts), usage, finish, failure, completed)
+        if failure is None:
+            yield b"data: [DONE]\n\n"
+
+    async def _end_stream(
+        self,
+        base: dict[str, Any],
+        start: float,
+        text: str,
+        usage: dict[str, Any],
+        finish: str | None,
+        failure: _Failure | None,
+        completed: bool,
+    ) -> _Failure | None:
+        """Record a finished, failed or abandoned stream (call shielded from cancellation)."""
+        if failure is None and not completed:
+            failure = _Failure(
+                "error",
+                499,
+                _error("client closed the stream", "client_error", "closed"),
+                "client disconnected mid-stream",
+            )
+        result = {"choices": [{"message": {"content": text}, "finish_reason": finish}], "usage": usage}
+        await self._record(base, start, result=result if failure is None else None, failure=failure, text=text)
+        return failure
+
+    async def _open_local_stream(
+        self, body: dict[str, Any], base: dict[str, Any], start: float
+    ) -> AsyncIterator[bytes] | None:
+        """Start streaming tokens from a local Hugging Face model (``None``: this model cannot stream)."""
+        from alignlab.models.streaming import can_stream, stream_chat
+
+        api = (await run_in_threadpool(self._local_model, str(body["model"]))).api
+        if not can_stream(api):
+            return None
+        tokens = await run_in_threadpool(
+            stream_chat, api, _inspect_messages(body["messages"]), max_new_tokens=_max_tokens(body)
+        )
+        return self._relay_local(tokens, body, base, start)
+
+    async def _relay_local(
+        self, tokens: TokenStream, body: dict[str, Any], base: dict[str, Any], start: float
+    ) -> AsyncIterator[bytes]:
+        common = _chunk_header(f"chatcmpl-{uuid4().hex}", str(body["model"]))
+        parts: list[str] = []
+        usage: dict[str, Any] = {}
+        failure: _Failure | None = None
+        completed = False
+        try:
+            yield _sse(common, {"role": "assistant", "content": ""})
+            while (piece := await anyio.to_thread.run_sync(next, tokens.pieces, None)) is not None:
+                if piece:
+                    parts.append(piece)
+                    yield _sse(common, {"content": piece})
+            await anyio.to_thread.run_sync(tokens.join)
+            if tokens.error is not None:
+                failure = _local_failure(tokens.error)
+            else:
+                usage = _usage(tokens.prompt_tokens, tokens.completion_tokens)
+                yield _sse(common, {}, finish=tokens.finish_reason, usage=usage)
+            completed = True
+        finally:
+            with anyio.CancelScope(shield=True):
+                tokens.cancel()
+                failure = await self._end_stream(
+                    base, start, "".join(parts), usage, tokens.finish_reason, failure, completed
                 )
         if failure is None:
             yield b"data: [DONE]\n\n"
@@ -239,19 +297,14 @@ class ChatProxy:
 
         model = await run_in_threadpool(self._local_model, str(body["model"]))
         config = GenerateConfig(
-            max_tokens=body.get("max_tokens") or body.get("max_completion_tokens") or 256,
+            max_tokens=_max_tokens(body),
             temperature=body.get("temperature"),
             seed=body.get("seed"),
         )
         try:
             output = await model.generate(_inspect_messages(body["messages"]), config=config)
         except Exception as exc:  # the model failed; the client gets a 500-class error, the row is kept
-            raise _Failure(
-                "error",
-                502,
-                _error(f"local model failed: {type(exc).__name__}", "server_error", "local_model_error"),
-                str(exc),
-            ) from exc
+            raise _local_failure(exc) from exc
         usage = output.usage
         return {
             "id": f"chatcmpl-{uuid4().hex}",
@@ -265,11 +318,7 @@ class ChatProxy:
                     "finish_reason": "stop" if output.stop_reason == "stop" else "length",
                 }
             ],
-            "usage": {
-                "prompt_tokens": usage.input_tokens if usage else 0,
-                "completion_tokens": usage.output_tokens if usage else 0,
-                "total_tokens": usage.total_tokens if usage else 0,
-            },
+            "usage": _usage(usage.input_tokens if usage else 0, usage.output_tokens if usage else 0),
         }
 
     def _local_model(self, name: str) -> Any:
@@ -337,33 +386,47 @@ def _upstream_json(response: httpx.Response) -> dict[str, Any]:
     raise _Failure("upstream_error", status, body, f"upstream answered {response.status_code}")
 
 
-async def _as_sse(result: dict[str, Any]) -> AsyncIterator[bytes]:
-    choice = result["choices"][0]
-    common = {
-        "id": result["id"],
-        "object": "chat.completion.chunk",
-        "created": result["created"],
-        "model": result["model"],
+def _max_tokens(body: dict[str, Any]) -> int:
+    return int(body.get("max_tokens") or body.get("max_completion_tokens") or 256)
+
+
+def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
     }
-    chunks = [
-        {
-            **common,
-            "choices": [
-                {
-                    "index": 0,
-                    "delta": {"role": "assistant", "content": choice["message"]["content"]},
-                    "finish_reason": None,
-                }
-            ],
-        },
-        {
-            **common,
-            "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}],
-            "usage": result["usage"],
-        },
-    ]
-    for chunk in chunks:
-        yield f"data: {json.dumps(chunk)}\n\n".encode()
+
+
+def _local_failure(exc: BaseException) -> _Failure:
+    message = f"local model failed: {type(exc).__name__}"
+    return _Failure("error", 502, _error(message, "server_error", "local_model_error"), str(exc))
+
+
+def _chunk_header(completion_id: str, model: str, created: int | None = None) -> dict[str, Any]:
+    return {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()) if created is None else created,
+        "model": model,
+    }
+
+
+def _sse(
+    header: dict[str, Any], delta: dict[str, Any], *, finish: str | None = None, usage: dict[str, Any] | None = None
+) -> bytes:
+    chunk = {**header, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if usage is not None:
+        chunk["usage"] = usage
+    return f"data: {json.dumps(chunk)}\n\n".encode()
+
+
+async def _as_sse(result: dict[str, Any]) -> AsyncIterator[bytes]:
+    """A whole completion as a two-chunk stream (for local models that cannot stream tokens)."""
+    choice = result["choices"][0]
+    header = _chunk_header(result["id"], result["model"], result["created"])
+    yield _sse(header, {"role": "assistant", "content": choice["message"]["content"]})
+    yield _sse(header, {}, finish=choice["finish_reason"], usage=result["usage"])
     yield b"data: [DONE]\n\n"
 
 
