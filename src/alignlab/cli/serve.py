@@ -59,6 +59,9 @@ def serve(
         typer.Option(help="Reward model for the reward detector: ckpt:<name> or a sequence-classification directory."),
     ] = None,
     reward_threshold: Annotated[float, typer.Option(help="Reward scores below this count as a harm signal.")] = 0.0,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log every HTTP request (each interaction is in the store anyway).")
+    ] = False,
 ) -> None:
     """Run the proxy, feedback API, monitor and pages (http://HOST:PORT/ui/)."""
     import os
@@ -81,7 +84,7 @@ def serve(
         max_body_bytes=max_body,
         require_key_for_proxy=not open_proxy,
     )
-    uvicorn.run(create_app(load_settings(), config), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(load_settings(), config), host=host, port=port, log_level="info", access_log=access_log)
 
 
 def _monitor_config(

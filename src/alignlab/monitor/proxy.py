@@ -3,7 +3,8 @@
 Every request ends as exactly one interaction row, whatever happens: success, an upstream
 that is down (502), slow (504) or answers with an error (its status). The row is committed
 before the client gets the response (for a stream: before the final ``data: [DONE]``), so an
-acknowledged interaction is never lost.
+acknowledged interaction is never lost. Rows are written by a group commit: concurrent
+requests share one transaction, and each waits for it.
 """
 
 from __future__ import annotations
@@ -12,14 +13,16 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from uuid import uuid4
 
 import anyio
 import httpx
 from starlette.concurrency import run_in_threadpool
 
-from alignlab.monitor.interactions import InteractionStatus, NewInteraction, record_interaction
+from alignlab.monitor.batching import GroupCommitter
+from alignlab.monitor.interactions import InteractionStatus, NewInteraction, record_interactions
 from alignlab.monitor.metrics import ServiceMetrics
 from alignlab.store import Store
 
@@ -49,13 +52,19 @@ class ProxyConfig:
 
 @dataclass
 class ProxyReply:
-    """What the web layer sends back: JSON, or an SSE byte stream."""
+    """What the web layer sends back: JSON (``raw``: the upstream's bytes, unchanged), or an SSE byte stream."""
 
     interaction_id: str
     status_code: int
     body: dict[str, Any] | None = None
     stream: AsyncIterator[bytes] | None = None
+    raw: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Answer(NamedTuple):
+    body: dict[str, Any]
+    raw: bytes
 
 
 def _error(message: str, kind: str, code: str) -> dict[str, Any]:
@@ -95,6 +104,11 @@ class ChatProxy:
             limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
         )
         self._local: dict[str, Any] = {}
+        self._writer: GroupCommitter[NewInteraction, str] = GroupCommitter(partial(record_interactions, store))
+
+    def start(self) -> None:
+        """Start the interaction writer (inside the running event loop)."""
+        self._writer.start()
 
     async def warm(self) -> None:
         """Load the local models now, so the first request does not pay for it."""
@@ -102,7 +116,8 @@ class ChatProxy:
             await run_in_threadpool(self._local_model, name)
 
     async def aclose(self) -> None:
-        """Close the upstream connection pool."""
+        """Write the queued interactions, close the upstream connection pool."""
+        await self._writer.stop()
         await self.client.aclose()
 
     def backend_for(self, model: str) -> Literal["local", "upstream"]:
@@ -159,21 +174,26 @@ class ChatProxy:
                 )
             if stream and (tokens := await self._open_local_stream(body, base, start)) is not None:
                 return ProxyReply(interaction_id, 200, stream=tokens, headers=headers)
-            result = await (self._upstream(body) if backend == "upstream" else self._generate_local(body))
+            if backend == "upstream":
+                result, raw = await self._upstream(body)
+            else:
+                result, raw = await self._generate_local(body), None
         except _Failure as failure:
             await self._record(base, start, failure=failure)
             return ProxyReply(interaction_id, failure.http_status, failure.body, headers=headers)
         await self._record(base, start, result=result)
+        if backend == "upstream":  # the upstream's bytes go back unchanged (no second serialisation)
+            return ProxyReply(interaction_id, 200, result, headers=headers, raw=raw)
         if stream:  # a local model that cannot stream tokens answers in one piece
             return ProxyReply(interaction_id, 200, stream=_as_sse(result), headers=headers)
         return ProxyReply(interaction_id, 200, result, headers=headers)
 
-    async def _upstream(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _upstream(self, body: dict[str, Any]) -> _Answer:
         try:
             response = await self.client.post(f"{self._base}/chat/completions", json=body, headers=self._headers)
         except httpx.HTTPError as exc:
             raise self._transport_failure(exc) from exc
-        return _upstream_json(response)
+        return _Answer(_upstream_json(response), response.content)
 
     def _transport_failure(self, exc: httpx.HTTPError) -> _Failure:
         if isinstance(exc, httpx.TimeoutException):
@@ -345,7 +365,8 @@ class ChatProxy:
         if text is None and result is not None:
             choices = result.get("choices") or [{}]
             text = ((choices[0] or {}).get("message") or {}).get("content")
-        new = NewInteraction(
+        # model_construct: every field comes from this module, already typed; validation is pure cost here.
+        new = NewInteraction.model_construct(
             **base,
             status=failure.status if failure else "ok",
             http_status=failure.http_status if failure else 200,
@@ -356,7 +377,7 @@ class ChatProxy:
             prompt_tokens=usage.get("prompt_tokens"),
             completion_tokens=usage.get("completion_tokens"),
         )
-        await run_in_threadpool(record_interaction, self.store, new)
+        await self._writer.submit(new)
         self.metrics.requests.labels(new.model, new.status).inc()
         self.metrics.latency.labels(new.backend).observe(latency_ms / 1000)
         for kind in ("prompt_tokens", "completion_tokens"):
@@ -366,7 +387,7 @@ class ChatProxy:
             self.on_recorded(new.id or "")
 
 
-def _json_or_none(text: str) -> dict[str, Any] | None:
+def _json_or_none(text: str | bytes) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
     except ValueError:
@@ -375,7 +396,7 @@ def _json_or_none(text: str) -> dict[str, Any] | None:
 
 
 def _upstream_json(response: httpx.Response) -> dict[str, Any]:
-    body = _json_or_none(response.text)
+    body = _json_or_none(response.content)
     if response.status_code == 200 and body is not None:
         return body
     if body is None or "error" not in body:

@@ -80,6 +80,8 @@ async def chat_completions(
         return StreamingResponse(
             reply.stream, media_type="text/event-stream", headers={**reply.headers, "Cache-Control": "no-cache"}
         )
+    if reply.raw is not None:
+        return Response(reply.raw, reply.status_code, headers=reply.headers, media_type="application/json")
     return JSONResponse(reply.body, reply.status_code, headers=reply.headers)
 
 
