@@ -18,12 +18,12 @@ from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from uuid import uuid4
 
 import anyio
-import httpx
 from starlette.concurrency import run_in_threadpool
 
 from alignlab.monitor.batching import GroupCommitter
 from alignlab.monitor.interactions import InteractionStatus, NewInteraction, record_interactions
 from alignlab.monitor.metrics import ServiceMetrics
+from alignlab.monitor.upstream import UpstreamClient, UpstreamStream, UpstreamUnavailable
 from alignlab.store import Store
 
 if TYPE_CHECKING:
@@ -99,10 +99,7 @@ class ChatProxy:
     ) -> None:
         self.store, self.config, self.metrics = store, config, metrics
         self.on_recorded, self.on_upstream_failure = on_recorded, on_upstream_failure
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(config.upstream_timeout_s, connect=5.0),
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-        )
+        self.client = UpstreamClient()
         self._local: dict[str, Any] = {}
         self._writer: GroupCommitter[NewInteraction, str] = GroupCommitter(partial(record_interactions, store))
 
@@ -129,10 +126,12 @@ class ChatProxy:
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "alignlab"} for m in self.config.local_models]
         if self.config.upstream_base_url:
             try:
-                response = await self.client.get(f"{self._base}/models", headers=self._headers)
-                if response.status_code == 200:
-                    data += [m for m in response.json().get("data", []) if isinstance(m, dict)]
-            except (httpx.HTTPError, ValueError):
+                response = await self.client.request(
+                    "GET", f"{self._base}/models", headers=self._headers, timeout_s=self.config.upstream_timeout_s
+                )
+                listed = _json_or_none(response.content) if response.status == 200 else None
+                data += [m for m in (listed or {}).get("data", []) if isinstance(m, dict)]
+            except UpstreamUnavailable:
                 self.on_upstream_failure("upstream /models unreachable")
         return {"object": "list", "data": data}
 
@@ -142,7 +141,10 @@ class ChatProxy:
 
     @property
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.config.upstream_api_key}"} if self.config.upstream_api_key else {}
+        headers = {"Content-Type": "application/json"}
+        if self.config.upstream_api_key:
+            headers["Authorization"] = f"Bearer {self.config.upstream_api_key}"
+        return headers
 
     async def complete(self, body: dict[str, Any], *, api_key_id: str | None) -> ProxyReply:
         """Answer one chat completion request (``body`` is the client's JSON, already validated)."""
@@ -190,40 +192,50 @@ class ChatProxy:
 
     async def _upstream(self, body: dict[str, Any]) -> _Answer:
         try:
-            response = await self.client.post(f"{self._base}/chat/completions", json=body, headers=self._headers)
-        except httpx.HTTPError as exc:
+            response = await self.client.request(
+                "POST",
+                f"{self._base}/chat/completions",
+                headers=self._headers,
+                timeout_s=self.config.upstream_timeout_s,
+                body=json.dumps(body).encode(),
+            )
+        except UpstreamUnavailable as exc:
             raise self._transport_failure(exc) from exc
-        return _Answer(_upstream_json(response), response.content)
+        return _Answer(_upstream_json(response.status, response.content), response.content)
 
-    def _transport_failure(self, exc: httpx.HTTPError) -> _Failure:
-        if isinstance(exc, httpx.TimeoutException):
+    def _transport_failure(self, exc: UpstreamUnavailable) -> _Failure:
+        if exc.kind == "timeout":
             message = f"upstream did not answer within {self.config.upstream_timeout_s:g} s"
             self.on_upstream_failure(message)
             return _Failure("timeout", 504, _error(message, "upstream_error", "upstream_timeout"), message)
-        message = f"upstream unreachable ({type(exc).__name__})"
+        message = f"upstream unreachable ({exc})"
         self.on_upstream_failure(message)
         return _Failure("upstream_error", 502, _error(message, "upstream_error", "upstream_unreachable"), message)
 
     async def _open_stream(self, body: dict[str, Any], base: dict[str, Any], start: float) -> AsyncIterator[bytes]:
-        request = self.client.build_request("POST", f"{self._base}/chat/completions", json=body, headers=self._headers)
         try:
-            response = await self.client.send(request, stream=True)
-        except httpx.HTTPError as exc:
+            response = await self.client.open_stream(
+                f"{self._base}/chat/completions",
+                headers=self._headers,
+                timeout_s=self.config.upstream_timeout_s,
+                body=json.dumps(body).encode(),
+            )
+            if response.status != 200:
+                content = await response.read()
+                response.close()
+                _upstream_json(response.status, content)  # raises the failure with the upstream's status
+        except UpstreamUnavailable as exc:
             raise self._transport_failure(exc) from exc
-        if response.status_code != 200:
-            await response.aread()
-            await response.aclose()
-            _upstream_json(response)  # raises the failure with the upstream's status
         return self._relay(response, base, start)
 
-    async def _relay(self, response: httpx.Response, base: dict[str, Any], start: float) -> AsyncIterator[bytes]:
+    async def _relay(self, response: UpstreamStream, base: dict[str, Any], start: float) -> AsyncIterator[bytes]:
         parts: list[str] = []
         usage: dict[str, Any] = {}
         failure: _Failure | None = None
         finish: str | None = None
         completed = False
         try:
-            async for line in response.aiter_lines():
+            async for line in response.lines():
                 if line.strip() == "data: [DONE]":
                     continue  # sent after the row is committed
                 if line.startswith("data:"):
@@ -236,12 +248,12 @@ class ChatProxy:
                                 finish = choice.get("finish_reason") or finish
                 yield (line + "\n").encode()
             completed = True
-        except httpx.HTTPError as exc:
+        except UpstreamUnavailable as exc:
             failure = self._transport_failure(exc)
         finally:
             # A client that hangs up cancels this generator; the row must still be written.
             with anyio.CancelScope(shield=True):
-                await response.aclose()
+                response.close()
                 failure = await self._end_stream(base, start, "".join(parts), usage, finish, failure, completed)
         if failure is None:
             yield b"data: [DONE]\n\n"
@@ -395,16 +407,13 @@ def _json_or_none(text: str | bytes) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _upstream_json(response: httpx.Response) -> dict[str, Any]:
-    body = _json_or_none(response.content)
-    if response.status_code == 200 and body is not None:
+def _upstream_json(status: int, content: bytes) -> dict[str, Any]:
+    body = _json_or_none(content)
+    if status == 200 and body is not None:
         return body
     if body is None or "error" not in body:
-        body = _error(
-            f"upstream answered {response.status_code} with a non-JSON body", "upstream_error", "upstream_bad_response"
-        )
-    status = response.status_code if 400 <= response.status_code < 500 else 502
-    raise _Failure("upstream_error", status, body, f"upstream answered {response.status_code}")
+        body = _error(f"upstream answered {status} with a non-JSON body", "upstream_error", "upstream_bad_response")
+    raise _Failure("upstream_error", status if 400 <= status < 500 else 502, body, f"upstream answered {status}")
 
 
 def _max_tokens(body: dict[str, Any]) -> int:
