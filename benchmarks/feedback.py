@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -79,7 +80,8 @@ def bench(db_url: str, up: str, seconds: float, concurrency: int, batch: int) ->
     print(
         f"{backend:<20} {ok / elapsed:8.0f} events/s  ({ok} acknowledged in {elapsed:.1f} s, "
         f"concurrency {concurrency}, {batch} per request); request latency p50 {1000 * statistics.median(lat):.1f} ms, "
-        f"p99 {1000 * lat[int(0.99 * (len(lat) - 1))]:.1f} ms; server CPU {1e6 * cpu / max(ok, 1):.0f} µs per event"
+        f"p99 {1000 * lat[int(0.99 * (len(lat) - 1))]:.1f} ms; server CPU {1e6 * cpu / max(ok, 1):.0f} µs per event; "
+        f"load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}"
     )
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import statistics
 import sys
 import tempfile
@@ -83,9 +84,12 @@ def main() -> None:
         extra = ["--no-drift"] if args.monitor else ["--no-monitor"]
         with service(db, "--upstream", up.url, *extra) as proxy:
             print(f"{args.rps:g} requests/s for {args.seconds:g} s, monitor {'on' if args.monitor else 'off'}")
-            direct = _summary(
-                "direct", *asyncio.run(_open_loop(f"{up.url}/chat/completions", {}, args.rps, args.seconds))
+            up0 = cpu_seconds(up.pid)
+            direct_latencies, direct_errors = asyncio.run(
+                _open_loop(f"{up.url}/chat/completions", {}, args.rps, args.seconds)
             )
+            up_cpu = cpu_seconds(up.pid) - up0
+            direct = _summary("direct", direct_latencies, direct_errors)
             cpu0 = cpu_seconds(proxy.pid)
             latencies, errors = asyncio.run(
                 _open_loop(
@@ -97,8 +101,10 @@ def main() -> None:
     print(f"added by the proxy: p50 {proxied[0] - direct[0]:+.2f} ms, p99 {proxied[1] - direct[1]:+.2f} ms")
     print(
         f"proxy process CPU: {1000 * cpu / max(len(latencies), 1):.2f} ms per request "
-        f"(a ceiling of about {len(latencies) / max(cpu, 1e-9):.0f} requests/s per core)"
+        f"(a ceiling of about {len(latencies) / max(cpu, 1e-9):.0f} requests/s per core); "
+        f"the upstream, a bare FastAPI endpoint, used {1000 * up_cpu / max(len(direct_latencies), 1):.2f} ms"
     )
+    print(f"load average while measuring: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
 if __name__ == "__main__":

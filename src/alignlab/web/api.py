@@ -92,14 +92,15 @@ async def models(request: Request) -> dict[str, Any]:
     return result
 
 
-@router.post("/v1/feedback", tags=["feedback"], status_code=201)
-async def post_feedback(item: FeedbackIn, request: Request, key: Annotated[ApiKey, Depends(api_key)]) -> FeedbackRecord:
+@router.post("/v1/feedback", tags=["feedback"], status_code=201, response_model=FeedbackRecord)
+async def post_feedback(item: FeedbackIn, request: Request, key: Annotated[ApiKey, Depends(api_key)]) -> Response:
     """Attach feedback to a logged interaction (flags need a moderator key); 404 for an unknown interaction."""
     if item.kind == "flag" and not role_allows(key.role, "moderator"):
         raise HTTPException(403, f"flags need a moderator key; yours is {key.role}")
     record: FeedbackRecord = await request.app.state.feedback.submit((item, key.id))
     request.app.state.metrics.feedback.labels(record.kind).inc()
-    return record
+    # Serialised once, here: returning the model would make FastAPI validate it a second time.
+    return Response(record.model_dump_json(), 201, media_type="application/json")
 
 
 class FeedbackBatch(BaseModel):
