@@ -42,8 +42,9 @@ class GroupCommitter(Generic[In, Out]):
         while not self._queue.empty() or self._busy:
             await asyncio.sleep(0.01)
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            task, self._task = self._task, None  # a late submit() now fails instead of waiting forever
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def submit(self, item: In) -> Out:
         """Queue ``item`` and wait until its batch is committed."""

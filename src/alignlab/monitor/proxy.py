@@ -289,9 +289,12 @@ class ChatProxy:
         api = (await run_in_threadpool(self._local_model, str(body["model"]))).api
         if not can_stream(api):
             return None
-        tokens = await run_in_threadpool(
-            stream_chat, api, _inspect_messages(body["messages"]), max_new_tokens=_max_tokens(body)
-        )
+        try:
+            tokens = await run_in_threadpool(
+                stream_chat, api, _inspect_messages(body["messages"]), max_new_tokens=_max_tokens(body)
+            )
+        except Exception as exc:  # as for a non-streamed local failure: a 502 and a row
+            raise _local_failure(exc) from exc
         return self._relay_local(tokens, body, base, start)
 
     async def _relay_local(

@@ -92,7 +92,9 @@ class UpstreamClient:
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
             self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=self._limit), auto_decompress=True, raise_for_status=False
+                # trust_env: HTTP(S)_PROXY / NO_PROXY apply, as they did with httpx.
+                connector=aiohttp.TCPConnector(limit=self._limit),
+                trust_env=True,
             )
         return self._session
 
