@@ -47,6 +47,8 @@ def test_reward_scores_are_batched_without_changing_them(tiny_reward_model_dir: 
     detector.threshold = middle
     flagged = [r["flagged"] for r in detector.score(PROMPTS, RESPONSES)]
     assert flagged == [s < middle for s in batched] and 0 < sum(flagged) < len(flagged)
+    with pytest.raises(ConfigError, match="bad options"):
+        get_detector("reward", modle=str(tiny_reward_model_dir))
     text = detector.render("hi", "hello")
     assert text == "<|im_start|>user\nhi<|im_end|>\n<|im_start|>assistant\nhello<|im_end|>\n"  # the chat template
 

@@ -16,6 +16,7 @@ listed in its config, in order.
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from functools import cache
 from pathlib import Path
@@ -23,6 +24,7 @@ from typing import Any, Protocol, runtime_checkable
 
 from alignlab.errors import ConfigError, UnknownNameError
 from alignlab.evals.refusal import classify_refusal
+from alignlab.monitor.reward import RewardDetector
 
 __all__ = ["Combiner", "Detector", "HarmfulnessDetector", "detector_names", "get_detector", "register_detector"]
 
@@ -74,12 +76,15 @@ def get_detector(name: str, **options: Any) -> Detector | Combiner:
     """
     if name not in _REGISTRY:
         raise UnknownNameError("detector", name, _REGISTRY)
+    factory = _REGISTRY[name]
     try:
-        return _REGISTRY[name](**options)
-    except ImportError as exc:
-        raise ConfigError(f"detector {name!r} needs a package that is not installed: {exc.name}") from exc
+        inspect.signature(factory).bind(**options)
     except TypeError as exc:
         raise ConfigError(f"detector {name!r}: bad options {sorted(options)} ({exc})") from exc
+    try:
+        return factory(**options)
+    except ImportError as exc:
+        raise ConfigError(f"detector {name!r} needs a package that is not installed: {exc.name}") from exc
 
 
 class RefusalDetector:
@@ -189,14 +194,8 @@ class HarmfulnessDetector:
         return out
 
 
-def _reward_detector(**options: Any) -> Detector:
-    from alignlab.monitor.reward import RewardDetector
-
-    return RewardDetector(**options)
-
-
 register_detector("refusal", RefusalDetector)
 register_detector("toxicity", ToxicityDetector)
 register_detector("profanity", ProfanityDetector)
-register_detector("reward", _reward_detector)
+register_detector("reward", RewardDetector)
 register_detector("harmful", HarmfulnessDetector)
