@@ -152,13 +152,44 @@ class ProfanityDetector:
     def __init__(self) -> None:
         from profanity_check import predict_prob
 
-        self._predict = predict_prob
+        self._predict: Callable[[list[str]], Any] = _direct_profanity() or predict_prob
 
     def score(self, prompts: Sequence[str], responses: Sequence[str]) -> list[dict[str, Any]]:
         """Probability of offensive language per response; flagged at 0.5 or more."""
         if not responses:
             return []
         return [{"flagged": float(p) >= 0.5, "score": float(p)} for p in self._predict(list(responses))]
+
+
+def _direct_profanity() -> Callable[[list[str]], Any] | None:
+    """alt-profanity-check's probabilities computed straight from its fitted arrays.
+
+    Its model is a ``CalibratedClassifierCV`` of linear SVMs with sigmoid calibration: the
+    probability is the mean over folds of ``expit(-(a * (x·w + c) + b))``. sklearn's
+    ``predict_proba`` gives the same numbers but spends ~2.4 ms (20 ms with pandas and torch
+    loaded, in its input checks) per call whatever the batch size, on the thread that shares the
+    interpreter with the proxy; this takes ~0.3 ms. ``None`` (use the library) if the model is not
+    of that shape; ``tests/monitor/test_monitor.py`` checks the two agree.
+    """
+    import numpy as np
+    import profanity_check.profanity_check as library
+    import sklearn
+    from scipy.special import expit
+
+    model, vectorizer = library.model, library.vectorizer
+    folds = getattr(model, "calibrated_classifiers_", None)
+    if not folds or list(getattr(model, "classes_", [])) != [0, 1]:
+        return None
+    if any(f.method != "sigmoid" or len(f.calibrators) != 1 or not hasattr(f.estimator, "coef_") for f in folds):
+        return None
+    weights = [(f.estimator.coef_.T, f.estimator.intercept_, f.calibrators[0].a_, f.calibrators[0].b_) for f in folds]
+
+    def predict(texts: list[str]) -> Any:
+        with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+            x = vectorizer.transform(texts)  # (N, V) sparse TF-IDF
+        return np.mean([expit(-(a * (x @ w + c).ravel() + b)) for w, c, a, b in weights], axis=0)
+
+    return predict
 
 
 HARM_SIGNALS = ("reward", "toxicity", "profanity")

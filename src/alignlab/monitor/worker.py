@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,6 +53,10 @@ class MonitorConfig:
         drift_window: Prompts in the reference and in the current window.
         drift_every: Prompts between two drift tests.
         drift_alpha: p-value below which a drift alert fires.
+        batch_linger_s: After the first queued interaction, wait this long for more before
+            scoring. Scoring is not latency-critical, and per-call costs dominate batches of
+            one (alt-profanity-check: 2.5 ms for one response, 0.08 ms each in 32; one commit
+            per batch); they also compete with the proxy for the interpreter.
     """
 
     detectors: tuple[str, ...] = ("refusal", "toxicity", "profanity")
@@ -69,6 +74,7 @@ class MonitorConfig:
     drift_window: int = 100
     drift_every: int = 50
     drift_alpha: float = 0.01
+    batch_linger_s: float = 0.1
 
 
 class Monitor:
@@ -155,14 +161,21 @@ class Monitor:
         if prompts:
             self.drift.add([p or " " for p in prompts])
 
+    def _next_batch(self) -> list[str | None]:
+        """Block for one item, then gather more for up to ``batch_linger_s`` (or until a stop)."""
+        batch = [self._queue.get()]
+        deadline = time.monotonic() + self.config.batch_linger_s
+        while len(batch) < _BATCH and batch[-1] is not None:
+            try:
+                remaining = deadline - time.monotonic()
+                batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < _BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            batch = self._next_batch()
             ids = [i for i in batch if i is not None and i != _SEED]
             try:
                 if _SEED in batch:
