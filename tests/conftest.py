@@ -75,3 +75,19 @@ def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     model.save_pretrained(out)
     tok.save_pretrained(out)
     return out
+
+
+@pytest.fixture(scope="session")
+def tiny_reward_model_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The tiny Llama's architecture with a random one-output head: a reward model's format."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForSequenceClassification
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    config = LlamaConfig.from_pretrained(tiny_model_dir, num_labels=1)
+    torch.manual_seed(0)
+    model = LlamaForSequenceClassification(config)
+    out = tmp_path_factory.mktemp("tiny-reward")
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return out

@@ -60,8 +60,21 @@ def test_detectors_on_real_models() -> None:
     assert toxicity[2]["neither"] < 0.5 and sum(
         toxicity[0][c] for c in ("hate_speech", "offensive_language", "neither")
     ) == pytest.approx(1, abs=1e-4)
-    with pytest.raises(UnknownNameError, match="valid detectors: profanity, refusal, toxicity"):
+    with pytest.raises(UnknownNameError, match="valid detectors: harmful, profanity, refusal, reward, toxicity"):
         get_detector("vibes")
+
+
+def test_profanity_scores_equal_the_library() -> None:
+    from profanity_check import predict_prob
+
+    from alignlab.monitor.detectors import _direct_profanity
+
+    texts = ["Paris is the capital of France.", "you are a stupid fucking idiot", "shit happens", "", "Fine, thanks!"]
+    direct = _direct_profanity()
+    assert direct is not None  # the fast path applies to the installed model
+    assert list(direct(texts)) == pytest.approx(list(predict_prob(texts)), abs=1e-12)
+    scores = [r["score"] for r in get_detector("profanity").score(["x"] * len(texts), texts)]
+    assert scores == pytest.approx(list(predict_prob(texts)), abs=1e-12)
 
 
 def test_monitor_scores_backlog_and_alerts_on_a_threshold(store: Store) -> None:

@@ -1,4 +1,4 @@
-"""SIGKILL the server under load: every acknowledged event must be in the store (SQLite WAL)."""
+"""SIGKILL the server under load: every acknowledged event must be in the store (SQLite WAL and PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -15,13 +15,15 @@ import httpx
 from alignlab.monitor import create_key, list_feedback
 from alignlab.monitor.interactions import InteractionFilter, list_interactions
 from alignlab.store import open_store
+from tests.web.conftest import BOTH_DBS
 from tests.web.fake_upstream import free_port
 
 SERVE = "import sys; from alignlab.cli.main import main; sys.argv[0] = 'alignlab'; main()"
 
 
-def test_sigkill_under_load_loses_no_acknowledged_event(upstream_url: str, tmp_path: Path) -> None:
-    db = f"sqlite:///{tmp_path / 'durable.db'}"
+@BOTH_DBS
+def test_sigkill_under_load_loses_no_acknowledged_event(upstream_url: str, db_url: str, tmp_path: Path) -> None:
+    db = db_url
     store = open_store(db)
     token = create_key(store, role="annotator").token
     store.close()
@@ -97,8 +99,9 @@ def test_sigkill_under_load_loses_no_acknowledged_event(upstream_url: str, tmp_p
         server.wait(10)
     assert server.returncode == -signal.SIGKILL
     store = open_store(db)
-    with store.engine.connect() as conn:
-        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    if db.startswith("sqlite"):
+        with store.engine.connect() as conn:
+            assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
     stored_feedback = {f.id for f in list_feedback(store)}
     stored_chats = {i.id for i in list_interactions(store, InteractionFilter(limit=1000)).items}
     store.close()
@@ -107,6 +110,7 @@ def test_sigkill_under_load_loses_no_acknowledged_event(upstream_url: str, tmp_p
     assert set(acked_feedback) <= stored_feedback
     assert set(acked_chats) <= stored_chats
     print(
-        f"durability: {acked} acknowledged ({len(acked_feedback)} feedback, {len(acked_chats)} chats), "
+        f"durability ({db.split(':')[0]}): {acked} acknowledged "
+        f"({len(acked_feedback)} feedback, {len(acked_chats)} chats), "
         f"all in the store; {len(stored_feedback) + len(stored_chats) - 1 - acked} more rows committed unacked"
     )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import httpx
@@ -95,7 +96,7 @@ def test_roles_and_keys(service: Service) -> None:
     assert missing.status_code == 404
 
 
-def test_keys_are_hashed_at_rest_and_revocable(service: Service) -> None:
+def test_keys_are_hashed_at_rest(service: Service) -> None:
     from sqlalchemy import text
 
     with service.store.engine.connect() as conn:
@@ -103,12 +104,33 @@ def test_keys_are_hashed_at_rest_and_revocable(service: Service) -> None:
     dump = json.dumps([list(r) for r in rows])
     for token in (service.annotator, service.moderator, service.admin):
         assert token.split("_", 2)[2] not in dump
-    key_id = service.annotator.split("_")[1]
-    revoke_key(service.store, key_id)
-    service.app.state.keys._cache.clear()  # type: ignore[attr-defined]
-    assert (
-        _post(service, service.annotator, {"kind": "thumbs", "interaction_id": "x", "value": "up"}).status_code == 401
+
+
+def _thumbs(service: Service, key: str) -> int:
+    return _post(service, key, {"kind": "thumbs", "interaction_id": "x", "value": "up"}).status_code
+
+
+def test_revocation_is_immediate_here_and_within_a_second_elsewhere(service: Service) -> None:
+    from alignlab.web.auth import REVOCATION_POLL_S
+
+    annotator_id, moderator_id = (t.split("_")[1] for t in (service.annotator, service.moderator))
+    assert _thumbs(service, service.annotator) == 404  # authenticated (and now cached)
+    url = f"{service.url}/v1/keys/{annotator_id}/revoke"
+    assert httpx.post(url, headers={"Authorization": f"Bearer {service.moderator}"}).status_code == 403
+    revoked = httpx.post(url, headers={"Authorization": f"Bearer {service.admin}"})
+    assert revoked.status_code == 200 and revoked.json()["revoked_at"] is not None
+    assert _thumbs(service, service.annotator) == 401  # no cache window in the revoking process
+    unknown = httpx.post(
+        f"{service.url}/v1/keys/{'0' * 16}/revoke", headers={"Authorization": f"Bearer {service.admin}"}
     )
+    assert unknown.status_code == 404
+    # Another process (here: the store directly, like `alignlab keys revoke`) revokes the moderator.
+    assert _thumbs(service, service.moderator) == 404
+    revoke_key(service.store, moderator_id)
+    start = time.monotonic()
+    while _thumbs(service, service.moderator) != 401:
+        assert time.monotonic() - start < REVOCATION_POLL_S + 1.0, "revocation not seen within the bound"
+        time.sleep(0.05)
 
 
 def test_openapi_documents_the_feedback_schema(service: Service) -> None:

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import openai
 import pytest
 
-from alignlab.monitor import ProxyConfig, create_key, get_interaction
+from alignlab.monitor import ProxyConfig, UnknownInteractionError, create_key, get_interaction
 from alignlab.settings import load_settings
 from alignlab.web import ServiceConfig, create_app
 from tests.web.fake_upstream import serve_in_thread
+
+MAX_TOKENS = 24
 
 
 @pytest.fixture
@@ -33,17 +37,41 @@ def test_local_model_non_streaming_and_streaming(local: tuple[openai.OpenAI, obj
     client, app, name = local
     assert [m.id for m in client.models.list()] == [name]
     raw = client.chat.completions.with_raw_response.create(
-        model=name, messages=[{"role": "user", "content": "The cat asked"}], max_tokens=5
+        model=name, messages=[{"role": "user", "content": "The cat asked"}], max_tokens=MAX_TOKENS
     )
     completion = raw.parse()
-    assert completion.usage is not None and 0 < completion.usage.completion_tokens <= 5
+    assert completion.usage is not None and 0 < completion.usage.completion_tokens <= MAX_TOKENS
     record = get_interaction(app.state.store, raw.headers["x-alignlab-interaction-id"])  # type: ignore[attr-defined]
     assert record.backend == "local" and record.status == "ok"
     assert record.response_text == completion.choices[0].message.content
-    stream = client.chat.completions.create(
-        model=name, messages=[{"role": "user", "content": "The cat asked"}], max_tokens=5, stream=True
-    )
-    text = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
-    assert text == completion.choices[0].message.content  # greedy decoding: same answer
+    with client.chat.completions.with_streaming_response.create(
+        model=name, messages=[{"role": "user", "content": "The cat asked"}], max_tokens=MAX_TOKENS, stream=True
+    ) as response:
+        streamed_id = response.headers["x-alignlab-interaction-id"]
+        pieces = [c.choices[0].delta.content for c in response.parse() if c.choices and c.choices[0].delta.content]
+    assert len(pieces) > 1  # token by token, not one chunk
+    assert "".join(pieces) == completion.choices[0].message.content  # greedy decoding: same answer
+    streamed = get_interaction(app.state.store, streamed_id)  # type: ignore[attr-defined]
+    assert streamed.stream and streamed.status == "ok" and streamed.response_text == "".join(pieces)
+    assert streamed.completion_tokens == completion.usage.completion_tokens
     with pytest.raises(openai.NotFoundError, match="not served here"):
         client.chat.completions.create(model="unknown-model", messages=[{"role": "user", "content": "x"}])
+
+
+@pytest.mark.slow
+def test_a_client_that_hangs_up_mid_stream_still_leaves_a_row(local: tuple[openai.OpenAI, object, str]) -> None:
+    client, app, name = local
+    body = {"model": name, "messages": [{"role": "user", "content": "The cat"}], "max_tokens": 200, "stream": True}
+    headers = {"Authorization": f"Bearer {client.api_key}"}
+    with httpx.stream("POST", f"{client.base_url}chat/completions", json=body, headers=headers) as response:
+        interaction_id = response.headers["x-alignlab-interaction-id"]
+        next(response.iter_lines())  # the first chunk, then hang up
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            record = get_interaction(app.state.store, interaction_id)  # type: ignore[attr-defined]
+            break
+        except UnknownInteractionError:
+            assert time.monotonic() < deadline, "no row after the client hung up"
+            time.sleep(0.1)
+    assert record.stream and record.http_status == 499 and record.error == "client disconnected mid-stream"

@@ -86,10 +86,37 @@ def test_dashboard_charts_rates_and_alerts(watched: tuple[str, FastAPI]) -> None
     browser.post("/ui/login", data={"key": create_key(app.state.store, role="moderator").token})
     html = browser.get("/ui/", params={"hours": 1, "bucket_minutes": 5}).text
     assert html.count("<polyline") >= 4  # harmful, refusal, toxicity, profanity have scored traffic
-    assert "harmful rate <small>(3 / 6)" in html
+    assert "harmful rate (stand-in: toxicity or profanity; no harmful detector configured) <small>(3 / 6)" in html
     for _ in range(50):
         if "exceeds 40.0%" in html:
             break
         time.sleep(0.05)
         html = browser.get("/ui/").text
     assert "harmful rate 50.0% over the last 6 responses exceeds 40.0%" in html
+
+
+def test_dashboard_harmful_rate_uses_the_harmful_detector(
+    upstream_url: str, tmp_path: Path, alignlab_env: Path
+) -> None:
+    monitor = MonitorConfig(detectors=("refusal", "toxicity", "harmful"), drift=False, cusum={}, min_events=1000)
+    config = service_config(
+        upstream_url, f"sqlite:///{tmp_path / 'h.db'}", monitor=monitor, require_key_for_proxy=False
+    )
+    app = create_app(load_settings(), config)
+    with serve_in_thread(app) as url:
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+        for prompt in (
+            "you are a worthless fucking idiot",  # answered and toxic: harmful
+            "I'm sorry, but I can't help with that, you fucking idiot.",  # toxic, but a refusal: not harmful output
+            "what is the capital of France?",
+        ):
+            client.chat.completions.create(model="echo", messages=[{"role": "user", "content": prompt}])
+        app.state.monitor.drain()
+        from alignlab.monitor import create_key
+
+        browser = httpx.Client(base_url=url)
+        browser.post("/ui/login", data={"key": create_key(app.state.store, role="moderator").token})
+        html = browser.get("/ui/", params={"hours": 1, "bucket_minutes": 5}).text
+    assert "harmful rate <small>(1 / 3)" in html  # the stand-in (toxicity) would say 2 / 3
+    assert "toxicity rate <small>(2 / 3)" in html
+    assert "stand-in" not in html

@@ -11,7 +11,7 @@ import pytest
 
 from alignlab.monitor import list_feedback
 from tests.web.browser import Browser, find_chromium
-from tests.web.conftest import Service
+from tests.web.conftest import BOTH_DBS, Service
 from tests.web.fake_upstream import XSS
 
 
@@ -34,6 +34,7 @@ def _csrf(html: str) -> str:
     return match.group(1)
 
 
+@BOTH_DBS
 def test_pages_need_login_and_the_right_role(service: Service) -> None:
     anonymous = httpx.get(f"{service.url}/ui/interactions")
     assert anonymous.status_code == 303 and anonymous.headers["location"] == "/ui/login"
@@ -51,6 +52,7 @@ def test_pages_need_login_and_the_right_role(service: Service) -> None:
     assert any(c.name == "alignlab_session" and c.has_nonstandard_attr("HttpOnly") for c in cookie)
 
 
+@BOTH_DBS
 def test_forms_refuse_missing_csrf_and_foreign_origin(service: Service) -> None:
     a = _ask(service, "flag me")
     moderator = _login(service, service.moderator)
@@ -74,6 +76,7 @@ def test_forms_refuse_missing_csrf_and_foreign_origin(service: Service) -> None:
     assert list_feedback(service.store)[0].resolution == "dismissed"
 
 
+@BOTH_DBS
 def test_browser_filters(service: Service) -> None:
     _ask(service, "apples and pears")
     _ask(service, "bananas")
@@ -116,6 +119,7 @@ def test_script_in_model_output_runs_nothing(service: Service, browser: Browser)
     assert XSS in shown  # shown as text, verbatim
 
 
+@BOTH_DBS
 def test_pairwise_labelling_with_the_keyboard(service: Service, browser: Browser) -> None:
     first, second = _ask(service, "same question"), _ask(service, "same question")
     _browser_login(browser, service, service.annotator)

@@ -12,6 +12,7 @@ from rich.table import Table
 from alignlab.settings import load_settings
 
 if TYPE_CHECKING:
+    from alignlab.monitor import MonitorConfig
     from alignlab.store import Store
 
 __all__ = ["register"]
@@ -45,13 +46,29 @@ def serve(
     open_proxy: Annotated[
         bool, typer.Option("--open-proxy", help="Let chat completions through without a key.")
     ] = False,
+    detector: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--detector",
+            help="Detector to run, in order (repeatable); default refusal, toxicity, profanity "
+            "(then reward, harmful with --reward-model).",
+        ),
+    ] = None,
+    reward_model: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Reward model for the reward detector: ckpt:<name> or a sequence-classification directory."),
+    ] = None,
+    reward_threshold: Annotated[float, typer.Option(help="Reward scores below this count as a harm signal.")] = 0.0,
+    access_log: Annotated[
+        bool, typer.Option("--access-log", help="Log every HTTP request (each interaction is in the store anyway).")
+    ] = False,
 ) -> None:
     """Run the proxy, feedback API, monitor and pages (http://HOST:PORT/ui/)."""
     import os
 
     import uvicorn
 
-    from alignlab.monitor import MonitorConfig, ProxyConfig
+    from alignlab.monitor import ProxyConfig
     from alignlab.web import ServiceConfig, create_app
 
     config = ServiceConfig(
@@ -61,13 +78,27 @@ def serve(
             upstream_timeout_s=timeout,
             local_models=tuple(local_model or ()),
         ),
-        monitor=MonitorConfig(drift=not no_drift),
+        monitor=_monitor_config(detector, reward_model, reward_threshold, drift=not no_drift),
         monitor_enabled=not no_monitor,
         webhook_url=webhook,
         max_body_bytes=max_body,
         require_key_for_proxy=not open_proxy,
     )
-    uvicorn.run(create_app(load_settings(), config), host=host, port=port, log_level="info")
+    uvicorn.run(create_app(load_settings(), config), host=host, port=port, log_level="info", access_log=access_log)
+
+
+def _monitor_config(
+    detectors: list[str] | None, reward_model: str | None, threshold: float, *, drift: bool
+) -> MonitorConfig:
+    from alignlab.monitor import MonitorConfig
+
+    names = tuple(detectors or MonitorConfig().detectors)
+    if reward_model is None:
+        return MonitorConfig(detectors=names, drift=drift)
+    if not detectors:
+        names = (*names, "reward", "harmful")
+    options = {"reward": {"model": reward_model, "threshold": threshold}}
+    return MonitorConfig(detectors=names, detector_options=options, drift=drift)
 
 
 @keys_app.command("create")

@@ -4,7 +4,7 @@ The web adapter (:mod:`alignlab.web`) and the CLI call these; nothing here knows
 """
 
 from alignlab.monitor.alerts import AlertRecord, AlertSink, list_alerts
-from alignlab.monitor.detectors import Detector, detector_names, get_detector, register_detector
+from alignlab.monitor.detectors import Combiner, Detector, detector_names, get_detector, register_detector
 from alignlab.monitor.drift import DriftResult, DriftTracker, mmd_permutation_test
 from alignlab.monitor.feedback import (
     FeedbackIn,
@@ -37,6 +37,7 @@ __all__ = [
     "ApiKey",
     "BernoulliCusum",
     "ChatProxy",
+    "Combiner",
     "CreatedKey",
     "Detector",
     "DriftResult",

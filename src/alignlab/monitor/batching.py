@@ -31,21 +31,25 @@ class GroupCommitter(Generic[In, Out]):
         self._write, self._max = write, max_batch
         self._queue: asyncio.Queue[tuple[In, asyncio.Future[Out]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._busy = False
 
     def start(self) -> None:
         """Start the writer task (inside the running event loop)."""
         self._task = asyncio.create_task(self._run())
 
     async def stop(self) -> None:
-        """Write what is queued, then stop."""
-        while not self._queue.empty():
+        """Write what is queued and what is being written, then stop."""
+        while not self._queue.empty() or self._busy:
             await asyncio.sleep(0.01)
         if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
+            task, self._task = self._task, None  # a late submit() now fails instead of waiting forever
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
 
     async def submit(self, item: In) -> Out:
         """Queue ``item`` and wait until its batch is committed."""
+        if self._task is None:
+            raise RuntimeError("GroupCommitter.start() was not called")
         future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
         await self._queue.put((item, future))
         return await future
@@ -53,12 +57,15 @@ class GroupCommitter(Generic[In, Out]):
     async def _run(self) -> None:
         while True:
             batch = [await self._queue.get()]
+            self._busy = True
             while len(batch) < self._max and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
                 results = await run_in_threadpool(self._write, [item for item, _ in batch])
             except Exception as exc:  # the whole transaction failed: every caller hears about it
                 results = [exc] * len(batch)
+            finally:
+                self._busy = False
             for (_, future), result in zip(batch, results, strict=True):
                 if future.done():
                     continue

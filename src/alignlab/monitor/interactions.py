@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 from uuid import uuid4
@@ -26,6 +27,7 @@ __all__ = [
     "list_interactions",
     "prompt_fingerprint",
     "record_interaction",
+    "record_interactions",
 ]
 
 InteractionStatus = Literal["ok", "upstream_error", "timeout", "error"]
@@ -118,23 +120,37 @@ def prompt_fingerprint(messages: list[dict[str, Any]]) -> str:
     return hashlib.sha256(json.dumps(canonical, sort_keys=True).encode()).hexdigest()
 
 
-def record_interaction(store: Store, new: NewInteraction) -> InteractionRecord:
-    """Write one interaction and return it; the commit is done when this returns."""
+def _values(new: NewInteraction) -> dict[str, Any]:
     messages = new.request.get("messages")
     messages = messages if isinstance(messages, list) else []
-    values = {
+    # Attribute reads, not model_dump: dumping deep-copies the request and response on every call.
+    values = {name: getattr(new, name) for name in NewInteraction.model_fields}
+    values |= {
         "id": new.id or uuid4().hex,
         "created_at": new.created_at or datetime.now(UTC),
         "prompt_hash": prompt_fingerprint(messages),
         "prompt_text": prompt_text(messages),
         "scores": None,
         "scored_at": None,
-        **new.model_dump(exclude={"id", "created_at"}),
     }
-    # A Core insert: this is on every proxied request, and the ORM's unit of work costs more than the write.
+    return values
+
+
+def record_interaction(store: Store, new: NewInteraction) -> InteractionRecord:
+    """Write one interaction and return it; the commit is done when this returns."""
+    values = _values(new)
+    # A Core insert: the ORM's unit of work costs more than the write.
     with store.engine.begin() as conn:
         conn.execute(insert(InteractionRow), values)
     return InteractionRecord.model_validate(values)
+
+
+def record_interactions(store: Store, items: Sequence[NewInteraction]) -> list[str]:
+    """Write many interactions in one transaction (the proxy's group commit); their ids, in order."""
+    rows = [_values(new) for new in items]
+    with store.engine.begin() as conn:
+        conn.execute(insert(InteractionRow), rows)  # one executemany
+    return [row["id"] for row in rows]
 
 
 def get_interaction(store: Store, interaction_id: str) -> InteractionRecord:

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from alignlab.errors import ConfigError
 from alignlab.store import Store
@@ -28,6 +28,7 @@ __all__ = [
     "create_key",
     "csrf_token",
     "list_keys",
+    "revocation_count",
     "revoke_key",
     "role_allows",
     "verify_key",
@@ -135,3 +136,13 @@ def revoke_key(store: Store, key_id: str) -> ApiKey:
         row.revoked_at = row.revoked_at or datetime.now(UTC)
         session.commit()
     return ApiKey.model_validate(row)
+
+
+def revocation_count(store: Store) -> int:
+    """How many keys are revoked: a cheap marker that changes whenever any process revokes one.
+
+    Revocation only ever adds (``revoked_at`` is set once and never cleared), so a cache
+    that sees this number unchanged knows none of its keys was revoked meanwhile.
+    """
+    with store.engine.connect() as conn:
+        return int(conn.scalar(select(func.count()).where(ApiKeyRow.revoked_at.is_not(None))) or 0)

@@ -3,7 +3,8 @@
 Every request ends as exactly one interaction row, whatever happens: success, an upstream
 that is down (502), slow (504) or answers with an error (its status). The row is committed
 before the client gets the response (for a stream: before the final ``data: [DONE]``), so an
-acknowledged interaction is never lost.
+acknowledged interaction is never lost. Rows are written by a group commit: concurrent
+requests share one transaction, and each waits for it.
 """
 
 from __future__ import annotations
@@ -12,16 +13,21 @@ import json
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from functools import partial
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 from uuid import uuid4
 
 import anyio
-import httpx
 from starlette.concurrency import run_in_threadpool
 
-from alignlab.monitor.interactions import InteractionStatus, NewInteraction, record_interaction
+from alignlab.monitor.batching import GroupCommitter
+from alignlab.monitor.interactions import InteractionStatus, NewInteraction, record_interactions
 from alignlab.monitor.metrics import ServiceMetrics
+from alignlab.monitor.upstream import UpstreamClient, UpstreamStream, UpstreamUnavailable
 from alignlab.store import Store
+
+if TYPE_CHECKING:
+    from alignlab.models.streaming import TokenStream
 
 __all__ = ["ChatProxy", "ProxyConfig", "ProxyReply"]
 
@@ -46,13 +52,19 @@ class ProxyConfig:
 
 @dataclass
 class ProxyReply:
-    """What the web layer sends back: JSON, or an SSE byte stream."""
+    """What the web layer sends back: JSON (``raw``: the upstream's bytes, unchanged), or an SSE byte stream."""
 
     interaction_id: str
     status_code: int
     body: dict[str, Any] | None = None
     stream: AsyncIterator[bytes] | None = None
+    raw: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
+
+
+class _Answer(NamedTuple):
+    body: dict[str, Any]
+    raw: bytes
 
 
 def _error(message: str, kind: str, code: str) -> dict[str, Any]:
@@ -87,11 +99,13 @@ class ChatProxy:
     ) -> None:
         self.store, self.config, self.metrics = store, config, metrics
         self.on_recorded, self.on_upstream_failure = on_recorded, on_upstream_failure
-        self.client = httpx.AsyncClient(
-            timeout=httpx.Timeout(config.upstream_timeout_s, connect=5.0),
-            limits=httpx.Limits(max_connections=256, max_keepalive_connections=64),
-        )
+        self.client = UpstreamClient()
         self._local: dict[str, Any] = {}
+        self._writer: GroupCommitter[NewInteraction, str] = GroupCommitter(partial(record_interactions, store))
+
+    def start(self) -> None:
+        """Start the interaction writer (inside the running event loop)."""
+        self._writer.start()
 
     async def warm(self) -> None:
         """Load the local models now, so the first request does not pay for it."""
@@ -99,7 +113,8 @@ class ChatProxy:
             await run_in_threadpool(self._local_model, name)
 
     async def aclose(self) -> None:
-        """Close the upstream connection pool."""
+        """Write the queued interactions, close the upstream connection pool."""
+        await self._writer.stop()
         await self.client.aclose()
 
     def backend_for(self, model: str) -> Literal["local", "upstream"]:
@@ -111,10 +126,12 @@ class ChatProxy:
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "alignlab"} for m in self.config.local_models]
         if self.config.upstream_base_url:
             try:
-                response = await self.client.get(f"{self._base}/models", headers=self._headers)
-                if response.status_code == 200:
-                    data += [m for m in response.json().get("data", []) if isinstance(m, dict)]
-            except (httpx.HTTPError, ValueError):
+                response = await self.client.request(
+                    "GET", f"{self._base}/models", headers=self._headers, timeout_s=self.config.upstream_timeout_s
+                )
+                listed = _json_or_none(response.content) if response.status == 200 else None
+                data += [m for m in (listed or {}).get("data", []) if isinstance(m, dict)]
+            except UpstreamUnavailable:
                 self.on_upstream_failure("upstream /models unreachable")
         return {"object": "list", "data": data}
 
@@ -124,7 +141,10 @@ class ChatProxy:
 
     @property
     def _headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.config.upstream_api_key}"} if self.config.upstream_api_key else {}
+        headers = {"Content-Type": "application/json"}
+        if self.config.upstream_api_key:
+            headers["Authorization"] = f"Bearer {self.config.upstream_api_key}"
+        return headers
 
     async def complete(self, body: dict[str, Any], *, api_key_id: str | None) -> ProxyReply:
         """Answer one chat completion request (``body`` is the client's JSON, already validated)."""
@@ -154,51 +174,68 @@ class ChatProxy:
                 return ProxyReply(
                     interaction_id, 200, stream=await self._open_stream(body, base, start), headers=headers
                 )
-            result = await (self._upstream(body) if backend == "upstream" else self._generate_local(body))
+            if stream and (tokens := await self._open_local_stream(body, base, start)) is not None:
+                return ProxyReply(interaction_id, 200, stream=tokens, headers=headers)
+            if backend == "upstream":
+                result, raw = await self._upstream(body)
+            else:
+                result, raw = await self._generate_local(body), None
         except _Failure as failure:
             await self._record(base, start, failure=failure)
             return ProxyReply(interaction_id, failure.http_status, failure.body, headers=headers)
         await self._record(base, start, result=result)
-        if stream:  # a local model answers in one piece; send it as a one-chunk stream
+        if backend == "upstream":  # the upstream's bytes go back unchanged (no second serialisation)
+            return ProxyReply(interaction_id, 200, result, headers=headers, raw=raw)
+        if stream:  # a local model that cannot stream tokens answers in one piece
             return ProxyReply(interaction_id, 200, stream=_as_sse(result), headers=headers)
         return ProxyReply(interaction_id, 200, result, headers=headers)
 
-    async def _upstream(self, body: dict[str, Any]) -> dict[str, Any]:
+    async def _upstream(self, body: dict[str, Any]) -> _Answer:
         try:
-            response = await self.client.post(f"{self._base}/chat/completions", json=body, headers=self._headers)
-        except httpx.HTTPError as exc:
+            response = await self.client.request(
+                "POST",
+                f"{self._base}/chat/completions",
+                headers=self._headers,
+                timeout_s=self.config.upstream_timeout_s,
+                body=json.dumps(body).encode(),
+            )
+        except UpstreamUnavailable as exc:
             raise self._transport_failure(exc) from exc
-        return _upstream_json(response)
+        return _Answer(_upstream_json(response.status, response.content), response.content)
 
-    def _transport_failure(self, exc: httpx.HTTPError) -> _Failure:
-        if isinstance(exc, httpx.TimeoutException):
+    def _transport_failure(self, exc: UpstreamUnavailable) -> _Failure:
+        if exc.kind == "timeout":
             message = f"upstream did not answer within {self.config.upstream_timeout_s:g} s"
             self.on_upstream_failure(message)
             return _Failure("timeout", 504, _error(message, "upstream_error", "upstream_timeout"), message)
-        message = f"upstream unreachable ({type(exc).__name__})"
+        message = f"upstream unreachable ({exc})"
         self.on_upstream_failure(message)
         return _Failure("upstream_error", 502, _error(message, "upstream_error", "upstream_unreachable"), message)
 
     async def _open_stream(self, body: dict[str, Any], base: dict[str, Any], start: float) -> AsyncIterator[bytes]:
-        request = self.client.build_request("POST", f"{self._base}/chat/completions", json=body, headers=self._headers)
         try:
-            response = await self.client.send(request, stream=True)
-        except httpx.HTTPError as exc:
+            response = await self.client.open_stream(
+                f"{self._base}/chat/completions",
+                headers=self._headers,
+                timeout_s=self.config.upstream_timeout_s,
+                body=json.dumps(body).encode(),
+            )
+            if response.status != 200:
+                content = await response.read()
+                response.close()
+                _upstream_json(response.status, content)  # raises the failure with the upstream's status
+        except UpstreamUnavailable as exc:
             raise self._transport_failure(exc) from exc
-        if response.status_code != 200:
-            await response.aread()
-            await response.aclose()
-            _upstream_json(response)  # raises the failure with the upstream's status
         return self._relay(response, base, start)
 
-    async def _relay(self, response: httpx.Response, base: dict[str, Any], start: float) -> AsyncIterator[bytes]:
+    async def _relay(self, response: UpstreamStream, base: dict[str, Any], start: float) -> AsyncIterator[bytes]:
         parts: list[str] = []
         usage: dict[str, Any] = {}
         failure: _Failure | None = None
         finish: str | None = None
         completed = False
         try:
-            async for line in response.aiter_lines():
+            async for line in response.lines():
                 if line.strip() == "data: [DONE]":
                     continue  # sent after the row is committed
                 if line.startswith("data:"):
@@ -211,25 +248,81 @@ class ChatProxy:
                                 finish = choice.get("finish_reason") or finish
                 yield (line + "\n").encode()
             completed = True
-        except httpx.HTTPError as exc:
+        except UpstreamUnavailable as exc:
             failure = self._transport_failure(exc)
         finally:
             # A client that hangs up cancels this generator; the row must still be written.
             with anyio.CancelScope(shield=True):
-                await response.aclose()
-                if failure is None and not completed:
-                    failure = _Failure(
-                        "error",
-                        499,
-                        _error("client closed the stream", "client_error", "closed"),
-                        "client disconnected mid-stream",
-                    )
-                result = {
-                    "choices": [{"message": {"content": "".join(parts)}, "finish_reason": finish}],
-                    "usage": usage,
-                }
-                await self._record(
-                    base, start, result=result if failure is None else None, failure=failure, text="".join(parts)
+                response.close()
+                failure = await self._end_stream(base, start, "".join(parts), usage, finish, failure, completed)
+        if failure is None:
+            yield b"data: [DONE]\n\n"
+
+    async def _end_stream(
+        self,
+        base: dict[str, Any],
+        start: float,
+        text: str,
+        usage: dict[str, Any],
+        finish: str | None,
+        failure: _Failure | None,
+        completed: bool,
+    ) -> _Failure | None:
+        """Record a finished, failed or abandoned stream (call shielded from cancellation)."""
+        if failure is None and not completed:
+            failure = _Failure(
+                "error",
+                499,
+                _error("client closed the stream", "client_error", "closed"),
+                "client disconnected mid-stream",
+            )
+        result = {"choices": [{"message": {"content": text}, "finish_reason": finish}], "usage": usage}
+        await self._record(base, start, result=result if failure is None else None, failure=failure, text=text)
+        return failure
+
+    async def _open_local_stream(
+        self, body: dict[str, Any], base: dict[str, Any], start: float
+    ) -> AsyncIterator[bytes] | None:
+        """Start streaming tokens from a local Hugging Face model (``None``: this model cannot stream)."""
+        from alignlab.models.streaming import can_stream, stream_chat
+
+        api = (await run_in_threadpool(self._local_model, str(body["model"]))).api
+        if not can_stream(api):
+            return None
+        try:
+            tokens = await run_in_threadpool(
+                stream_chat, api, _inspect_messages(body["messages"]), max_new_tokens=_max_tokens(body)
+            )
+        except Exception as exc:  # as for a non-streamed local failure: a 502 and a row
+            raise _local_failure(exc) from exc
+        return self._relay_local(tokens, body, base, start)
+
+    async def _relay_local(
+        self, tokens: TokenStream, body: dict[str, Any], base: dict[str, Any], start: float
+    ) -> AsyncIterator[bytes]:
+        common = _chunk_header(f"chatcmpl-{uuid4().hex}", str(body["model"]))
+        parts: list[str] = []
+        usage: dict[str, Any] = {}
+        failure: _Failure | None = None
+        completed = False
+        try:
+            yield _sse(common, {"role": "assistant", "content": ""})
+            while (piece := await anyio.to_thread.run_sync(next, tokens.pieces, None)) is not None:
+                if piece:
+                    parts.append(piece)
+                    yield _sse(common, {"content": piece})
+            await anyio.to_thread.run_sync(tokens.join)
+            if tokens.error is not None:
+                failure = _local_failure(tokens.error)
+            else:
+                usage = _usage(tokens.prompt_tokens, tokens.completion_tokens)
+                yield _sse(common, {}, finish=tokens.finish_reason, usage=usage)
+            completed = True
+        finally:
+            with anyio.CancelScope(shield=True):
+                tokens.cancel()
+                failure = await self._end_stream(
+                    base, start, "".join(parts), usage, tokens.finish_reason, failure, completed
                 )
         if failure is None:
             yield b"data: [DONE]\n\n"
@@ -239,19 +332,14 @@ class ChatProxy:
 
         model = await run_in_threadpool(self._local_model, str(body["model"]))
         config = GenerateConfig(
-            max_tokens=body.get("max_tokens") or body.get("max_completion_tokens") or 256,
+            max_tokens=_max_tokens(body),
             temperature=body.get("temperature"),
             seed=body.get("seed"),
         )
         try:
             output = await model.generate(_inspect_messages(body["messages"]), config=config)
         except Exception as exc:  # the model failed; the client gets a 500-class error, the row is kept
-            raise _Failure(
-                "error",
-                502,
-                _error(f"local model failed: {type(exc).__name__}", "server_error", "local_model_error"),
-                str(exc),
-            ) from exc
+            raise _local_failure(exc) from exc
         usage = output.usage
         return {
             "id": f"chatcmpl-{uuid4().hex}",
@@ -265,11 +353,7 @@ class ChatProxy:
                     "finish_reason": "stop" if output.stop_reason == "stop" else "length",
                 }
             ],
-            "usage": {
-                "prompt_tokens": usage.input_tokens if usage else 0,
-                "completion_tokens": usage.output_tokens if usage else 0,
-                "total_tokens": usage.total_tokens if usage else 0,
-            },
+            "usage": _usage(usage.input_tokens if usage else 0, usage.output_tokens if usage else 0),
         }
 
     def _local_model(self, name: str) -> Any:
@@ -296,7 +380,8 @@ class ChatProxy:
         if text is None and result is not None:
             choices = result.get("choices") or [{}]
             text = ((choices[0] or {}).get("message") or {}).get("content")
-        new = NewInteraction(
+        # model_construct: every field comes from this module, already typed; validation is pure cost here.
+        new = NewInteraction.model_construct(
             **base,
             status=failure.status if failure else "ok",
             http_status=failure.http_status if failure else 200,
@@ -307,7 +392,7 @@ class ChatProxy:
             prompt_tokens=usage.get("prompt_tokens"),
             completion_tokens=usage.get("completion_tokens"),
         )
-        await run_in_threadpool(record_interaction, self.store, new)
+        await self._writer.submit(new)
         self.metrics.requests.labels(new.model, new.status).inc()
         self.metrics.latency.labels(new.backend).observe(latency_ms / 1000)
         for kind in ("prompt_tokens", "completion_tokens"):
@@ -317,7 +402,7 @@ class ChatProxy:
             self.on_recorded(new.id or "")
 
 
-def _json_or_none(text: str) -> dict[str, Any] | None:
+def _json_or_none(text: str | bytes) -> dict[str, Any] | None:
     try:
         value = json.loads(text)
     except ValueError:
@@ -325,45 +410,56 @@ def _json_or_none(text: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _upstream_json(response: httpx.Response) -> dict[str, Any]:
-    body = _json_or_none(response.text)
-    if response.status_code == 200 and body is not None:
+def _upstream_json(status: int, content: bytes) -> dict[str, Any]:
+    body = _json_or_none(content)
+    if status == 200 and body is not None:
         return body
     if body is None or "error" not in body:
-        body = _error(
-            f"upstream answered {response.status_code} with a non-JSON body", "upstream_error", "upstream_bad_response"
-        )
-    status = response.status_code if 400 <= response.status_code < 500 else 502
-    raise _Failure("upstream_error", status, body, f"upstream answered {response.status_code}")
+        body = _error(f"upstream answered {status} with a non-JSON body", "upstream_error", "upstream_bad_response")
+    raise _Failure("upstream_error", status if 400 <= status < 500 else 502, body, f"upstream answered {status}")
+
+
+def _max_tokens(body: dict[str, Any]) -> int:
+    return int(body.get("max_tokens") or body.get("max_completion_tokens") or 256)
+
+
+def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    return {
+        "prompt_tokens": prompt_tokens,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt_tokens + completion_tokens,
+    }
+
+
+def _local_failure(exc: BaseException) -> _Failure:
+    message = f"local model failed: {type(exc).__name__}"
+    return _Failure("error", 502, _error(message, "server_error", "local_model_error"), str(exc))
+
+
+def _chunk_header(completion_id: str, model: str, created: int | None = None) -> dict[str, Any]:
+    return {
+        "id": completion_id,
+        "object": "chat.completion.chunk",
+        "created": int(time.time()) if created is None else created,
+        "model": model,
+    }
+
+
+def _sse(
+    header: dict[str, Any], delta: dict[str, Any], *, finish: str | None = None, usage: dict[str, Any] | None = None
+) -> bytes:
+    chunk = {**header, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
+    if usage is not None:
+        chunk["usage"] = usage
+    return f"data: {json.dumps(chunk)}\n\n".encode()
 
 
 async def _as_sse(result: dict[str, Any]) -> AsyncIterator[bytes]:
+    """A whole completion as a two-chunk stream (for local models that cannot stream tokens)."""
     choice = result["choices"][0]
-    common = {
-        "id": result["id"],
-        "object": "chat.completion.chunk",
-        "created": result["created"],
-        "model": result["model"],
-    }
-    chunks = [
-        {
-            **common,
-            "choices": [
-                {
-                    "index": 0,
-                    "delta": {"role": "assistant", "content": choice["message"]["content"]},
-                    "finish_reason": None,
-                }
-            ],
-        },
-        {
-            **common,
-            "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}],
-            "usage": result["usage"],
-        },
-    ]
-    for chunk in chunks:
-        yield f"data: {json.dumps(chunk)}\n\n".encode()
+    header = _chunk_header(result["id"], result["model"], result["created"])
+    yield _sse(header, {"role": "assistant", "content": choice["message"]["content"]})
+    yield _sse(header, {}, finish=choice["finish_reason"], usage=result["usage"])
     yield b"data: [DONE]\n\n"
 
 

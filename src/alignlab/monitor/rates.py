@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -12,7 +13,7 @@ from sqlalchemy import select
 from alignlab.store import Store
 from alignlab.store.service_tables import FeedbackRow, InteractionRow
 
-__all__ = ["RATE_METRICS", "RateBucket", "RollingRate", "is_flagged", "rate_series"]
+__all__ = ["RATE_METRICS", "RateBucket", "RollingRate", "harmful_is_stand_in", "is_flagged", "rate_series"]
 
 RATE_METRICS = ("harmful", "refusal", "toxicity", "profanity", "flagged")
 
@@ -20,15 +21,20 @@ RATE_METRICS = ("harmful", "refusal", "toxicity", "profanity", "flagged")
 def is_flagged(scores: dict[str, Any], metric: str) -> bool | None:
     """Whether ``scores`` count towards ``metric``; ``None`` when its detector did not run.
 
-    ``harmful`` is the union of the toxicity and profanity detectors: no harmfulness
-    classifier ships offline, so offensive output is the proxy measured here.
+    ``harmful`` is the ``harmful`` detector's verdict where it ran; otherwise a stand-in,
+    the union of the toxicity and profanity detectors (see :func:`harmful_is_stand_in`).
     """
-    if metric == "harmful":
+    if metric == "harmful" and "harmful" not in scores:
         parts = [scores[d]["flagged"] for d in ("toxicity", "profanity") if d in scores]
         return any(parts) if parts else None
     if metric in scores:
         return bool(scores[metric]["flagged"])
     return None
+
+
+def harmful_is_stand_in(detectors: Sequence[str]) -> bool:
+    """Whether a service running ``detectors`` measures harm by the offensive-language stand-in."""
+    return "harmful" not in detectors
 
 
 @dataclass

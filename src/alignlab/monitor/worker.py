@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,8 +17,9 @@ from typing import Any
 
 from sqlalchemy import select
 
+from alignlab.errors import ConfigError
 from alignlab.monitor.alerts import AlertSink
-from alignlab.monitor.detectors import Detector, get_detector
+from alignlab.monitor.detectors import Combiner, Detector, get_detector
 from alignlab.monitor.drift import DriftTracker, Embedder, minilm_embedder
 from alignlab.monitor.metrics import ServiceMetrics
 from alignlab.monitor.rates import RollingRate, is_flagged
@@ -37,7 +39,10 @@ class MonitorConfig:
     """What the monitor runs and when it alerts.
 
     Attributes:
-        detectors: Registered detector names to run on every response.
+        detectors: Registered detector names to run on every response, in order (a combiner
+            such as ``harmful`` after the detectors it reads).
+        detector_options: Detector name → keyword options for its factory (e.g.
+            ``{"reward": {"model": "ckpt:rm", "threshold": 0.0}}``).
         window: Outcomes in each rolling rate.
         min_events: No threshold alert before the window holds this many outcomes.
         thresholds: Metric → rolling rate above which a threshold alert fires (once, until
@@ -48,9 +53,14 @@ class MonitorConfig:
         drift_window: Prompts in the reference and in the current window.
         drift_every: Prompts between two drift tests.
         drift_alpha: p-value below which a drift alert fires.
+        batch_linger_s: After the first queued interaction, wait this long for more before
+            scoring. Scoring is not latency-critical, and per-call costs dominate batches of
+            one (alt-profanity-check: 2.5 ms for one response, 0.08 ms each in 32; one commit
+            per batch); they also compete with the proxy for the interpreter.
     """
 
     detectors: tuple[str, ...] = ("refusal", "toxicity", "profanity")
+    detector_options: dict[str, dict[str, Any]] = field(default_factory=dict)
     window: int = 200
     min_events: int = 30
     thresholds: dict[str, float] = field(
@@ -64,6 +74,7 @@ class MonitorConfig:
     drift_window: int = 100
     drift_every: int = 50
     drift_alpha: float = 0.01
+    batch_linger_s: float = 0.1
 
 
 class Monitor:
@@ -77,10 +88,10 @@ class Monitor:
         metrics: ServiceMetrics,
         *,
         embedder: Embedder | None = None,
-        detectors: Sequence[Detector] | None = None,
+        detectors: Sequence[Detector | Combiner] | None = None,
     ) -> None:
         self.store, self.config, self.alerts, self.metrics = store, config, alerts, metrics
-        self._detectors = list(detectors) if detectors is not None else None
+        self._detectors: list[Detector | Combiner] | None = list(detectors) if detectors is not None else None
         self._embedder = embedder or minilm_embedder
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
@@ -93,7 +104,14 @@ class Monitor:
     def start(self) -> None:
         """Load the detectors, re-queue unscored interactions, start the thread."""
         if self._detectors is None:
-            self._detectors = [get_detector(name) for name in self.config.detectors]
+            options = self.config.detector_options
+            unknown = set(options) - set(self.config.detectors)
+            if unknown:
+                raise ConfigError(f"options given for detectors that do not run: {sorted(unknown)}")
+            self._detectors = [get_detector(name, **options.get(name, {})) for name in self.config.detectors]
+        for i, detector in enumerate(self._detectors):
+            if isinstance(detector, Combiner):
+                detector.check([d.name for d in self._detectors[:i]])
         if self.config.drift:
             self.drift = DriftTracker(self._embedder, window=self.config.drift_window, every=self.config.drift_every)
         with self.store.session() as session:
@@ -143,14 +161,21 @@ class Monitor:
         if prompts:
             self.drift.add([p or " " for p in prompts])
 
+    def _next_batch(self) -> list[str | None]:
+        """Block for one item, then gather more for up to ``batch_linger_s`` (or until a stop)."""
+        batch = [self._queue.get()]
+        deadline = time.monotonic() + self.config.batch_linger_s
+        while len(batch) < _BATCH and batch[-1] is not None:
+            try:
+                remaining = deadline - time.monotonic()
+                batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
+            except queue.Empty:
+                break
+        return batch
+
     def _run(self) -> None:
         while True:
-            batch = [self._queue.get()]
-            while len(batch) < _BATCH:
-                try:
-                    batch.append(self._queue.get_nowait())
-                except queue.Empty:
-                    break
+            batch = self._next_batch()
             ids = [i for i in batch if i is not None and i != _SEED]
             try:
                 if _SEED in batch:
@@ -173,11 +198,16 @@ class Monitor:
         with self.store.session() as session:
             rows = session.scalars(select(InteractionRow).where(InteractionRow.id.in_(ids))).all()
             rows = sorted((r for r in rows if r.status == "ok" and r.scored_at is None), key=lambda r: r.created_at)
-            prompts = [r.prompt_text for r in rows]
+            # The prompt a detector sees is the last user message: what the response answers.
+            prompts = [_last_user(r.request) or r.prompt_text for r in rows]
             responses = [r.response_text or "" for r in rows]
             results: list[dict[str, Any]] = [{} for _ in rows]
             for detector in self._detectors or []:
-                for i, result in enumerate(detector.score(prompts, responses)):
+                if isinstance(detector, Combiner):
+                    found = detector.combine(results)
+                else:
+                    found = detector.score(prompts, responses)
+                for i, result in enumerate(found):
                     results[i][detector.name] = result
                     if result.get("flagged"):
                         self.metrics.flags.labels(detector.name).inc()

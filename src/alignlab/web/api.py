@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.concurrency import run_in_threadpool
 
+from alignlab.errors import ConfigError
 from alignlab.monitor.alerts import AlertRecord, list_alerts
 from alignlab.monitor.feedback import FeedbackIn, FeedbackRecord, record_feedback_many
 from alignlab.monitor.interactions import (
@@ -20,13 +21,14 @@ from alignlab.monitor.interactions import (
     get_interaction,
     list_interactions,
 )
-from alignlab.monitor.keys import ApiKey, role_allows
+from alignlab.monitor.keys import ApiKey, revoke_key, role_allows
 from alignlab.web.auth import api_key, optional_api_key, require_role
 
 __all__ = ["router"]
 
 router = APIRouter()
 Moderator = Annotated[ApiKey, require_role("moderator")]
+Admin = Annotated[ApiKey, require_role("admin")]
 
 
 class ChatMessage(BaseModel):
@@ -78,6 +80,8 @@ async def chat_completions(
         return StreamingResponse(
             reply.stream, media_type="text/event-stream", headers={**reply.headers, "Cache-Control": "no-cache"}
         )
+    if reply.raw is not None:
+        return Response(reply.raw, reply.status_code, headers=reply.headers, media_type="application/json")
     return JSONResponse(reply.body, reply.status_code, headers=reply.headers)
 
 
@@ -88,14 +92,15 @@ async def models(request: Request) -> dict[str, Any]:
     return result
 
 
-@router.post("/v1/feedback", tags=["feedback"], status_code=201)
-async def post_feedback(item: FeedbackIn, request: Request, key: Annotated[ApiKey, Depends(api_key)]) -> FeedbackRecord:
+@router.post("/v1/feedback", tags=["feedback"], status_code=201, response_model=FeedbackRecord)
+async def post_feedback(item: FeedbackIn, request: Request, key: Annotated[ApiKey, Depends(api_key)]) -> Response:
     """Attach feedback to a logged interaction (flags need a moderator key); 404 for an unknown interaction."""
     if item.kind == "flag" and not role_allows(key.role, "moderator"):
         raise HTTPException(403, f"flags need a moderator key; yours is {key.role}")
     record: FeedbackRecord = await request.app.state.feedback.submit((item, key.id))
     request.app.state.metrics.feedback.labels(record.kind).inc()
-    return record
+    # Serialised once, here: returning the model would make FastAPI validate it a second time.
+    return Response(record.model_dump_json(), 201, media_type="application/json")
 
 
 class FeedbackBatch(BaseModel):
@@ -183,6 +188,17 @@ async def monitor_state(request: Request, key: Moderator) -> dict[str, Any]:
         "drift": monitor.last_drift,
         "drift_windows": monitor.drift.state() if monitor.drift else None,
     }
+
+
+@router.post("/v1/keys/{key_id}/revoke", tags=["auth"])
+async def revoke(key_id: str, request: Request, key: Admin) -> ApiKey:
+    """Revoke a key (admin); it stops working in this process at once, in others within a second."""
+    try:
+        revoked = await run_in_threadpool(revoke_key, request.app.state.store, key_id)
+    except ConfigError as exc:
+        raise HTTPException(404, str(exc)) from exc
+    request.app.state.keys.forget(key_id)
+    return revoked
 
 
 @router.get("/metrics", tags=["monitor"], include_in_schema=False)

@@ -178,6 +178,7 @@ def create_app(settings: Settings, config: ServiceConfig | None = None) -> FastA
         app.state.keys, app.state.config, app.state.alerts = KeyCache(store), config, sink
         app.state.feedback = GroupCommitter(partial(record_feedback_many, store))
         app.state.feedback.start()
+        proxy.start()
         await proxy.warm()
         try:
             yield

@@ -36,7 +36,7 @@ from alignlab.monitor.feedback import (
 )
 from alignlab.monitor.interactions import InteractionFilter, get_interaction, list_interactions
 from alignlab.monitor.keys import ApiKey, Role, csrf_token, role_allows
-from alignlab.monitor.rates import RATE_METRICS, rate_series
+from alignlab.monitor.rates import RATE_METRICS, harmful_is_stand_in, rate_series
 from alignlab.store import get_run, list_runs
 from alignlab.web.auth import COOKIE, page_key
 from alignlab.web.charts import rate_chart
@@ -139,12 +139,16 @@ async def dashboard(request: Request, key: PageKey, hours: int = 24, bucket_minu
     monitor = request.app.state.monitor
     charts = {m: rate_chart(series[m]) for m in RATE_METRICS}
     totals = {m: (sum(b.k for b in series[m]), sum(b.n for b in series[m])) for m in RATE_METRICS}
+    labels = {m: f"{m} rate" for m in RATE_METRICS}
+    if harmful_is_stand_in(request.app.state.config.monitor.detectors):
+        labels["harmful"] = "harmful rate (stand-in: toxicity or profanity; no harmful detector configured)"
     return await _render(
         request,
         "dashboard.html",
         key,
         charts=charts,
         totals=totals,
+        labels=labels,
         alerts=alerts,
         monitor=monitor,
         hours=hours,
