@@ -112,6 +112,7 @@ def test_logprob_order_average_labels_inconsistent_pairs() -> None:
     assert y["chosen"][0]["content"] == "second-y" and y["p_chosen"] == pytest.approx(0.65)
     assert x["weight"] == y["weight"] == 0.5
     assert result.stats["position_bias"] == pytest.approx((0.8 + 0.6 + 0.6 + 0.9) / 4)
+    assert result.stats["mean_p_chosen"] == pytest.approx((0.6 + 0.65) / 2)
     assert result.stats["consistent"] == 0 and result.stats["inconsistent"] == 2
 
 

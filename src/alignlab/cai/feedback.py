@@ -266,6 +266,8 @@ def label_pairs(
     stats = _stats(judgments, rows, options)
     if first_shown:
         stats["position_bias"] = round(sum(first_shown.values()) / len(first_shown), 4)
+        strengths = [p for r in rows if isinstance(p := r["p_chosen"], float)]
+        stats["mean_p_chosen"] = round(sum(strengths) / len(strengths), 4) if strengths else None
     return FeedbackResult(rows, stats)
 
 

@@ -10,16 +10,19 @@ import random
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from alignlab.cai.feedback import label_pairs, sample_pairs
 from alignlab.cai.generate import release_models
 from alignlab.cai.pipeline import CaiRun, StageResult, checkpoint_name
 from alignlab.cai.supervised import build_chains, helpful_rows, load_redteam_prompts, sft_rows, split_prompts
 from alignlab.data.preferences import load_training_rows
-from alignlab.errors import AlignlabError, ConfigError, InputError
+from alignlab.errors import AlignlabError, InputError
 from alignlab.evals.refusal import classify_refusal
 from alignlab.stats import Proportion
+
+if TYPE_CHECKING:
+    from alignlab.cai.evaluate import StageEvaluation
 
 __all__ = ["ARTEFACTS", "NEEDS", "STEP_FUNCTIONS", "preference_training_rows"]
 
@@ -290,14 +293,10 @@ def rlaif_step(run: CaiRun) -> StageResult:
     )
 
 
-def _evaluation(run: CaiRun) -> Any:
-    try:
-        from alignlab.cai.evaluate import CaiEvalOptions, StageModel, evaluate_stages
-    except ImportError:
-        raise ConfigError(
-            "steps 'evaluate' and 'report' need alignlab.cai.evaluate, missing from this install"
-        ) from None
+def _evaluation(run: CaiRun) -> StageEvaluation:
     import dataclasses
+
+    from alignlab.cai.evaluate import CaiEvalOptions, StageModel, evaluate_stages
 
     stages = [
         StageModel("base", run.config.model),
@@ -320,10 +319,8 @@ def evaluate_step(run: CaiRun) -> StageResult:
 
 def report_step(run: CaiRun) -> StageResult:
     """The Markdown + HTML report (``report/``); the evaluation is re-read from its logs."""
-    try:
-        from alignlab.cai.report import CaiReportInputs, write_cai_report
-    except ImportError:
-        raise ConfigError("step 'report' needs alignlab.cai.report, missing from this install") from None
+    from alignlab.cai.report import CaiReportInputs, write_cai_report
+
     stages = run.manifest["stages"]
     label = stages["label"]["metrics"]
     feedback_keys = ("n_pairs", "unparsed", "consistent", "inconsistent", "consistency", "policy", "kept")
@@ -336,6 +333,8 @@ def report_step(run: CaiRun) -> StageResult:
             **{k: label[k] for k in feedback_keys},
             "unparsed_pairs": label.get("unparsed_pairs"),
             "ties": label.get("ties"),
+            "position_bias": label.get("position_bias"),
+            "mean_p_chosen": label.get("mean_p_chosen"),
         },
         preference_model=json.loads(run.path(PM_METRICS).read_text(encoding="utf-8")),
         calls=run.manifest.get("calls", {}),
