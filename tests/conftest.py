@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from alignlab.settings import Settings, load_settings
+from alignlab.store import Store, open_store
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -27,6 +31,20 @@ def alignlab_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     if "ALIGNLAB_DATA_DIR" not in os.environ and SHARED_DATA.is_dir():
         monkeypatch.setenv("ALIGNLAB_DATA_DIR", str(SHARED_DATA))
     return tmp_path
+
+
+@pytest.fixture
+def settings(alignlab_env: Path) -> Settings:
+    """Settings read from the isolated environment."""
+    return load_settings()
+
+
+@pytest.fixture
+def store(settings: Settings) -> Iterator[Store]:
+    """A migrated store in the isolated environment."""
+    s = open_store(settings.database_url)
+    yield s
+    s.close()
 
 
 @pytest.fixture(scope="session")

@@ -19,9 +19,6 @@ from typing import Any
 import pytest
 from inspect_ai.model import ChatMessage, GenerateConfig, Model, ModelOutput, ModelUsage, get_model
 
-from alignlab.settings import Settings, load_settings
-from alignlab.store import Store, open_store
-
 MARKERS = ("[consistent]", "[flip]", "[garbage]")
 JUDGE = "mockllm/cai-judge"
 _ANSWERS = re.compile(
@@ -59,18 +56,6 @@ def scripted_judge(fn: Callable[[str], str] = scripted_verdict) -> Model:
         return _output(fn(messages[-1].text))
 
     return get_model("mockllm/model", custom_outputs=reply, memoize=False)
-
-
-@pytest.fixture
-def settings(alignlab_env: Path) -> Settings:
-    return load_settings()
-
-
-@pytest.fixture
-def store(settings: Settings) -> Store:
-    s = open_store(settings.database_url)
-    yield s  # type: ignore[misc]
-    s.close()
 
 
 @pytest.fixture

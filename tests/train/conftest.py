@@ -8,9 +8,6 @@ from typing import Any
 
 import pytest
 
-from alignlab.settings import Settings, load_settings
-from alignlab.store import Store, open_store
-
 WORDS = ("cake", "poem", "process", "bomb")
 
 
@@ -25,18 +22,6 @@ def _user(text: str) -> list[dict[str, str]]:
 
 def _assistant(text: str) -> list[dict[str, str]]:
     return [{"role": "assistant", "content": text}]
-
-
-@pytest.fixture
-def settings(alignlab_env: Path) -> Settings:
-    return load_settings()
-
-
-@pytest.fixture
-def store(settings: Settings) -> Store:
-    s = open_store(settings.database_url)
-    yield s  # type: ignore[misc]
-    s.close()
 
 
 @pytest.fixture

@@ -28,8 +28,8 @@ from alignlab.yamlfile import read_yaml
 
 __all__ = [
     "CaiConfig",
+    "CaiEvalOptions",
     "CritiqueOptions",
-    "EvalSection",
     "FeedbackMethod",
     "FeedbackOptions",
     "HelpfulMix",
@@ -107,8 +107,18 @@ class TrainSection:
 
 
 @dataclass(frozen=True)
-class EvalSection:
-    """Sizes of the final evaluation (passed to ``alignlab.cai.evaluate.CaiEvalOptions``)."""
+class CaiEvalOptions:
+    """What the evaluation runs.
+
+    Attributes:
+        limit: Prompts per dataset, spread evenly over its categories (the same for every stage).
+        max_new_tokens: Generation budget per answer.
+        redteam_dataset: Harmful requests (harmful compliance, evasiveness).
+        overrefusal_dataset: Safe look-alikes (over-refusal; their answers are also rated for
+            helpfulness unless ``helpful_dataset`` is set).
+        helpful_dataset: Another prompt dataset whose ``safe`` prompts are rated for helpfulness.
+        helpfulness_judge: The judge model's name.
+    """
 
     limit: int = 20
     max_new_tokens: int = 96
@@ -116,6 +126,17 @@ class EvalSection:
     overrefusal_dataset: str = "xstest"
     helpful_dataset: str | None = None
     helpfulness_judge: str = "default"
+
+    def __post_init__(self) -> None:
+        if self.limit < 1:
+            raise ConfigError(f"evaluation limit must be at least 1, got {self.limit}")
+        if self.max_new_tokens < 1:
+            raise ConfigError(f"evaluation max_new_tokens must be at least 1, got {self.max_new_tokens}")
+
+    @property
+    def helpfulness_dataset(self) -> str:
+        """The dataset whose safe prompts are rated."""
+        return self.helpful_dataset or self.overrefusal_dataset
 
 
 @dataclass(frozen=True)
@@ -141,7 +162,7 @@ class CaiConfig:
     helpful: HelpfulMix | None = field(default_factory=HelpfulMix)
     feedback: FeedbackOptions = field(default_factory=FeedbackOptions)
     train: TrainSection = field(default_factory=TrainSection)
-    eval: EvalSection = field(default_factory=EvalSection)
+    eval: CaiEvalOptions = field(default_factory=CaiEvalOptions)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-able form (recorded in the manifest and the store rows)."""
@@ -154,7 +175,7 @@ _SECTIONS: dict[str, type[Any]] = {
     "helpful": HelpfulMix,
     "feedback": FeedbackOptions,
     "train": TrainSection,
-    "eval": EvalSection,
+    "eval": CaiEvalOptions,
 }
 
 

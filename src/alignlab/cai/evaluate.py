@@ -37,6 +37,7 @@ import numpy as np
 from inspect_ai.log import EvalLog, read_eval_log
 from scipy import stats as _st
 
+from alignlab.cai.config import CaiEvalOptions
 from alignlab.cai.evaluate_helpfulness import (
     JUDGE_MAX_TOKENS,
     JUDGE_PROMPT,
@@ -97,39 +98,6 @@ class StageModel:
 
     stage: str
     model: str
-
-
-@dataclass(frozen=True)
-class CaiEvalOptions:
-    """What the evaluation runs.
-
-    Attributes:
-        limit: Prompts per dataset, spread evenly over its categories (the same for every stage).
-        max_new_tokens: Generation budget per answer.
-        redteam_dataset: Harmful requests (harmful compliance, evasiveness).
-        overrefusal_dataset: Safe look-alikes (over-refusal; their answers are also rated for
-            helpfulness unless ``helpful_dataset`` is set).
-        helpful_dataset: Another prompt dataset whose ``safe`` prompts are rated for helpfulness.
-        helpfulness_judge: The judge model's name.
-    """
-
-    limit: int = 20
-    max_new_tokens: int = 96
-    redteam_dataset: str = "strongreject-small"
-    overrefusal_dataset: str = "xstest"
-    helpful_dataset: str | None = None
-    helpfulness_judge: str = "default"
-
-    def __post_init__(self) -> None:
-        if self.limit < 1:
-            raise ConfigError(f"evaluation limit must be at least 1, got {self.limit}")
-        if self.max_new_tokens < 1:
-            raise ConfigError(f"evaluation max_new_tokens must be at least 1, got {self.max_new_tokens}")
-
-    @property
-    def helpfulness_dataset(self) -> str:
-        """The dataset whose safe prompts are rated."""
-        return self.helpful_dataset or self.overrefusal_dataset
 
 
 @dataclass(frozen=True)

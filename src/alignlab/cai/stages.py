@@ -294,17 +294,14 @@ def rlaif_step(run: CaiRun) -> StageResult:
 
 
 def _evaluation(run: CaiRun) -> StageEvaluation:
-    import dataclasses
-
-    from alignlab.cai.evaluate import CaiEvalOptions, StageModel, evaluate_stages
+    from alignlab.cai.evaluate import StageModel, evaluate_stages
 
     stages = [
         StageModel("base", run.config.model),
         StageModel("sft", f"ckpt:{checkpoint_name(run.config, 'sft')}"),
         StageModel("rlaif", f"ckpt:{checkpoint_name(run.config, 'rlaif')}"),
     ]
-    options = CaiEvalOptions(**dataclasses.asdict(run.config.eval))
-    return evaluate_stages(stages, options, settings=run.settings, store=run.store, log_dir=run.path("eval"))
+    return evaluate_stages(stages, run.config.eval, settings=run.settings, store=run.store, log_dir=run.path("eval"))
 
 
 def evaluate_step(run: CaiRun) -> StageResult:
