@@ -6,7 +6,7 @@ export TRANSFORMERS_OFFLINE = 1
 export HF_DATASETS_OFFLINE = 1
 VENV := .venv/bin
 
-.PHONY: setup demo align-demo test lint typecheck fast bench bench-train
+.PHONY: setup demo align-demo cai-demo test lint typecheck fast bench bench-train
 setup:
 	bash scripts/setup.sh
 
@@ -32,6 +32,9 @@ bench: setup
 
 align-demo: setup
 	ALIGNLAB_DATA_DIR=$${ALIGNLAB_DATA_DIR:-$(CURDIR)/../shared/data} $(VENV)/alignlab align-demo
+
+cai-demo: setup
+	ALIGNLAB_DATA_DIR=$${ALIGNLAB_DATA_DIR:-$(CURDIR)/../shared/data} $(VENV)/alignlab cai run --config examples/cai/cai-default.yaml
 
 bench-train: setup
 	ALIGNLAB_DATA_DIR=$${ALIGNLAB_DATA_DIR:-$(CURDIR)/../shared/data} $(VENV)/python benchmarks/training.py
