@@ -21,7 +21,6 @@ import threading
 import time
 from collections.abc import Callable
 from multiprocessing.process import BaseProcess
-from multiprocessing.synchronize import Event as ProcessEvent
 from typing import Protocol
 
 from alignlab.monitor.alerts import AlertSink
@@ -104,11 +103,13 @@ def run_worker(
         store.close()
 
 
-def _child(
-    database_url: str, config: MonitorConfig, webhook_url: str | None, poll_s: float, stop: ProcessEvent
-) -> None:
-    # Ctrl-C reaches the whole process group; the server stops this child itself.
+def _child(database_url: str, config: MonitorConfig, webhook_url: str | None, poll_s: float) -> None:
+    # Ctrl-C reaches the whole process group; the server stops this child itself, with SIGTERM.
+    # (Not a multiprocessing.Event: a child killed while waiting on one leaves its lock held,
+    # and the server's set() would then block for ever.)
+    stop = threading.Event()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: monitor process: %(message)s")
     parent = multiprocessing.parent_process()
     scored = run_worker(
@@ -144,7 +145,6 @@ class MonitorProcess:
         self.poll_s, self.restart_after_s = poll_s, restart_after_s
         # spawn, not fork: the parent runs threads and an event loop that a fork would copy mid-flight.
         self._ctx = multiprocessing.get_context("spawn")
-        self._stop = self._ctx.Event()
         self._wake = threading.Event()
         self._lock = threading.Lock()
         self._closing = False
@@ -171,7 +171,7 @@ class MonitorProcess:
             with self._lock:
                 if self._closing:
                     return
-                args = (self.database_url, self.config, self.webhook_url, self.poll_s, self._stop)
+                args = (self.database_url, self.config, self.webhook_url, self.poll_s)
                 process = self._ctx.Process(target=_child, args=args, name="alignlab-monitor", daemon=True)
                 process.start()
                 self.process = process
@@ -192,13 +192,13 @@ class MonitorProcess:
         with self._lock:
             self._closing = True
             process = self.process
-        self._stop.set()
         self._wake.set()
-        if process is not None:
+        if process is not None and process.is_alive():
+            process.terminate()  # SIGTERM: the child finishes its batch and returns
             process.join(timeout)
             if process.is_alive():
-                log.warning("monitor process %s did not stop in %.0f s; terminating it", process.pid, timeout)
-                process.terminate()
+                log.warning("monitor process %s did not stop in %.0f s; killing it", process.pid, timeout)
+                process.kill()
                 process.join(5)
         if self._thread is not None:
             self._thread.join(timeout)
