@@ -55,9 +55,9 @@ def test_child_process_scores_proxy_traffic_and_may_die_alone(
     )
     app = create_app(load_settings(), config)
     with serve_in_thread(app) as url, httpx.Client(base_url=url, timeout=10) as client:
-        child: MonitorProcess = app.state.monitor_process  # type: ignore[attr-defined]
-        store: Store = app.state.store  # type: ignore[attr-defined]
-        assert app.state.monitor is None and child.process is not None  # type: ignore[attr-defined]
+        child: MonitorProcess = app.state.monitor_process
+        store: Store = app.state.store
+        assert app.state.monitor is None and child.process is not None
         first_pid = child.process.pid
         ids = [_chat(client, "I'm sorry, but I can't help with that." if i % 2 else f"fact {i}") for i in range(6)]
         _wait_scored(store, ids)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
+import os
 import signal
 import threading
 import time
@@ -32,6 +33,7 @@ __all__ = ["MonitorProcess", "poll_and_score", "run_worker"]
 
 log = logging.getLogger("alignlab.monitor")
 _MAX_RESTART_DELAY_S = 60.0
+_NICENESS = 10
 
 
 class _Stop(Protocol):
@@ -108,6 +110,8 @@ def _child(database_url: str, config: MonitorConfig, webhook_url: str | None, po
     # (Not a multiprocessing.Event: a child killed while waiting on one leaves its lock held,
     # and the server's set() would then block for ever.)
     stop = threading.Event()
+    # Scoring can wait; on a machine short of cores the server's requests should not.
+    os.nice(_NICENESS)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: monitor process: %(message)s")

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict
 from alignlab.store import Store
 from alignlab.store.service_tables import MonitorStateRow
 
-__all__ = ["MonitorState", "RateNow", "publish_state", "read_monitor_state"]
+__all__ = ["MonitorState", "RateNow", "read_monitor_state", "state_row"]
 
 STATE_NAME = "monitor"
 
@@ -50,17 +50,15 @@ class MonitorState(BaseModel):
     drift_windows: dict[str, Any] | None = None
 
 
-def publish_state(
-    store: Store, rates: dict[str, RateNow], drift: dict[str, Any] | None, drift_windows: dict[str, Any] | None
-) -> None:
-    """Replace the worker's row with its current state."""
+def state_row(
+    rates: dict[str, RateNow], drift: dict[str, Any] | None, drift_windows: dict[str, Any] | None
+) -> MonitorStateRow:
+    """The worker's row for this state; ``session.merge`` it to replace the previous one."""
     state = MonitorState(
         updated_at=datetime.now(UTC), pid=os.getpid(), rates=rates, drift=drift, drift_windows=drift_windows
     )
     body = state.model_dump(mode="json", exclude={"updated_at", "pid"})
-    with store.session() as session:
-        session.merge(MonitorStateRow(name=STATE_NAME, updated_at=state.updated_at, pid=state.pid, state=body))
-        session.commit()
+    return MonitorStateRow(name=STATE_NAME, updated_at=state.updated_at, pid=state.pid, state=body)
 
 
 def read_monitor_state(store: Store) -> MonitorState | None:

@@ -27,9 +27,9 @@ from alignlab.monitor.drift import DriftTracker, Embedder, minilm_embedder
 from alignlab.monitor.metrics import ServiceMetrics
 from alignlab.monitor.rates import RollingRate, is_flagged
 from alignlab.monitor.sequential import BernoulliCusum
-from alignlab.monitor.state import RateNow, publish_state
+from alignlab.monitor.state import RateNow, state_row
 from alignlab.store import Store
-from alignlab.store.service_tables import InteractionRow
+from alignlab.store.service_tables import InteractionRow, MonitorStateRow
 
 __all__ = ["Monitor", "MonitorConfig", "check_detectors"]
 
@@ -236,22 +236,29 @@ class Monitor:
                     results[i][detector.name] = result
                     if result.get("flagged"):
                         self.metrics.flags.labels(detector.name).inc()
+            # Rates, alerts (their own transactions) and drift before this session writes
+            # anything: on SQLite a write holds the one write lock, which the proxy needs too.
+            for scores in results:
+                self._update_rates(scores)
+            if self.drift is not None and rows:
+                self._check_drift(prompts)
             now = datetime.now(UTC)
             for row, scores in zip(rows, results, strict=True):
                 row.scores, row.scored_at = scores, now
+            if rows:  # the scores and the state they lead to, in one commit
+                session.merge(self._state_row())
             session.commit()
         self.metrics.scored.inc(len(rows))
-        for scores in results:
-            self._update_rates(scores)
-        if self.drift is not None and rows:
-            self._check_drift([_last_user(r.request) or r.prompt_text for r in rows])
-        if rows:
-            self._publish()
         return len(rows)
 
-    def _publish(self) -> None:
+    def _state_row(self) -> MonitorStateRow:
         rates = {m: RateNow(rate=r.rate, n=r.n) for m, r in self.rates.items()}
-        publish_state(self.store, rates, self.last_drift, self.drift.state() if self.drift else None)
+        return state_row(rates, self.last_drift, self.drift.state() if self.drift else None)
+
+    def _publish(self) -> None:
+        with self.store.session() as session:
+            session.merge(self._state_row())
+            session.commit()
 
     def _update_rates(self, scores: dict[str, Any]) -> None:
         for metric, rolling in self.rates.items():
