@@ -125,7 +125,7 @@ def monitor_run(
     reward_threshold: RewardThresholdOpt = 0.0,
     no_drift: NoDriftOpt = False,
     webhook: WebhookOpt = None,
-    poll_interval: Annotated[float, typer.Option(help="Seconds between two reads of the store when idle.")] = 0.1,
+    poll_interval: Annotated[float, typer.Option(help="Seconds between two reads of the store when idle.")] = 0.5,
     metrics_port: Annotated[
         Optional[int],  # noqa: UP045
         typer.Option(help="Serve the monitor's Prometheus metrics on this port."),
@@ -137,10 +137,9 @@ def monitor_run(
     """
     import logging
     import signal
-    import threading
 
     from alignlab.monitor.metrics import ServiceMetrics
-    from alignlab.monitor.process import run_worker
+    from alignlab.monitor.process import SignalStop, run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     config = _monitor_config(detector, reward_model, reward_threshold, drift=not no_drift)
@@ -149,7 +148,7 @@ def monitor_run(
         from prometheus_client import start_http_server
 
         start_http_server(metrics_port, registry=metrics.registry)
-    stop = threading.Event()
+    stop = SignalStop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stop.set())
     console.print(f"monitor: {', '.join(config.detectors)} on the store's unscored interactions; Ctrl-C stops")

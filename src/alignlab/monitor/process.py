@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import logging
 import multiprocessing
-import os
 import signal
 import threading
 import time
@@ -26,14 +25,17 @@ from typing import Protocol
 
 from alignlab.monitor.alerts import AlertSink
 from alignlab.monitor.metrics import ServiceMetrics
-from alignlab.monitor.worker import BATCH, Monitor, MonitorConfig, check_detectors
+from alignlab.monitor.worker import Monitor, MonitorConfig, check_detectors
 from alignlab.store import open_store
 
-__all__ = ["MonitorProcess", "poll_and_score", "run_worker"]
+__all__ = ["MonitorProcess", "SignalStop", "poll_and_score", "run_worker"]
 
 log = logging.getLogger("alignlab.monitor")
 _MAX_RESTART_DELAY_S = 60.0
-_NICENESS = 10
+# Few, large batches: on SQLite every commit takes the one write lock the proxy also needs,
+# and a writer that finds it taken backs off in sleeps of 1, 2, 5, 10, 15, 20 … ms.
+POLL_S = 0.5
+BATCH = 256
 
 
 class _Stop(Protocol):
@@ -42,8 +44,31 @@ class _Stop(Protocol):
     def wait(self, timeout: float | None = None) -> bool: ...
 
 
+class SignalStop:
+    """A stop flag a signal handler may set (``threading.Event.set`` may deadlock in a handler:
+    the signal can arrive while the same thread holds the event's lock inside ``wait``)."""
+
+    def __init__(self) -> None:
+        self._set = False
+
+    def set(self) -> None:
+        """Ask the worker to stop (safe in a signal handler)."""
+        self._set = True
+
+    def is_set(self) -> bool:
+        """Whether a stop was asked for."""
+        return self._set
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Sleep up to ``timeout`` seconds, returning early once set."""
+        deadline = time.monotonic() + (timeout if timeout is not None else float("inf"))
+        while not self._set and time.monotonic() < deadline:
+            time.sleep(min(0.05, max(deadline - time.monotonic(), 0)))
+        return self._set
+
+
 def poll_and_score(
-    monitor: Monitor, stop: _Stop, *, poll_s: float = 0.1, alive: Callable[[], bool] = lambda: True
+    monitor: Monitor, stop: _Stop, *, poll_s: float = POLL_S, alive: Callable[[], bool] = lambda: True
 ) -> int:
     """Load the detectors, then score unscored interactions from the store until ``stop`` is set.
 
@@ -68,7 +93,7 @@ def poll_and_score(
     while not stop.is_set() and alive():
         ids: list[str] = []
         try:
-            ids = monitor.pending_ids(skip=failed)
+            ids = monitor.pending_ids(limit=BATCH, skip=failed)
             if ids:
                 scored += monitor.score(ids)
         except Exception:  # a bad batch, or the store briefly away: keep the worker up
@@ -85,7 +110,7 @@ def run_worker(
     stop: _Stop,
     *,
     webhook_url: str | None = None,
-    poll_s: float = 0.1,
+    poll_s: float = POLL_S,
     alive: Callable[[], bool] = lambda: True,
     metrics: ServiceMetrics | None = None,
     migrate: bool = True,
@@ -109,9 +134,7 @@ def _child(database_url: str, config: MonitorConfig, webhook_url: str | None, po
     # Ctrl-C reaches the whole process group; the server stops this child itself, with SIGTERM.
     # (Not a multiprocessing.Event: a child killed while waiting on one leaves its lock held,
     # and the server's set() would then block for ever.)
-    stop = threading.Event()
-    # Scoring can wait; on a machine short of cores the server's requests should not.
-    os.nice(_NICENESS)
+    stop = SignalStop()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: monitor process: %(message)s")
@@ -142,7 +165,7 @@ class MonitorProcess:
         config: MonitorConfig,
         *,
         webhook_url: str | None = None,
-        poll_s: float = 0.1,
+        poll_s: float = POLL_S,
         restart_after_s: float = 2.0,
     ) -> None:
         self.database_url, self.config, self.webhook_url = database_url, config, webhook_url

@@ -134,13 +134,14 @@ class Monitor:
         self._thread = threading.Thread(target=self._run, name="alignlab-monitor", daemon=True)
         self._thread.start()
 
-    def pending_ids(self, *, skip: frozenset[str] = frozenset()) -> list[str]:
-        """The oldest unscored interactions in the store, at most one batch.
+    def pending_ids(self, *, limit: int = BATCH, skip: frozenset[str] = frozenset()) -> list[str]:
+        """The oldest unscored interactions in the store, at most ``limit``.
 
         Args:
+            limit: The most ids to return.
             skip: Ids not to return (a batch that failed, so that it cannot block the rest).
         """
-        query = _unscored().limit(BATCH)
+        query = _unscored().limit(limit)
         if skip:
             query = query.where(InteractionRow.id.not_in(skip))
         with self.store.session() as session:
@@ -242,11 +243,11 @@ class Monitor:
                 self._update_rates(scores)
             if self.drift is not None and rows:
                 self._check_drift(prompts)
+            if rows:  # the scores and the state they lead to, in one commit
+                session.merge(self._state_row())  # its SELECT before the first write: a short lock
             now = datetime.now(UTC)
             for row, scores in zip(rows, results, strict=True):
                 row.scores, row.scored_at = scores, now
-            if rows:  # the scores and the state they lead to, in one commit
-                session.merge(self._state_row())
             session.commit()
         self.metrics.scored.inc(len(rows))
         return len(rows)
