@@ -65,8 +65,7 @@ def serve(
         bool,
         typer.Option(
             "--monitor-process/--monitor-thread",
-            help="Run the detectors in a child process that polls the store (no added proxy latency), "
-            "or on a thread of the server.",
+            help="Run the detectors in a child process that polls the store, or on a thread of the server.",
         ),
     ] = False,
     open_proxy: Annotated[

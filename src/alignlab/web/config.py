@@ -20,8 +20,9 @@ class ServiceConfig:
         monitor: Detectors, windows, thresholds and drift settings.
         monitor_enabled: Run the detectors at all (off for pure proxy benchmarks).
         monitor_mode: ``thread``: the detectors run on a thread of the web app (simple, for
-            tests and small setups); ``process``: in a child process that polls the store, so
-            they add no latency to the proxy. With ``process`` the monitor's Prometheus
+            tests and small setups); ``process``: in a child process that polls the store, off
+            the server's interpreter (on a 2-core machine with SQLite it did not shorten the
+            proxy's tail; see docs/service.md). With ``process`` the monitor's Prometheus
             counters live in the child, not in this app's ``/metrics``.
         webhook_url: Alerts are POSTed here as JSON.
         max_body_bytes: Requests with a larger body get 413.
