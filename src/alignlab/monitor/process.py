@@ -5,7 +5,7 @@ in Python; on a thread of the web app they compete with the event loop for the i
 and add to the proxy's tail latency. Here they run in another process that reads unscored
 interactions from the store and writes the scores, alerts and rolling rates back to it, so
 the web app and the worker share nothing but the store. (Measured on two shared cores with
-SQLite, that did not shorten the proxy's tail: the two processes then contend for SQLite's
+SQLite, that did not shorten the proxy's tail — probably the two processes contending for SQLite's
 write lock and for the cores; see docs/service.md before choosing it.)
 
 * :func:`run_worker` opens the store and runs the polling loop, :func:`poll_and_score`
