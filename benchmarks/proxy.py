@@ -1,6 +1,6 @@
 """Latency the proxy adds: p50/p99 through ``alignlab serve`` vs directly to the same local upstream.
 
-    python benchmarks/proxy.py [--rps 200] [--seconds 10] [--monitor [--monitor-process]]
+    python benchmarks/proxy.py [--rps 200] [--seconds 10] [--monitor [--monitor-process]] [--db-url URL]
 
 Open-loop load: requests are started on a fixed schedule (``--rps``) whether or not earlier
 ones finished, so queueing shows up in the tail. Both runs hit the same fake upstream (a
@@ -95,12 +95,13 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--monitor", action="store_true", help="run the detectors too")
     parser.add_argument("--monitor-process", action="store_true", help="run them in a child process")
+    parser.add_argument("--db-url", default=None, help="store URL (default: a fresh SQLite file)")
     args = parser.parse_args()
     from alignlab.monitor import create_key
     from alignlab.store import open_store
 
     with upstream() as up, tempfile.TemporaryDirectory() as tmp:
-        db = f"sqlite:///{tmp}/proxy.db"
+        db = args.db_url or f"sqlite:///{tmp}/proxy.db"
         store = open_store(db)
         token = create_key(store, role="annotator").token
         store.close()
