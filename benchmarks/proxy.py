@@ -1,11 +1,12 @@
 """Latency the proxy adds: p50/p99 through ``alignlab serve`` vs directly to the same local upstream.
 
-    python benchmarks/proxy.py [--rps 200] [--seconds 10] [--monitor]
+    python benchmarks/proxy.py [--rps 200] [--seconds 10] [--monitor [--monitor-process]] [--db-url URL]
 
 Open-loop load: requests are started on a fixed schedule (``--rps``) whether or not earlier
 ones finished, so queueing shows up in the tail. Both runs hit the same fake upstream (a
 separate process); the proxy logs every interaction to a SQLite store, and with
-``--monitor`` also scores them (refusal, toxicity, profanity) on its background thread.
+``--monitor`` also scores them (refusal, toxicity, profanity) on its background thread, or with
+``--monitor-process`` in a child process that polls the store.
 """
 
 from __future__ import annotations
@@ -67,23 +68,48 @@ def _summary(name: str, lat: list[float], errors: int) -> tuple[float, float]:
     return p50, p99
 
 
+def _backlog(db: str) -> str:
+    """Wait (up to 30 s) for the monitor to score everything: did it keep up with the load?"""
+    from sqlalchemy import func, select
+
+    from alignlab.store import open_store
+    from alignlab.store.service_tables import InteractionRow
+
+    store = open_store(db, migrate=False)
+    rows = select(func.count()).select_from(InteractionRow)
+    t0 = time.perf_counter()
+    while True:
+        with store.session() as session:
+            total = session.scalar(rows) or 0
+            scored = session.scalar(rows.where(InteractionRow.scored_at.is_not(None))) or 0
+        if scored == total or time.perf_counter() - t0 > 30:
+            break
+        time.sleep(0.1)
+    store.close()
+    return f"monitor: {scored}/{total} interactions scored {time.perf_counter() - t0:.1f} s after the load ended"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rps", type=float, default=200.0)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--monitor", action="store_true", help="run the detectors too")
+    parser.add_argument("--monitor-process", action="store_true", help="run them in a child process")
+    parser.add_argument("--db-url", default=None, help="store URL (default: a fresh SQLite file)")
     args = parser.parse_args()
     from alignlab.monitor import create_key
     from alignlab.store import open_store
 
     with upstream() as up, tempfile.TemporaryDirectory() as tmp:
-        db = f"sqlite:///{tmp}/proxy.db"
+        db = args.db_url or f"sqlite:///{tmp}/proxy.db"
         store = open_store(db)
         token = create_key(store, role="annotator").token
         store.close()
-        extra = ["--no-drift"] if args.monitor else ["--no-monitor"]
+        mode = ["--monitor-process" if args.monitor_process else "--monitor-thread"]
+        extra = ["--no-drift", *mode] if args.monitor else ["--no-monitor"]
         with service(db, "--upstream", up.url, *extra) as proxy:
-            print(f"{args.rps:g} requests/s for {args.seconds:g} s, monitor {'on' if args.monitor else 'off'}")
+            monitor = ("in a process" if args.monitor_process else "on a thread") if args.monitor else "off"
+            print(f"{args.rps:g} requests/s for {args.seconds:g} s, monitor {monitor}")
             up0 = cpu_seconds(up.pid)
             direct_latencies, direct_errors = asyncio.run(
                 _open_loop(f"{up.url}/chat/completions", {}, args.rps, args.seconds)
@@ -98,6 +124,8 @@ def main() -> None:
             )
             cpu = cpu_seconds(proxy.pid) - cpu0
             proxied = _summary("proxy", latencies, errors)
+            if args.monitor:
+                print(_backlog(db))
     print(f"added by the proxy: p50 {proxied[0] - direct[0]:+.2f} ms, p99 {proxied[1] - direct[1]:+.2f} ms")
     print(
         f"proxy process CPU: {1000 * cpu / max(len(latencies), 1):.2f} ms per request "

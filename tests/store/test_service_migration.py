@@ -1,4 +1,4 @@
-"""Migration 0103: the service tables exist on SQLite and PostgreSQL and downgrade cleanly."""
+"""Migrations 0103/0104: the service tables exist on SQLite and PostgreSQL and downgrade cleanly."""
 
 from __future__ import annotations
 
@@ -11,10 +11,15 @@ from alignlab.store.db import _alembic_config
 
 def test_service_tables_and_downgrade(store: Store) -> None:
     tables = set(inspect(store.engine).get_table_names())
-    assert {"interactions", "feedback", "api_keys", "alerts"} <= tables
+    assert {"interactions", "feedback", "api_keys", "alerts", "monitor_state"} <= tables
     columns = {c["name"] for c in inspect(store.engine).get_columns("interactions")}
     assert {"request", "response", "model", "latency_ms", "prompt_tokens", "completion_tokens", "scores"} <= columns
     config = _alembic_config()
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0103")
+    assert {"interactions", "alerts"} <= set(inspect(store.engine).get_table_names())
+    assert "monitor_state" not in inspect(store.engine).get_table_names()
     with store.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "0001")

@@ -1,4 +1,4 @@
-"""``alignlab serve``, ``alignlab keys …`` and ``alignlab export preferences``."""
+"""``alignlab serve``, ``alignlab monitor run``, ``alignlab keys …`` and ``alignlab export preferences``."""
 
 from __future__ import annotations
 
@@ -20,6 +20,24 @@ __all__ = ["register"]
 console = Console()
 keys_app = typer.Typer(no_args_is_help=True, help="API keys of the service (hashed at rest, shown once).")
 export_app = typer.Typer(no_args_is_help=True, help="Export data from the store.")
+monitor_app = typer.Typer(no_args_is_help=True, help="The monitor (detectors, rolling rates, alerts) on its own.")
+
+# Options shared by `serve` and `monitor run`.
+DetectorOpt = Annotated[
+    Optional[list[str]],  # noqa: UP045
+    typer.Option(
+        "--detector",
+        help="Detector to run, in order (repeatable); default refusal, toxicity, profanity "
+        "(then reward, harmful with --reward-model).",
+    ),
+]
+RewardModelOpt = Annotated[
+    Optional[str],  # noqa: UP045
+    typer.Option(help="Reward model for the reward detector: ckpt:<name> or a sequence-classification directory."),
+]
+RewardThresholdOpt = Annotated[float, typer.Option(help="Reward scores below this count as a harm signal.")]
+NoDriftOpt = Annotated[bool, typer.Option("--no-drift", help="Skip the MiniLM prompt-drift test.")]
+WebhookOpt = Annotated[Optional[str], typer.Option(help="POST alerts to this URL.")]  # noqa: UP045
 
 
 def _store() -> Store:
@@ -38,27 +56,24 @@ def serve(
     local_model: Annotated[
         list[str] | None, typer.Option("--local-model", help="Serve this model name in-process (repeatable).")
     ] = None,
-    webhook: Annotated[Optional[str], typer.Option(help="POST alerts to this URL.")] = None,  # noqa: UP045
+    webhook: WebhookOpt = None,
     timeout: Annotated[float, typer.Option(help="Upstream timeout (s) before a 504.")] = 60.0,
     max_body: Annotated[int, typer.Option(help="Largest request body in bytes.")] = 1_000_000,
-    no_drift: Annotated[bool, typer.Option("--no-drift", help="Skip the MiniLM prompt-drift test.")] = False,
+    no_drift: NoDriftOpt = False,
     no_monitor: Annotated[bool, typer.Option("--no-monitor", help="Proxy and log only; no detectors.")] = False,
+    monitor_process: Annotated[
+        bool,
+        typer.Option(
+            "--monitor-process/--monitor-thread",
+            help="Run the detectors in a child process that polls the store, or on a thread of the server.",
+        ),
+    ] = False,
     open_proxy: Annotated[
         bool, typer.Option("--open-proxy", help="Let chat completions through without a key.")
     ] = False,
-    detector: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--detector",
-            help="Detector to run, in order (repeatable); default refusal, toxicity, profanity "
-            "(then reward, harmful with --reward-model).",
-        ),
-    ] = None,
-    reward_model: Annotated[
-        Optional[str],  # noqa: UP045
-        typer.Option(help="Reward model for the reward detector: ckpt:<name> or a sequence-classification directory."),
-    ] = None,
-    reward_threshold: Annotated[float, typer.Option(help="Reward scores below this count as a harm signal.")] = 0.0,
+    detector: DetectorOpt = None,
+    reward_model: RewardModelOpt = None,
+    reward_threshold: RewardThresholdOpt = 0.0,
     access_log: Annotated[
         bool, typer.Option("--access-log", help="Log every HTTP request (each interaction is in the store anyway).")
     ] = False,
@@ -80,6 +95,7 @@ def serve(
         ),
         monitor=_monitor_config(detector, reward_model, reward_threshold, drift=not no_drift),
         monitor_enabled=not no_monitor,
+        monitor_mode="process" if monitor_process else "thread",
         webhook_url=webhook,
         max_body_bytes=max_body,
         require_key_for_proxy=not open_proxy,
@@ -99,6 +115,45 @@ def _monitor_config(
         names = (*names, "reward", "harmful")
     options = {"reward": {"model": reward_model, "threshold": threshold}}
     return MonitorConfig(detectors=names, detector_options=options, drift=drift)
+
+
+@monitor_app.command("run")
+def monitor_run(
+    detector: DetectorOpt = None,
+    reward_model: RewardModelOpt = None,
+    reward_threshold: RewardThresholdOpt = 0.0,
+    no_drift: NoDriftOpt = False,
+    webhook: WebhookOpt = None,
+    poll_interval: Annotated[float, typer.Option(help="Seconds between two reads of the store when idle.")] = 0.5,
+    metrics_port: Annotated[
+        Optional[int],  # noqa: UP045
+        typer.Option(help="Serve the monitor's Prometheus metrics on this port."),
+    ] = None,
+) -> None:
+    """Score the store's unscored interactions in this process until Ctrl-C (one worker per store).
+
+    For servers started with --no-monitor, e.g. several replicas on one PostgreSQL store.
+    """
+    import logging
+    import signal
+
+    from alignlab.monitor.metrics import ServiceMetrics
+    from alignlab.monitor.process import SignalStop, run_worker
+
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
+    config = _monitor_config(detector, reward_model, reward_threshold, drift=not no_drift)
+    metrics = ServiceMetrics()
+    if metrics_port is not None:
+        from prometheus_client import start_http_server
+
+        start_http_server(metrics_port, registry=metrics.registry)
+    stop = SignalStop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: stop.set())
+    console.print(f"monitor: {', '.join(config.detectors)} on the store's unscored interactions; Ctrl-C stops")
+    url = load_settings().database_url
+    scored = run_worker(url, config, stop, webhook_url=webhook, poll_s=poll_interval, metrics=metrics)
+    console.print(f"monitor: stopped after scoring {scored} interactions")
 
 
 @keys_app.command("create")
@@ -160,3 +215,4 @@ def register(app: typer.Typer) -> None:
     app.command("serve")(serve)
     app.add_typer(keys_app, name="keys")
     app.add_typer(export_app, name="export")
+    app.add_typer(monitor_app, name="monitor")

@@ -26,9 +26,11 @@ from alignlab.monitor.interactions import (
 )
 from alignlab.monitor.keys import ApiKey, CreatedKey, Role, create_key, list_keys, revoke_key, verify_key
 from alignlab.monitor.preferences import ExportSummary, PreferencePair, export_preferences, preference_pairs
+from alignlab.monitor.process import MonitorProcess, run_worker
 from alignlab.monitor.proxy import ChatProxy, ProxyConfig
 from alignlab.monitor.rates import RollingRate, rate_series
 from alignlab.monitor.sequential import BernoulliCusum
+from alignlab.monitor.state import MonitorState, read_monitor_state
 from alignlab.monitor.worker import Monitor, MonitorConfig
 
 __all__ = [
@@ -49,6 +51,8 @@ __all__ = [
     "InteractionRecord",
     "Monitor",
     "MonitorConfig",
+    "MonitorProcess",
+    "MonitorState",
     "NewInteraction",
     "PreferencePair",
     "ProxyConfig",
@@ -69,10 +73,12 @@ __all__ = [
     "next_pair_task",
     "preference_pairs",
     "rate_series",
+    "read_monitor_state",
     "record_feedback",
     "record_interaction",
     "register_detector",
     "resolve_flag",
     "revoke_key",
+    "run_worker",
     "verify_key",
 ]

@@ -1,7 +1,10 @@
-"""The monitor: a background thread that scores interactions and raises alerts.
+"""The monitor: scores interactions, raises alerts and publishes its rolling rates.
 
-The proxy hands it interaction ids after the row is committed, so scoring adds no latency
-and a crash loses no work: on start the monitor re-queues every interaction not yet scored.
+Two ways to feed it. In a thread of the web app, the proxy hands it interaction ids after
+the row is committed; on start it re-queues every interaction not yet scored, so a crash
+loses no work. In its own process (:mod:`alignlab.monitor.process`) it polls the store for
+unscored interactions with :meth:`Monitor.score_pending`. Either way a batch's scores are
+committed in one transaction, so an interaction is scored once.
 """
 
 from __future__ import annotations
@@ -15,22 +18,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 
-from alignlab.errors import ConfigError
+from alignlab.errors import ConfigError, UnknownNameError
 from alignlab.monitor.alerts import AlertSink
-from alignlab.monitor.detectors import Combiner, Detector, get_detector
+from alignlab.monitor.detectors import Combiner, Detector, detector_names, get_detector
 from alignlab.monitor.drift import DriftTracker, Embedder, minilm_embedder
 from alignlab.monitor.metrics import ServiceMetrics
 from alignlab.monitor.rates import RollingRate, is_flagged
 from alignlab.monitor.sequential import BernoulliCusum
+from alignlab.monitor.state import RateNow, state_row
 from alignlab.store import Store
-from alignlab.store.service_tables import InteractionRow
+from alignlab.store.service_tables import InteractionRow, MonitorStateRow
 
-__all__ = ["Monitor", "MonitorConfig"]
+__all__ = ["Monitor", "MonitorConfig", "check_detectors"]
 
 log = logging.getLogger("alignlab.monitor")
-_BATCH = 32
+BATCH = 32
 _SEED = "\0seed-drift"  # a queue item that is not an interaction id
 
 
@@ -101,30 +105,47 @@ class Monitor:
         self.drift: DriftTracker | None = None
         self.last_drift: dict[str, Any] | None = None
 
-    def start(self) -> None:
-        """Load the detectors, re-queue unscored interactions, start the thread."""
+    def load(self) -> None:
+        """Load the detectors and the drift tracker, and publish an empty state.
+
+        Raises:
+            ConfigError: Options name a detector that does not run, or a combiner runs
+                before the detectors it reads.
+        """
         if self._detectors is None:
+            check_detectors(self.config)
             options = self.config.detector_options
-            unknown = set(options) - set(self.config.detectors)
-            if unknown:
-                raise ConfigError(f"options given for detectors that do not run: {sorted(unknown)}")
             self._detectors = [get_detector(name, **options.get(name, {})) for name in self.config.detectors]
         for i, detector in enumerate(self._detectors):
             if isinstance(detector, Combiner):
                 detector.check([d.name for d in self._detectors[:i]])
         if self.config.drift:
             self.drift = DriftTracker(self._embedder, window=self.config.drift_window, every=self.config.drift_every)
+        self._publish()
+
+    def start(self) -> None:
+        """Load the detectors, re-queue unscored interactions, start the thread."""
+        self.load()
         with self.store.session() as session:
             self._queue.put(_SEED)  # first in line, so drain() waits for it too
-            pending = session.scalars(
-                select(InteractionRow.id)
-                .where(InteractionRow.scored_at.is_(None), InteractionRow.status == "ok")
-                .order_by(InteractionRow.created_at)
-            ).all()
+            pending = session.scalars(_unscored()).all()
         for interaction_id in pending:
             self._queue.put(interaction_id)
         self._thread = threading.Thread(target=self._run, name="alignlab-monitor", daemon=True)
         self._thread.start()
+
+    def pending_ids(self, *, limit: int = BATCH, skip: frozenset[str] = frozenset()) -> list[str]:
+        """The oldest unscored interactions in the store, at most ``limit``.
+
+        Args:
+            limit: The most ids to return.
+            skip: Ids not to return (a batch that failed, so that it cannot block the rest).
+        """
+        query = _unscored().limit(limit)
+        if skip:
+            query = query.where(InteractionRow.id.not_in(skip))
+        with self.store.session() as session:
+            return list(session.scalars(query).all())
 
     def stop(self, timeout: float = 10.0) -> None:
         """Finish what is queued, then stop the thread."""
@@ -142,7 +163,7 @@ class Monitor:
         """Block until everything queued so far is scored (for tests and shutdown)."""
         self._queue.join()
 
-    def _seed_drift(self) -> None:
+    def seed_drift(self) -> None:
         """Fill the drift reference with the latest prompts scored before this start.
 
         Without this every restart would start a fresh reference from whatever traffic comes
@@ -165,7 +186,7 @@ class Monitor:
         """Block for one item, then gather more for up to ``batch_linger_s`` (or until a stop)."""
         batch = [self._queue.get()]
         deadline = time.monotonic() + self.config.batch_linger_s
-        while len(batch) < _BATCH and batch[-1] is not None:
+        while len(batch) < BATCH and batch[-1] is not None:
             try:
                 remaining = deadline - time.monotonic()
                 batch.append(self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait())
@@ -179,12 +200,12 @@ class Monitor:
             ids = [i for i in batch if i is not None and i != _SEED]
             try:
                 if _SEED in batch:
-                    self._seed_drift()
+                    self.seed_drift()
             except Exception:  # drift is optional; scoring must go on
                 log.exception("could not seed the drift reference from the store")
             try:
                 if ids:
-                    self._score(ids)
+                    self.score(ids)
             except Exception:  # a bad batch must not kill the monitor
                 log.exception("monitor failed on %d interactions", len(ids))
             finally:
@@ -194,9 +215,14 @@ class Monitor:
             if None in batch:
                 return
 
-    def _score(self, ids: list[str]) -> None:
+    def score(self, ids: list[str]) -> int:
+        """Score these interactions (those still unscored), update the rates, alert; how many it scored."""
         with self.store.session() as session:
-            rows = session.scalars(select(InteractionRow).where(InteractionRow.id.in_(ids))).all()
+            # SKIP LOCKED (PostgreSQL; SQLite serialises writers anyway): two workers on one
+            # store never score the same row twice.
+            rows = session.scalars(
+                select(InteractionRow).where(InteractionRow.id.in_(ids)).with_for_update(skip_locked=True)
+            ).all()
             rows = sorted((r for r in rows if r.status == "ok" and r.scored_at is None), key=lambda r: r.created_at)
             # The prompt a detector sees is the last user message: what the response answers.
             prompts = [_last_user(r.request) or r.prompt_text for r in rows]
@@ -211,15 +237,29 @@ class Monitor:
                     results[i][detector.name] = result
                     if result.get("flagged"):
                         self.metrics.flags.labels(detector.name).inc()
+            # Rates, alerts (their own transactions) and drift before this session writes
+            # anything: on SQLite a write holds the one write lock, which the proxy needs too.
+            for scores in results:
+                self._update_rates(scores)
+            if self.drift is not None and rows:
+                self._check_drift(prompts)
+            if rows:  # the scores and the state they lead to, in one commit
+                session.merge(self._state_row())  # its SELECT before the first write: a short lock
             now = datetime.now(UTC)
             for row, scores in zip(rows, results, strict=True):
                 row.scores, row.scored_at = scores, now
             session.commit()
         self.metrics.scored.inc(len(rows))
-        for scores in results:
-            self._update_rates(scores)
-        if self.drift is not None and rows:
-            self._check_drift([_last_user(r.request) or r.prompt_text for r in rows])
+        return len(rows)
+
+    def _state_row(self) -> MonitorStateRow:
+        rates = {m: RateNow(rate=r.rate, n=r.n) for m, r in self.rates.items()}
+        return state_row(rates, self.last_drift, self.drift.state() if self.drift else None)
+
+    def _publish(self) -> None:
+        with self.store.session() as session:
+            session.merge(self._state_row())
+            session.commit()
 
     def _update_rates(self, scores: dict[str, Any]) -> None:
         for metric, rolling in self.rates.items():
@@ -270,6 +310,30 @@ class Monitor:
                 threshold=self.config.drift_alpha,
                 details=self.last_drift,
             )
+
+
+def check_detectors(config: MonitorConfig) -> None:
+    """Check the detector names and options without loading any model.
+
+    Raises:
+        UnknownNameError: A detector name is not registered.
+        ConfigError: Options are given for a detector that does not run.
+    """
+    unknown = set(config.detector_options) - set(config.detectors)
+    if unknown:
+        raise ConfigError(f"options given for detectors that do not run: {sorted(unknown)}")
+    known = detector_names()
+    for name in config.detectors:
+        if name not in known:
+            raise UnknownNameError("detector", name, known)
+
+
+def _unscored() -> Select[str]:
+    return (
+        select(InteractionRow.id)
+        .where(InteractionRow.scored_at.is_(None), InteractionRow.status == "ok")
+        .order_by(InteractionRow.created_at)
+    )
 
 
 def _last_user(request: dict[str, Any]) -> str:

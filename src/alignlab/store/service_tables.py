@@ -6,6 +6,8 @@
   each attached to an interaction.
 * ``api_keys``: hashed API keys with a role; the secret itself is never stored.
 * ``alerts``: every alert the monitor raised, with the webhook's outcome.
+* ``monitor_state`` (migration ``0104``): a monitor worker's rolling rates and last drift test,
+  so the pages can show them when the detectors run in another process.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from alignlab.store.tables import Base
 
-__all__ = ["AlertRow", "ApiKeyRow", "FeedbackRow", "InteractionRow"]
+__all__ = ["AlertRow", "ApiKeyRow", "FeedbackRow", "InteractionRow", "MonitorStateRow"]
 
 
 class InteractionRow(Base):
@@ -96,3 +98,14 @@ class AlertRow(Base):
     threshold: Mapped[float | None] = mapped_column(Float)
     details: Mapped[dict[str, Any]]
     webhook_status: Mapped[str | None] = mapped_column(String(64))
+
+
+class MonitorStateRow(Base):
+    """What one monitor worker last reported; it rewrites its row after every batch."""
+
+    __tablename__ = "monitor_state"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    updated_at: Mapped[datetime]
+    pid: Mapped[int] = mapped_column(Integer)
+    state: Mapped[dict[str, Any]]

@@ -22,6 +22,7 @@ from alignlab.monitor.interactions import (
     list_interactions,
 )
 from alignlab.monitor.keys import ApiKey, revoke_key, role_allows
+from alignlab.monitor.state import read_monitor_state
 from alignlab.web.auth import api_key, optional_api_key, require_role
 
 __all__ = ["router"]
@@ -178,16 +179,13 @@ async def alerts(
 
 @router.get("/v1/monitor", tags=["monitor"])
 async def monitor_state(request: Request, key: Moderator) -> dict[str, Any]:
-    """Rolling rates, the last drift test and the queue depth."""
-    monitor = request.app.state.monitor
-    if monitor is None:
+    """Rolling rates and the last drift test, as the monitor last published them to the store."""
+    if not request.app.state.config.monitor_enabled:
         return {"enabled": False}
-    return {
-        "enabled": True,
-        "rates": {m: {"rate": r.rate, "n": r.n} for m, r in monitor.rates.items()},
-        "drift": monitor.last_drift,
-        "drift_windows": monitor.drift.state() if monitor.drift else None,
-    }
+    state = await run_in_threadpool(read_monitor_state, request.app.state.store)
+    if state is None:
+        return {"enabled": True, "rates": {}, "drift": None, "drift_windows": None, "updated_at": None}
+    return {"enabled": True, **state.model_dump(mode="json")}
 
 
 @router.post("/v1/keys/{key_id}/revoke", tags=["auth"])

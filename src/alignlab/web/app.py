@@ -1,11 +1,12 @@
 """The app factory: ``create_app(settings, config)`` builds the service; nothing happens at import.
 
-Startup opens (and migrates) the store, starts the monitor thread and the upstream client;
-shutdown drains the monitor and closes both.
+Startup opens (and migrates) the store, starts the monitor (a thread or a child process) and
+the upstream client; shutdown drains the monitor and closes both.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import threading
 import time
@@ -25,6 +26,7 @@ from alignlab.monitor.alerts import AlertSink
 from alignlab.monitor.batching import GroupCommitter
 from alignlab.monitor.feedback import UnknownInteractionError, record_feedback_many
 from alignlab.monitor.metrics import ServiceMetrics
+from alignlab.monitor.process import MonitorProcess
 from alignlab.monitor.proxy import ChatProxy
 from alignlab.monitor.worker import Monitor
 from alignlab.settings import Settings
@@ -161,12 +163,17 @@ def create_app(settings: Settings, config: ServiceConfig | None = None) -> FastA
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        store = open_store(config.database_url or settings.database_url)
+        database_url = config.database_url or settings.database_url
+        store = open_store(database_url)
         metrics = ServiceMetrics()
         sink = AlertSink(store, webhook_url=config.webhook_url, metrics=metrics)
-        monitor = Monitor(store, config.monitor, sink, metrics) if config.monitor_enabled else None
-        if monitor is not None:
+        monitor, child = None, None
+        if config.monitor_enabled and config.monitor_mode == "thread":
+            monitor = Monitor(store, config.monitor, sink, metrics)
             monitor.start()
+        elif config.monitor_enabled:
+            child = MonitorProcess(database_url, config.monitor, webhook_url=config.webhook_url)
+            child.start()
         proxy = ChatProxy(
             store,
             config.proxy,
@@ -175,6 +182,7 @@ def create_app(settings: Settings, config: ServiceConfig | None = None) -> FastA
             on_upstream_failure=_upstream_alerter(sink),
         )
         app.state.store, app.state.metrics, app.state.monitor, app.state.proxy = store, metrics, monitor, proxy
+        app.state.monitor_process = child
         app.state.keys, app.state.config, app.state.alerts = KeyCache(store), config, sink
         app.state.feedback = GroupCommitter(partial(record_feedback_many, store))
         app.state.feedback.start()
@@ -187,6 +195,8 @@ def create_app(settings: Settings, config: ServiceConfig | None = None) -> FastA
             await proxy.aclose()
             if monitor is not None:
                 monitor.stop()
+            if child is not None:
+                await asyncio.to_thread(child.stop)
             store.close()
 
     app = FastAPI(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 from alignlab.monitor.proxy import ProxyConfig
 from alignlab.monitor.worker import MonitorConfig
@@ -18,6 +19,11 @@ class ServiceConfig:
         proxy: Upstream URL and local model names.
         monitor: Detectors, windows, thresholds and drift settings.
         monitor_enabled: Run the detectors at all (off for pure proxy benchmarks).
+        monitor_mode: ``thread``: the detectors run on a thread of the web app (simple, for
+            tests and small setups); ``process``: in a child process that polls the store, off
+            the server's interpreter (on a 2-core machine with SQLite it did not shorten the
+            proxy's tail; see docs/service.md). With ``process`` the monitor's Prometheus
+            counters live in the child, not in this app's ``/metrics``.
         webhook_url: Alerts are POSTed here as JSON.
         max_body_bytes: Requests with a larger body get 413.
         require_key_for_proxy: Chat completions need an API key (any role), since they write a row.
@@ -28,6 +34,7 @@ class ServiceConfig:
     proxy: ProxyConfig = field(default_factory=ProxyConfig)
     monitor: MonitorConfig = field(default_factory=MonitorConfig)
     monitor_enabled: bool = True
+    monitor_mode: Literal["thread", "process"] = "thread"
     webhook_url: str | None = None
     max_body_bytes: int = 1_000_000
     require_key_for_proxy: bool = True

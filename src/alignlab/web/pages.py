@@ -37,6 +37,7 @@ from alignlab.monitor.feedback import (
 from alignlab.monitor.interactions import InteractionFilter, get_interaction, list_interactions
 from alignlab.monitor.keys import ApiKey, Role, csrf_token, role_allows
 from alignlab.monitor.rates import RATE_METRICS, harmful_is_stand_in, rate_series
+from alignlab.monitor.state import read_monitor_state
 from alignlab.store import get_run, list_runs
 from alignlab.web.auth import COOKIE, page_key
 from alignlab.web.charts import rate_chart
@@ -136,7 +137,7 @@ async def dashboard(request: Request, key: PageKey, hours: int = 24, bucket_minu
     store = request.app.state.store
     series = await run_in_threadpool(rate_series, store, since=since, bucket=timedelta(minutes=bucket_minutes))
     alerts = await run_in_threadpool(list_alerts, store, limit=20)
-    monitor = request.app.state.monitor
+    monitor = await run_in_threadpool(read_monitor_state, store)
     charts = {m: rate_chart(series[m]) for m in RATE_METRICS}
     totals = {m: (sum(b.k for b in series[m]), sum(b.n for b in series[m])) for m in RATE_METRICS}
     labels = {m: f"{m} rate" for m in RATE_METRICS}
@@ -151,6 +152,7 @@ async def dashboard(request: Request, key: PageKey, hours: int = 24, bucket_minu
         labels=labels,
         alerts=alerts,
         monitor=monitor,
+        monitor_enabled=request.app.state.config.monitor_enabled,
         hours=hours,
         bucket_minutes=bucket_minutes,
     )
