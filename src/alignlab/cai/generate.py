@@ -183,9 +183,9 @@ _MODELS: dict[tuple[str, bool, int], Any] = {}
 def _model(name: str, sampling: bool, seed: int) -> Any:
     """An Inspect model, built once per (name, greedy or sampling, seed).
 
-    The local provider fixes greedy vs sampled decoding when it is built, so each mode gets
-    its own instance; a user's model name is a boundary, so a failure to build one is a
-    one-line :class:`ModelError`.
+    Inspect's Hugging Face provider seeds its random generators only when it is built, so a
+    seeded sampling run gets its own instance (greedy calls share one); a user's model name is
+    a boundary, so a failure to build one is a one-line :class:`ModelError`.
     """
     key = (name, sampling, seed if sampling else 0)
     if key not in _MODELS:
