@@ -9,7 +9,7 @@ import yaml
 
 from alignlab.errors import ConfigError
 
-__all__ = ["read_yaml"]
+__all__ = ["check_keys", "read_yaml", "unknown_key"]
 
 
 def read_yaml(path: Path, *, what: str = "file", mapping: bool = True) -> Any:
@@ -39,3 +39,15 @@ def read_yaml(path: Path, *, what: str = "file", mapping: bool = True) -> Any:
         if not isinstance(data, dict):
             raise ConfigError(f"{path} must hold a mapping of keys to values")
     return data
+
+
+def unknown_key(where: str, key: str, valid: list[str]) -> ConfigError:
+    """The one-line error for a key a config section does not have, listing the valid ones."""
+    return ConfigError(f"unknown {where} key {key!r}; valid keys: {', '.join(valid)}")
+
+
+def check_keys(data: dict[str, Any], valid: list[str], where: str) -> None:
+    """Raise :func:`unknown_key`'s error for the first key of ``data`` not in ``valid``."""
+    for key in data:
+        if key not in valid:
+            raise unknown_key(where, key, valid)

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from alignlab.errors import ConfigError
-from alignlab.yamlfile import read_yaml
+from alignlab.yamlfile import check_keys, read_yaml
 
 __all__ = [
     "CaiConfig",
@@ -179,19 +179,12 @@ _SECTIONS: dict[str, type[Any]] = {
 }
 
 
-def _keys_error(where: str, key: str, valid: list[str]) -> ConfigError:
-    return ConfigError(f"unknown {where} key {key!r}; valid keys: {', '.join(valid)}")
-
-
 def _section(cls: type[Any], value: Any, where: str) -> Any:
     if value is None:
         return cls()
     if not isinstance(value, dict):
         raise ConfigError(f"{where} must be a mapping; got {value!r}")
-    valid = [f.name for f in dataclasses.fields(cls)]
-    for key in value:
-        if key not in valid:
-            raise _keys_error(where, key, valid)
+    check_keys(value, [f.name for f in dataclasses.fields(cls)], where)
     if "sources" in value:
         value = {
             **value,
@@ -240,10 +233,7 @@ def cai_config_from_dict(data: dict[str, Any], *, default_name: str = "cai") -> 
     Raises:
         ConfigError: An unknown key (the message lists the valid ones) or a bad value.
     """
-    top = [f.name for f in dataclasses.fields(CaiConfig)]
-    for key in data:
-        if key not in top:
-            raise _keys_error("cai config", key, top)
+    check_keys(data, [f.name for f in dataclasses.fields(CaiConfig)], "cai config")
     values = {k: v for k, v in data.items() if k not in _SECTIONS}
     sections = {k: _section(cls, data.get(k), k) for k, cls in _SECTIONS.items()}
     if "helpful" in data and data["helpful"] in (None, False):

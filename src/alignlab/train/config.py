@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 from alignlab.errors import ConfigError
-from alignlab.yamlfile import read_yaml
+from alignlab.yamlfile import check_keys, read_yaml, unknown_key
 
 __all__ = [
     "AlignmentEvalOptions",
@@ -128,10 +128,6 @@ def trl_field_names(recipe: Recipe) -> list[str]:
     return sorted(f.name for f in dataclasses.fields(trl_config_class(recipe)) if f.init)
 
 
-def _unknown(where: str, key: str, valid: list[str]) -> ConfigError:
-    return ConfigError(f"unknown {where} key {key!r}; valid keys: {', '.join(valid)}")
-
-
 def _options(cls: type[Any], value: Any, where: str) -> Any:
     if value is None or value is False:
         return None
@@ -139,10 +135,7 @@ def _options(cls: type[Any], value: Any, where: str) -> Any:
         return cls()
     if not isinstance(value, dict):
         raise ConfigError(f"{where} must be a mapping, true or false; got {value!r}")
-    valid = [f.name for f in dataclasses.fields(cls)]
-    for key in value:
-        if key not in valid:
-            raise _unknown(where, key, valid)
+    check_keys(value, [f.name for f in dataclasses.fields(cls)], where)
     return cls(**value)
 
 
@@ -164,7 +157,7 @@ def config_from_dict(recipe: str, data: dict[str, Any]) -> RecipeConfig:
         elif key in trl_fields:
             trl[key] = value
         else:
-            raise _unknown(f"{recipe} config", key, [*_OURS, *trl_fields])
+            raise unknown_key(f"{recipe} config", key, [*_OURS, *trl_fields])
     datasets = ours.pop("datasets", ())
     if isinstance(datasets, str):
         datasets = (datasets,)
