@@ -1,29 +1,37 @@
 """The ``alignlab/<name>`` Inspect model provider: local models by alignlab name.
 
-It reuses Inspect's Hugging Face provider, which already batches concurrent requests
-(left padding, one ``generate`` per batch), and only changes where the weights come
-from: ``alignlab/default`` is the converted embedded model, ``alignlab/<dir>`` is a local
-model directory, and other prefixes (``ckpt:``) resolve through :mod:`alignlab.models.registry`.
+``alignlab/default`` is the converted embedded model, ``alignlab/<dir>`` is a local model
+directory, and other prefixes (``ckpt:``) resolve through :mod:`alignlab.models.registry`.
+The provider picks an engine (:mod:`alignlab.models.engines.local`): OpenVINO GenAI with
+continuous batching on the CPU, or Inspect's Hugging Face provider (transformers fp32,
+left-padded batches) as the fallback, announced in one line. The engine and precision used
+are recorded in every output's metadata, so every log says what produced it.
 Decoding is greedy unless the generate config asks for a temperature above zero, decided per
 call: a model built greedy still samples when one call asks for ``temperature > 0``.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, modelapi
+from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput, modelapi
 from inspect_ai.model._providers.hf import HuggingFaceAPI
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+from alignlab.errors import ModelError
+from alignlab.models.engines.local import OpenVINOChatAPI, choose_engine, start_openvino
 from alignlab.models.registry import local_model_dir
+from alignlab.settings import load_settings
 
-__all__ = ["AlignlabLocalAPI"]
+__all__ = ["AlignlabLocalAPI", "TransformersLocalAPI"]
+
+_ANNOUNCED: set[str] = set()
 
 
 @modelapi(name="alignlab")
-class AlignlabLocalAPI(HuggingFaceAPI):
-    """Inspect ``ModelAPI`` for local models addressed by alignlab names."""
+class AlignlabLocalAPI(ModelAPI):
+    """Inspect ``ModelAPI`` for local models addressed by alignlab names (dispatches to an engine)."""
 
     def __init__(
         self,
@@ -33,8 +41,75 @@ class AlignlabLocalAPI(HuggingFaceAPI):
         config: GenerateConfig = GenerateConfig(),  # noqa: B008 (Inspect's ModelAPI signature)
         **model_args: Any,
     ) -> None:
+        super().__init__(model_name, base_url, api_key, [], config)
+        choice = choose_engine(model_args)
         path = local_model_dir(model_name)
-        model_args.setdefault("model_path", str(path))
+        self.backend: ModelAPI | None = None
+        if choice.engine != "transformers":
+            try:
+                engine = start_openvino(path, choice.precision, load_settings())
+                self.backend = OpenVINOChatAPI(model_name, engine=engine, model_dir=path, config=config)
+            except ModelError as exc:
+                if choice.explicit:
+                    raise
+                _announce(f"alignlab: OpenVINO engine unavailable ({exc}); generating with transformers fp32")
+        if self.backend is None:
+            self.backend = TransformersLocalAPI(model_name, base_url, api_key, config, model_path=str(path), **model_args)
+        self.metadata: dict[str, Any] = getattr(self.backend, "metadata", None) or {
+            "engine": "transformers",
+            "precision": "fp32",
+        }
+
+    async def generate(
+        self,
+        input: list[ChatMessage],  # noqa: A002 (Inspect's ModelAPI signature)
+        tools: list[ToolInfo],
+        tool_choice: ToolChoice,
+        config: GenerateConfig,
+    ) -> ModelOutput:
+        """Generate on the chosen engine; the output's metadata names engine and precision."""
+        assert self.backend is not None
+        out = await self.backend.generate(input, tools, tool_choice, config)
+        assert isinstance(out, ModelOutput)
+        out.metadata = {**(out.metadata or {}), **self.metadata}
+        return out
+
+    def max_tokens(self) -> int | None:
+        """The engine's default."""
+        return self.backend.max_tokens() if self.backend else None
+
+    def max_connections(self) -> int:
+        """Requests in flight at once (override with ``--max-connections``)."""
+        return self.backend.max_connections() if self.backend else 16
+
+    def collapse_user_messages(self) -> bool:
+        """Like Inspect's HF provider."""
+        return True
+
+    def close(self) -> None:
+        """Release the transformers model (the OpenVINO engine is shared by the process)."""
+        if self.backend is not None:
+            self.backend.close()
+
+
+def _announce(line: str) -> None:
+    if line not in _ANNOUNCED:
+        _ANNOUNCED.add(line)
+        print(line, file=sys.stderr)
+
+
+class TransformersLocalAPI(HuggingFaceAPI):
+    """The transformers fallback: Inspect's HF provider on a local model directory."""
+
+    def __init__(
+        self,
+        model_name: str,
+        base_url: str | None = None,
+        api_key: str | None = None,
+        config: GenerateConfig = GenerateConfig(),  # noqa: B008 (Inspect's ModelAPI signature)
+        **model_args: Any,
+    ) -> None:
+        model_args.setdefault("model_path", str(local_model_dir(model_name)))
         model_args.setdefault("device", "cpu")
         sampling = config.temperature is not None and config.temperature > 0
         model_args.setdefault("do_sample", sampling)

@@ -126,7 +126,7 @@ class _Graph:
 
     def _int8(self, w: np.ndarray) -> Any:
         lo, hi = w.min(axis=1, keepdims=True), w.max(axis=1, keepdims=True)
-        scale = np.maximum((hi - lo) / 255.0, 1e-8).astype(np.float16)
+        scale = np.maximum((hi - lo) / 255.0, 1e-5).astype(np.float16)
         zp = np.clip(np.round(-lo / scale.astype(np.float32)), 0, 255).astype(np.uint8)
         q = np.clip(np.round(w / scale.astype(np.float32)) + zp, 0, 255).astype(np.uint8)
         ops = self.ops
@@ -144,7 +144,7 @@ class _Graph:
             return self._int8(w)
         g = w.reshape(out, inp // _INT4_GROUP, _INT4_GROUP)
         lo, hi = g.min(axis=2, keepdims=True), g.max(axis=2, keepdims=True)
-        scale = np.maximum((hi - lo) / 15.0, 1e-8).astype(np.float16)
+        scale = np.maximum((hi - lo) / 15.0, 1e-5).astype(np.float16)
         zp = np.clip(np.round(-lo / scale.astype(np.float32)), 0, 15).astype(np.uint8)
         q = np.clip(np.round(g / scale.astype(np.float32)) + zp, 0, 15).astype(np.uint8)
         ops = self.ops

@@ -1,0 +1,187 @@
+"""Which engine serves a local model, and the Inspect ``ModelAPI`` of the OpenVINO engine.
+
+``engine``: ``auto`` (OpenVINO when it starts, else transformers, said in one line),
+``openvino`` (OpenVINO or a one-line error: the user asked for it) or ``transformers``.
+``precision``: ``exact`` (greedy outputs equal transformers fp32), ``bf16``, ``int8``, ``int4``.
+Both come from the model args (``-M engine=openvino``), else ``ALIGNLAB_ENGINE`` /
+``ALIGNLAB_PRECISION`` (what ``alignlab --engine … --precision …`` sets), else the defaults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import fcntl
+import os
+import sys
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, cast, get_args
+
+from inspect_ai.model import (
+    ChatCompletionChoice,
+    ChatMessage,
+    ChatMessageAssistant,
+    GenerateConfig,
+    ModelAPI,
+    ModelOutput,
+    ModelUsage,
+)
+from inspect_ai.tool import ToolChoice, ToolInfo
+
+from alignlab.errors import ConfigError, ModelError
+from alignlab.models.engines.export import export_ir, ir_dir, read_llama_shape
+from alignlab.models.engines.openvino import PRECISIONS, OpenVINOEngine, Precision, SamplingParams
+from alignlab.settings import Settings
+
+__all__ = ["EngineChoice", "EngineName", "OpenVINOChatAPI", "choose_engine", "start_openvino"]
+
+EngineName = Literal["auto", "openvino", "transformers"]
+_DEFAULT_MAX_TOKENS = 2048  # Inspect's HF provider default, so both engines stop at the same length
+
+
+@dataclass(frozen=True)
+class EngineChoice:
+    """The engine and precision asked for, and whether the user named the engine."""
+
+    engine: EngineName
+    precision: Precision
+    explicit: bool
+
+
+def choose_engine(model_args: dict[str, Any]) -> EngineChoice:
+    """Pop ``engine``/``precision`` from ``model_args`` (falling back to the environment).
+
+    Raises:
+        ConfigError: an unknown engine or precision.
+    """
+    engine = model_args.pop("engine", None) or os.environ.get("ALIGNLAB_ENGINE") or None
+    precision = model_args.pop("precision", None) or os.environ.get("ALIGNLAB_PRECISION") or "exact"
+    if engine is not None and engine not in get_args(EngineName):
+        raise ConfigError(f"unknown engine {engine!r}: choose one of {', '.join(get_args(EngineName))}")
+    if precision not in PRECISIONS:
+        raise ConfigError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
+    if precision != "exact" and engine == "transformers":
+        raise ConfigError(f"precision {precision!r} needs the OpenVINO engine (transformers runs fp32)")
+    name = cast(EngineName, engine or "auto")
+    return EngineChoice(name, cast(Precision, precision), explicit=engine not in (None, "auto"))
+
+
+_ENGINES: dict[tuple[str, str], OpenVINOEngine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def start_openvino(model_dir: Path, precision: Precision, settings: Settings) -> OpenVINOEngine:
+    """The process's engine for ``model_dir`` at ``precision``, exporting the IR on first use.
+
+    One engine per model and precision is shared by every caller in the process, so
+    concurrent suites, judges and the proxy all feed one continuous batch.
+
+    Raises:
+        ModelError: the model cannot be exported (not a Llama) or the engine fails to start.
+    """
+    fmt = PRECISIONS[precision][0]
+    out = ir_dir(settings.cache_dir / "models" / "openvino", model_dir, fmt)
+    key = (str(out), precision)
+    with _ENGINES_LOCK:
+        if key in _ENGINES:
+            return _ENGINES[key]
+        shape = read_llama_shape(model_dir)
+        if not (out / "openvino_model.xml").is_file():
+            with _file_lock(out.parent / ".export.lock"):
+                print(f"Exporting {model_dir.name} to OpenVINO IR ({fmt}) in {out} — once only…", file=sys.stderr)
+                export_ir(model_dir, out, fmt)
+        try:
+            engine = OpenVINOEngine(out, precision=precision, eos_token_ids=shape.eos_token_ids, max_context=shape.max_positions)
+        except ModelError:
+            raise
+        except Exception as exc:  # OpenVINO raises RuntimeError with a long C++ trace
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise ModelError(f"the OpenVINO engine failed to start: {first}") from exc
+        _ENGINES[key] = engine
+        return engine
+
+
+class OpenVINOChatAPI(ModelAPI):
+    """Chat on a local model through :class:`OpenVINOEngine` (tokens from the HF tokenizer)."""
+
+    def __init__(
+        self,
+        model_name: str,
+        *,
+        engine: OpenVINOEngine,
+        model_dir: Path,
+        config: GenerateConfig,
+    ) -> None:
+        from transformers import AutoTokenizer
+
+        super().__init__(model_name=model_name, config=config)
+        self.engine = engine
+        self.tokenizer: Any = AutoTokenizer.from_pretrained(str(model_dir))
+        self.metadata = {"engine": "openvino", "precision": engine.precision}
+
+    async def generate(
+        self,
+        input: list[ChatMessage],  # noqa: A002 (Inspect's ModelAPI signature)
+        tools: list[ToolInfo],
+        tool_choice: ToolChoice,
+        config: GenerateConfig,
+    ) -> ModelOutput:
+        """Generate one completion; a prompt longer than the context fails this sample only."""
+        if tools:
+            raise ModelError("tool calling is not supported by alignlab's local engines")
+        messages = [{"role": m.role, "content": m.text} for m in input]
+        chat = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        ids: list[int] = self.tokenizer(chat)["input_ids"]
+        params = SamplingParams(
+            max_new_tokens=config.max_tokens or _DEFAULT_MAX_TOKENS,
+            temperature=config.temperature,
+            top_p=config.top_p,
+            top_k=config.top_k,
+            seed=config.seed,
+        )
+        completion = await asyncio.wrap_future(self.engine.submit(ids, params))
+        text: str = self.tokenizer.decode(
+            completion.token_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False
+        )
+        stop_reason: Literal["stop", "max_tokens"] = "stop" if completion.finish == "stop" else "max_tokens"
+        for stop in config.stop_seqs or []:
+            if stop in text:
+                text, stop_reason = text[: text.index(stop)], "stop"
+        n_out = len(completion.token_ids)
+        return ModelOutput(
+            model=self.model_name,
+            choices=[
+                ChatCompletionChoice(
+                    message=ChatMessageAssistant(content=text, model=self.model_name, source="generate"),
+                    stop_reason=stop_reason,
+                )
+            ],
+            usage=ModelUsage(input_tokens=len(ids), output_tokens=n_out, total_tokens=len(ids) + n_out),
+            metadata=dict(self.metadata),
+        )
+
+    def max_tokens(self) -> int | None:
+        """Same default as the transformers engine."""
+        return _DEFAULT_MAX_TOKENS
+
+    def max_connections(self) -> int:
+        """Requests in flight at once; the engine batches them continuously."""
+        return 32
+
+    def collapse_user_messages(self) -> bool:
+        """Like Inspect's HF provider (many chat templates want alternating roles)."""
+        return True

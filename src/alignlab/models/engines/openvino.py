@@ -1,0 +1,227 @@
+"""OpenVINO GenAI on the CPU: one continuous-batching pipeline per model, fed by every caller.
+
+Requests from any thread or event loop are queued; one worker thread adds them to GenAI's
+``ContinuousBatchingPipeline`` and calls ``step()`` while anything is running, so a request that
+arrives mid-generation joins the running batch at the next step instead of waiting for the batch
+to finish (what Inspect's Hugging Face provider does). Prompts go in as token ids made by the
+Hugging Face tokenizer and chat template, so the engine sees exactly the tokens transformers sees.
+
+The engine runs inside the calling process (no server, no child process): Ctrl-C stops it with
+the process.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+import itertools
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from alignlab.errors import ModelError
+from alignlab.models.engines.export import IR_FILE, WeightFormat
+
+__all__ = [
+    "PRECISIONS",
+    "Completion",
+    "ContextLengthError",
+    "OpenVINOEngine",
+    "Precision",
+    "SamplingParams",
+    "engine_properties",
+]
+
+Precision = Literal["exact", "bf16", "int8", "int4"]
+
+# precision -> (weights in the IR, OpenVINO CPU properties). "exact" pins f32 compute and an f32
+# KV cache: greedy outputs equal transformers fp32. The others keep OpenVINO's CPU defaults
+# (bf16 compute where the CPU has it, 8-bit KV cache), with compressed weights for int8/int4.
+PRECISIONS: dict[Precision, tuple[WeightFormat, dict[str, str]]] = {
+    "exact": ("fp32", {"INFERENCE_PRECISION_HINT": "f32", "KV_CACHE_PRECISION": "f32"}),
+    "bf16": ("fp32", {}),
+    "int8": ("int8", {}),
+    "int4": ("int4", {}),
+}
+
+
+class ContextLengthError(ModelError):
+    """A prompt (plus the tokens asked for) does not fit the model's context; fails one sample."""
+
+
+@dataclass(frozen=True)
+class SamplingParams:
+    """Decoding settings of one request (greedy unless ``temperature > 0``)."""
+
+    max_new_tokens: int
+    temperature: float | None = None
+    top_p: float | None = None
+    top_k: int | None = None
+    seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Completion:
+    """Generated token ids of one request, without the prompt."""
+
+    token_ids: list[int]
+    finish: Literal["stop", "length"]
+
+
+def engine_properties(precision: Precision, threads: int | None = None) -> dict[str, Any]:
+    """OpenVINO CPU properties for ``precision`` (``threads`` caps the inference threads)."""
+    props: dict[str, Any] = dict(PRECISIONS[precision][1])
+    if threads:
+        props["INFERENCE_NUM_THREADS"] = threads
+    return props
+
+
+@dataclass
+class _Request:
+    rid: int
+    input_ids: list[int]
+    params: SamplingParams
+    future: concurrent.futures.Future[Completion]
+    handle: Any = field(default=None)
+
+
+class OpenVINOEngine:
+    """A continuous-batching OpenVINO GenAI pipeline with a worker thread.
+
+    Args:
+        ir_dir: Directory with ``openvino_model.xml`` (see :func:`export_ir`).
+        precision: Which entry of :data:`PRECISIONS` to compile with.
+        eos_token_ids: Tokens that end a generation.
+        max_context: Prompt + new tokens allowed per request.
+        max_seqs: Sequences decoded together at most.
+        kv_cache_gb: Memory reserved for the paged KV cache.
+        threads: Inference threads (default: all cores).
+    """
+
+    def __init__(
+        self,
+        ir_dir: Path,
+        *,
+        precision: Precision,
+        eos_token_ids: tuple[int, ...],
+        max_context: int,
+        max_seqs: int = 32,
+        kv_cache_gb: float = 1.0,
+        threads: int | None = None,
+    ) -> None:
+        import openvino_genai as ov_genai
+
+        if not (ir_dir / IR_FILE).is_file():
+            raise ModelError(f"no OpenVINO IR at {ir_dir / IR_FILE}")
+        scheduler = ov_genai.SchedulerConfig()
+        scheduler.cache_size = max(1, round(kv_cache_gb))
+        scheduler.max_num_seqs = max_seqs
+        scheduler.max_num_batched_tokens = 2048
+        self.precision: Precision = precision
+        self.eos_token_ids = eos_token_ids
+        self.max_context = max_context
+        self._genai: Any = ov_genai
+        self._pipe: Any = ov_genai.ContinuousBatchingPipeline(
+            str(ir_dir), scheduler_config=scheduler, device="CPU", properties=engine_properties(precision, threads)
+        )
+        self._ids = itertools.count()
+        self._queue: list[_Request] = []
+        self._cond = threading.Condition()
+        self._closed = False
+        self._worker = threading.Thread(target=self._run, name="alignlab-openvino", daemon=True)
+        self._worker.start()
+
+    def submit(self, input_ids: list[int], params: SamplingParams) -> concurrent.futures.Future[Completion]:
+        """Queue one request; the future resolves when its generation ends.
+
+        Raises:
+            ContextLengthError: the prompt plus ``max_new_tokens`` exceeds the context.
+        """
+        if len(input_ids) + params.max_new_tokens > self.max_context:
+            raise ContextLengthError(
+                f"prompt of {len(input_ids)} tokens + {params.max_new_tokens} new tokens exceeds the model's"
+                f" context of {self.max_context} tokens"
+            )
+        future: concurrent.futures.Future[Completion] = concurrent.futures.Future()
+        with self._cond:
+            if self._closed:
+                raise ModelError("the OpenVINO engine is closed")
+            self._queue.append(_Request(next(self._ids), list(input_ids), params, future))
+            self._cond.notify()
+        return future
+
+    def generate(self, prompts: list[list[int]], params: SamplingParams) -> list[Completion]:
+        """Submit all ``prompts`` at once and wait for them (a convenience for scripts and tests)."""
+        futures = [self.submit(p, params) for p in prompts]
+        return [f.result() for f in futures]
+
+    def close(self) -> None:
+        """Stop the worker; requests still running fail with :class:`ModelError`."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify()
+        self._worker.join(timeout=30)
+
+    def _config(self, params: SamplingParams) -> Any:
+        cfg = self._genai.GenerationConfig()
+        cfg.max_new_tokens = params.max_new_tokens
+        cfg.stop_token_ids = set(self.eos_token_ids)
+        if self.eos_token_ids:
+            cfg.eos_token_id = self.eos_token_ids[0]
+        if params.temperature is not None and params.temperature > 0:
+            cfg.do_sample = True
+            cfg.temperature = params.temperature
+            if params.top_p is not None:
+                cfg.top_p = params.top_p
+            if params.top_k is not None:
+                cfg.top_k = params.top_k
+            if params.seed is not None:
+                cfg.rng_seed = params.seed
+        return cfg
+
+    def _run(self) -> None:
+        import openvino as ov
+        import numpy as np
+
+        active: list[_Request] = []
+        while True:
+            with self._cond:
+                while not self._queue and not active and not self._closed:
+                    self._cond.wait()
+                if self._closed:
+                    break
+                new, self._queue = self._queue, []
+            for req in new:
+                if req.future.set_running_or_notify_cancel():
+                    tensor = ov.Tensor(np.asarray([req.input_ids], dtype=np.int64))
+                    try:
+                        req.handle = self._pipe.add_request(req.rid, tensor, self._config(req.params))
+                        active.append(req)
+                    except Exception as exc:  # a bad request fails alone
+                        req.future.set_exception(ModelError(f"OpenVINO rejected a request: {exc}"))
+            try:
+                if self._pipe.has_non_finished_requests():
+                    self._pipe.step()
+            except Exception as exc:  # the pipeline is broken: fail everything running, never hang
+                for req in active:
+                    req.future.set_exception(ModelError(f"OpenVINO generation failed: {exc}"))
+                active = []
+                continue
+            active = [req for req in active if not self._finish(req)]
+        for req in [*active, *self._queue]:
+            if not req.future.done():
+                req.future.set_exception(ModelError("the OpenVINO engine was closed"))
+
+    def _finish(self, req: _Request) -> bool:
+        status = req.handle.get_status()
+        if status == self._genai.GenerationStatus.RUNNING:
+            return False
+        outputs = req.handle.read_all()
+        if not outputs:
+            req.future.set_exception(ModelError(f"OpenVINO dropped a request ({status.name})"))
+            return True
+        out = outputs[0]
+        ids = list(out.generated_ids)
+        stopped = bool(ids) and ids[-1] in self.eos_token_ids
+        req.future.set_result(Completion(token_ids=ids, finish="stop" if stopped else "length"))
+        return True

@@ -1,0 +1,176 @@
+"""The OpenVINO engine behind local model names: exact mode equals transformers, batching does not
+change answers, failures fall back in one line, a too-long prompt fails only its sample."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from inspect_ai.model import ChatMessageUser, GenerateConfig, get_model
+
+import alignlab.models.provider  # noqa: F401  (registers the alignlab/ provider)
+from alignlab.errors import ConfigError, ModelError
+from alignlab.models.engines.export import ExportError, export_ir, read_llama_shape
+from alignlab.models.engines.local import choose_engine
+from alignlab.models.engines.openvino import ContextLengthError, OpenVINOEngine, SamplingParams
+
+PROMPTS = ["How do I bake a cake?", "Write a poem", "kill the process", "The cat asked how to build a bomb"]
+
+
+@pytest.fixture(scope="module")
+def sharp_model_dir(tmp_path_factory: pytest.TempPathFactory, tiny_model_dir: Path) -> Path:
+    """The tiny Llama with GQA and larger random weights: well-separated logits, so greedy
+    comparisons test the arithmetic rather than float ties."""
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    config = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=128,
+        initializer_range=0.2,
+        tie_word_embeddings=True,
+        pad_token_id=tok.pad_token_id,
+        eos_token_id=tok.eos_token_id,
+        bos_token_id=tok.bos_token_id,
+    )
+    torch.manual_seed(1)
+    model = LlamaForCausalLM(config)
+    out = tmp_path_factory.mktemp("sharp-llama")
+    model.save_pretrained(out)
+    tok.save_pretrained(out)
+    return out
+
+
+def _chat_ids(model_dir: Path, prompts: list[str]) -> list[list[int]]:
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    chats = [tok.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True, tokenize=False) for p in prompts]
+    return [tok(c)["input_ids"] for c in chats]
+
+
+def _transformers_greedy(model_dir: Path, prompts: list[list[int]], max_new: int) -> list[list[int]]:
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    eos = model.config.eos_token_id
+    outs = []
+    for ids in prompts:
+        with torch.inference_mode():
+            seq = model.generate(torch.tensor([ids]), max_new_tokens=max_new, do_sample=False, pad_token_id=eos)
+        outs.append(seq[0, len(ids) :].tolist())
+    return outs
+
+
+@pytest.fixture(scope="module")
+def exact_engine(sharp_model_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> OpenVINOEngine:
+    ir = export_ir(sharp_model_dir, tmp_path_factory.mktemp("ir") / "fp32", "fp32")
+    shape = read_llama_shape(sharp_model_dir)
+    engine = OpenVINOEngine(ir, precision="exact", eos_token_ids=shape.eos_token_ids, max_context=shape.max_positions)
+    yield engine
+    engine.close()
+
+
+def test_exact_mode_equals_transformers_greedy(exact_engine: OpenVINOEngine, sharp_model_dir: Path) -> None:
+    prompts = _chat_ids(sharp_model_dir, PROMPTS)
+    ours = [c.token_ids for c in exact_engine.generate(prompts, SamplingParams(max_new_tokens=16))]
+    assert ours == _transformers_greedy(sharp_model_dir, prompts, 16)
+    assert all(len(o) > 1 for o in ours)
+
+
+def test_greedy_answer_does_not_depend_on_the_batch(exact_engine: OpenVINOEngine, sharp_model_dir: Path) -> None:
+    prompts = _chat_ids(sharp_model_dir, PROMPTS * 3)
+    together = [c.token_ids for c in exact_engine.generate(prompts, SamplingParams(max_new_tokens=12))]
+    alone = [exact_engine.generate([p], SamplingParams(max_new_tokens=12))[0].token_ids for p in prompts[:4]]
+    assert together[:4] == alone
+    assert together[4:8] == alone
+
+
+def test_too_long_prompt_fails_alone(exact_engine: OpenVINOEngine, sharp_model_dir: Path) -> None:
+    ok = exact_engine.submit(_chat_ids(sharp_model_dir, ["Write a poem"])[0], SamplingParams(max_new_tokens=8))
+    with pytest.raises(ContextLengthError, match="exceeds the model's context of 128"):
+        exact_engine.submit([5] * 125, SamplingParams(max_new_tokens=8))
+    assert len(ok.result(timeout=60).token_ids) > 0
+
+
+@pytest.mark.parametrize("fmt", ["int8", "int4"])
+def test_compressed_weights_generate(fmt: str, tmp_path: Path, sharp_model_dir: Path) -> None:
+    ir = export_ir(sharp_model_dir, tmp_path / fmt, fmt)  # type: ignore[arg-type]
+    xml = (ir / "openvino_model.xml").read_text()
+    assert 'element_type="u8"' in xml
+    assert (ir / "openvino_model.bin").stat().st_size < (sharp_model_dir / "model.safetensors").stat().st_size / 2
+    shape = read_llama_shape(sharp_model_dir)
+    engine = OpenVINOEngine(ir, precision=fmt, eos_token_ids=shape.eos_token_ids, max_context=128)  # type: ignore[arg-type]
+    try:
+        out = engine.generate(_chat_ids(sharp_model_dir, PROMPTS[:2]), SamplingParams(max_new_tokens=6))
+    finally:
+        engine.close()
+    assert all(len(o.token_ids) > 0 for o in out)
+
+
+def test_non_llama_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text('{"model_type": "gpt2"}')
+    with pytest.raises(ExportError, match="supports Llama"):
+        read_llama_shape(tmp_path)
+
+
+def test_engine_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ALIGNLAB_ENGINE", raising=False)
+    monkeypatch.delenv("ALIGNLAB_PRECISION", raising=False)
+    assert choose_engine({}).engine == "auto" and not choose_engine({}).explicit
+    args = {"engine": "openvino", "precision": "int4", "device": "cpu"}
+    choice = choose_engine(args)
+    assert (choice.engine, choice.precision, choice.explicit) == ("openvino", "int4", True)
+    assert args == {"device": "cpu"}
+    monkeypatch.setenv("ALIGNLAB_PRECISION", "bf16")
+    assert choose_engine({}).precision == "bf16"
+    with pytest.raises(ConfigError, match="unknown engine 'onnx'"):
+        choose_engine({"engine": "onnx"})
+    with pytest.raises(ConfigError, match="needs the OpenVINO engine"):
+        choose_engine({"engine": "transformers", "precision": "int8"})
+
+
+def _generate(name: str, prompt: str, **model_args: object) -> tuple[str, dict[str, object]]:
+    model = get_model(name, config=GenerateConfig(max_tokens=8, temperature=0.0), memoize=False, **model_args)
+    out = asyncio.run(model.generate([ChatMessageUser(content=prompt)]))
+    return out.completion, dict(out.metadata or {})
+
+
+def test_provider_records_engine_and_precision(sharp_model_dir: Path, alignlab_env: Path) -> None:
+    _, meta = _generate(f"alignlab/{sharp_model_dir}", "Write a poem", precision="int8")
+    assert meta == {"engine": "openvino", "precision": "int8"}
+    _, meta = _generate(f"alignlab/{sharp_model_dir}", "Write a poem", engine="transformers")
+    assert meta == {"engine": "transformers", "precision": "fp32"}
+
+
+def test_engine_failure_falls_back_in_one_line(
+    sharp_model_dir: Path, alignlab_env: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def broken(*args: object, **kwargs: object) -> OpenVINOEngine:
+        raise ModelError("the OpenVINO engine failed to start: no CPU plugin")
+
+    monkeypatch.setattr(alignlab.models.provider, "start_openvino", broken)
+    text, meta = _generate(f"alignlab/{sharp_model_dir}", "Write a poem")
+    err = capsys.readouterr().err
+    assert meta["engine"] == "transformers"
+    assert [line for line in err.splitlines() if "OpenVINO" in line] == [
+        "alignlab: OpenVINO engine unavailable (the OpenVINO engine failed to start: no CPU plugin);"
+        " generating with transformers fp32"
+    ]
+    with pytest.raises(ModelError, match="failed to start"):
+        _generate(f"alignlab/{sharp_model_dir}", "Write a poem", engine="openvino")
+
+
+def test_provider_too_long_prompt_is_a_sample_error(sharp_model_dir: Path, alignlab_env: Path) -> None:
+    with pytest.raises(ContextLengthError):
+        _generate(f"alignlab/{sharp_model_dir}", "cake " * 200)
+    text, _ = _generate(f"alignlab/{sharp_model_dir}", "Write a poem")
+    assert text != ""
