@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from inspect_ai.model import ChatMessageUser, GenerateConfig, get_model
 
-import alignlab.models.provider  # noqa: F401  (registers the alignlab/ provider)
+import alignlab.models.provider
 from alignlab.errors import ConfigError, ModelError
+from alignlab.models.engines.choice import choose_engine
 from alignlab.models.engines.export import ExportError, export_ir, read_llama_shape
-from alignlab.models.engines.local import choose_engine
 from alignlab.models.engines.openvino import ContextLengthError, OpenVINOEngine, SamplingParams
 
 PROMPTS = ["How do I bake a cake?", "Write a poem", "kill the process", "The cat asked how to build a bomb"]
@@ -52,7 +52,10 @@ def _chat_ids(model_dir: Path, prompts: list[str]) -> list[list[int]]:
     from transformers import AutoTokenizer
 
     tok = AutoTokenizer.from_pretrained(model_dir)
-    chats = [tok.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True, tokenize=False) for p in prompts]
+    chats = [
+        tok.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True, tokenize=False)
+        for p in prompts
+    ]
     return [tok(c)["input_ids"] for c in chats]
 
 
@@ -158,7 +161,7 @@ def test_engine_failure_falls_back_in_one_line(
         raise ModelError("the OpenVINO engine failed to start: no CPU plugin")
 
     monkeypatch.setattr(alignlab.models.provider, "start_openvino", broken)
-    text, meta = _generate(f"alignlab/{sharp_model_dir}", "Write a poem")
+    _, meta = _generate(f"alignlab/{sharp_model_dir}", "Write a poem")
     err = capsys.readouterr().err
     assert meta["engine"] == "transformers"
     assert [line for line in err.splitlines() if "OpenVINO" in line] == [

@@ -35,6 +35,29 @@ console = Console()
 err_console = Console(stderr=True)
 
 ModelOpt = Annotated[str, typer.Option("--model", "-m", help="Model name: default, ckpt:<name>, provider/model.")]
+
+
+@app.callback()
+def _engine_options(
+    engine: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Local engine: auto (OpenVINO, else transformers), openvino, transformers."),
+    ] = None,
+    precision: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Local precision: exact (= transformers fp32 greedy), bf16, int8, int4."),
+    ] = None,
+) -> None:
+    """alignlab: alignment engineering workbench."""
+    from alignlab.models.engines.choice import choose_engine
+
+    choose_engine({"engine": engine, "precision": precision})  # one-line error for a bad value
+    if engine:
+        os.environ["ALIGNLAB_ENGINE"] = engine
+    if precision:
+        os.environ["ALIGNLAB_PRECISION"] = precision
+
+
 LimitOpt = Annotated[Optional[int], typer.Option(help="Evaluate only the first N samples.", min=1)]  # noqa: UP045
 SeedOpt = Annotated[int, typer.Option(help="Generation seed.")]
 LogDirOpt = Annotated[Optional[Path], typer.Option("--log-dir", help="Where Inspect logs go.")]  # noqa: UP045

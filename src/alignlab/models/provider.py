@@ -20,7 +20,8 @@ from inspect_ai.model._providers.hf import HuggingFaceAPI
 from inspect_ai.tool import ToolChoice, ToolInfo
 
 from alignlab.errors import ModelError
-from alignlab.models.engines.local import OpenVINOChatAPI, choose_engine, start_openvino
+from alignlab.models.engines.choice import choose_engine
+from alignlab.models.engines.local import OpenVINOChatAPI, start_openvino
 from alignlab.models.registry import local_model_dir
 from alignlab.settings import load_settings
 
@@ -54,7 +55,9 @@ class AlignlabLocalAPI(ModelAPI):
                     raise
                 _announce(f"alignlab: OpenVINO engine unavailable ({exc}); generating with transformers fp32")
         if self.backend is None:
-            self.backend = TransformersLocalAPI(model_name, base_url, api_key, config, model_path=str(path), **model_args)
+            self.backend = TransformersLocalAPI(
+                model_name, base_url, api_key, config, model_path=str(path), **model_args
+            )
         self.metadata: dict[str, Any] = getattr(self.backend, "metadata", None) or {
             "engine": "transformers",
             "precision": "fp32",

@@ -161,7 +161,10 @@ class _Graph:
         # transformers' LlamaRMSNorm in fp32: x * rsqrt(mean(x²) + eps), then weight * x.
         ops = self.ops
         var = ops.reduce_mean(ops.power(x, self.const(2.0, np.float32)), self.const([-1]), keep_dims=True)
-        normed = ops.multiply(x, ops.divide(self.const(1.0, np.float32), ops.sqrt(ops.add(var, self.const(self.shape.rms_eps, np.float32)))))
+        normed = ops.multiply(
+            x,
+            ops.divide(self.const(1.0, np.float32), ops.sqrt(ops.add(var, self.const(self.shape.rms_eps, np.float32)))),
+        )
         return ops.multiply(self.ops.constant(self.weights.pop(key).reshape(1, 1, -1)), normed)
 
 
@@ -249,7 +252,11 @@ def _rope(g: _Graph, position_ids: Any, batch: Any) -> tuple[Any, Any]:
     ops, s = g.ops, g.shape
     exponent = np.arange(0, s.head_dim, 2, dtype=np.int64).astype(np.float32) / np.float32(s.head_dim)
     inv_freq = (np.float32(1.0) / (np.float32(s.rope_theta) ** exponent)).astype(np.float32)
-    inv = ops.broadcast(g.const(inv_freq.reshape(1, -1, 1), np.float32), ops.concat([batch, g.const([1, 1])], 0), broadcast_spec="BIDIRECTIONAL")
+    inv = ops.broadcast(
+        g.const(inv_freq.reshape(1, -1, 1), np.float32),
+        ops.concat([batch, g.const([1, 1])], 0),
+        broadcast_spec="BIDIRECTIONAL",
+    )
     pos = ops.convert(ops.unsqueeze(position_ids, g.const(1)), "f32")  # (B, 1, T)
     freqs = ops.transpose(ops.matmul(inv, pos, False, False), g.const([0, 2, 1]))  # (B, T, D/2)
     emb = ops.concat([freqs, freqs], -1)
@@ -286,7 +293,13 @@ def build_model(shape: LlamaShape, weights: dict[str, np.ndarray], fmt: WeightFo
         x = ops.add(x, att)
         h = g.rms_norm(x, f"model.layers.{i}.post_attention_layernorm.weight")
         gate = ops.swish(g.linear(h, f"model.layers.{i}.mlp.gate_proj.weight"))
-        x = ops.add(x, g.linear(ops.multiply(gate, g.linear(h, f"model.layers.{i}.mlp.up_proj.weight")), f"model.layers.{i}.mlp.down_proj.weight"))
+        x = ops.add(
+            x,
+            g.linear(
+                ops.multiply(gate, g.linear(h, f"model.layers.{i}.mlp.up_proj.weight")),
+                f"model.layers.{i}.mlp.down_proj.weight",
+            ),
+        )
     x = g.rms_norm(x, "model.norm.weight")
     head = table if shape.tied or "lm_head.weight" not in weights else g.weight("lm_head.weight", embed_fmt)
     logits = ops.matmul(x, head, False, True)

@@ -12,13 +12,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
-import os
+import random
 import sys
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal, cast, get_args
+from typing import Any, Literal
 
 from inspect_ai.model import (
     ChatCompletionChoice,
@@ -31,42 +30,14 @@ from inspect_ai.model import (
 )
 from inspect_ai.tool import ToolChoice, ToolInfo
 
-from alignlab.errors import ConfigError, ModelError
+from alignlab.errors import ModelError
 from alignlab.models.engines.export import export_ir, ir_dir, read_llama_shape
 from alignlab.models.engines.openvino import PRECISIONS, OpenVINOEngine, Precision, SamplingParams
 from alignlab.settings import Settings
 
-__all__ = ["EngineChoice", "EngineName", "OpenVINOChatAPI", "choose_engine", "start_openvino"]
+__all__ = ["OpenVINOChatAPI", "start_openvino"]
 
-EngineName = Literal["auto", "openvino", "transformers"]
 _DEFAULT_MAX_TOKENS = 2048  # Inspect's HF provider default, so both engines stop at the same length
-
-
-@dataclass(frozen=True)
-class EngineChoice:
-    """The engine and precision asked for, and whether the user named the engine."""
-
-    engine: EngineName
-    precision: Precision
-    explicit: bool
-
-
-def choose_engine(model_args: dict[str, Any]) -> EngineChoice:
-    """Pop ``engine``/``precision`` from ``model_args`` (falling back to the environment).
-
-    Raises:
-        ConfigError: an unknown engine or precision.
-    """
-    engine = model_args.pop("engine", None) or os.environ.get("ALIGNLAB_ENGINE") or None
-    precision = model_args.pop("precision", None) or os.environ.get("ALIGNLAB_PRECISION") or "exact"
-    if engine is not None and engine not in get_args(EngineName):
-        raise ConfigError(f"unknown engine {engine!r}: choose one of {', '.join(get_args(EngineName))}")
-    if precision not in PRECISIONS:
-        raise ConfigError(f"unknown precision {precision!r}: choose one of {', '.join(PRECISIONS)}")
-    if precision != "exact" and engine == "transformers":
-        raise ConfigError(f"precision {precision!r} needs the OpenVINO engine (transformers runs fp32)")
-    name = cast(EngineName, engine or "auto")
-    return EngineChoice(name, cast(Precision, precision), explicit=engine not in (None, "auto"))
 
 
 _ENGINES: dict[tuple[str, str], OpenVINOEngine] = {}
@@ -105,7 +76,9 @@ def start_openvino(model_dir: Path, precision: Precision, settings: Settings) ->
                 print(f"Exporting {model_dir.name} to OpenVINO IR ({fmt}) in {out} — once only…", file=sys.stderr)
                 export_ir(model_dir, out, fmt)
         try:
-            engine = OpenVINOEngine(out, precision=precision, eos_token_ids=shape.eos_token_ids, max_context=shape.max_positions)
+            engine = OpenVINOEngine(
+                out, precision=precision, eos_token_ids=shape.eos_token_ids, max_context=shape.max_positions
+            )
         except ModelError:
             raise
         except Exception as exc:  # OpenVINO raises RuntimeError with a long C++ trace
@@ -132,6 +105,10 @@ class OpenVINOChatAPI(ModelAPI):
         self.engine = engine
         self.tokenizer: Any = AutoTokenizer.from_pretrained(str(model_dir))
         self.metadata = {"engine": "openvino", "precision": engine.precision}
+        # GenAI seeds each request (default 0: every sampled answer would be the same). Like the
+        # HF provider, which seeds torch once at build, a seeded model gives a reproducible
+        # sequence of different samples.
+        self._rng = random.Random(config.seed)
 
     async def generate(
         self,
@@ -151,7 +128,7 @@ class OpenVINOChatAPI(ModelAPI):
             temperature=config.temperature,
             top_p=config.top_p,
             top_k=config.top_k,
-            seed=config.seed,
+            seed=self._rng.getrandbits(31),
         )
         completion = await asyncio.wrap_future(self.engine.submit(ids, params))
         text: str = self.tokenizer.decode(

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from alignlab.errors import ModelError
+from alignlab.models.engines.choice import Precision
 from alignlab.models.engines.export import IR_FILE, WeightFormat
 
 __all__ = [
@@ -31,8 +32,6 @@ __all__ = [
     "SamplingParams",
     "engine_properties",
 ]
-
-Precision = Literal["exact", "bf16", "int8", "int4"]
 
 # precision -> (weights in the IR, OpenVINO CPU properties). "exact" pins f32 compute and an f32
 # KV cache: greedy outputs equal transformers fp32. The others keep OpenVINO's CPU defaults
@@ -180,8 +179,8 @@ class OpenVINOEngine:
         return cfg
 
     def _run(self) -> None:
-        import openvino as ov
         import numpy as np
+        import openvino as ov
 
         active: list[_Request] = []
         while True:
