@@ -177,3 +177,13 @@ def test_provider_too_long_prompt_is_a_sample_error(sharp_model_dir: Path, align
         _generate(f"alignlab/{sharp_model_dir}", "cake " * 200)
     text, _ = _generate(f"alignlab/{sharp_model_dir}", "Write a poem")
     assert text != ""
+
+
+def test_logprob_calls_go_to_transformers(sharp_model_dir: Path, alignlab_env: Path) -> None:
+    """GenAI gives no top candidates, so CAI's ``method: logprobs`` calls run on transformers."""
+    model = get_model(f"alignlab/{sharp_model_dir}", config=GenerateConfig(temperature=0.0), memoize=False)
+    config = GenerateConfig(max_tokens=1, logprobs=True, top_logprobs=3)
+    out = asyncio.run(model.generate([ChatMessageUser(content="Write a poem")], config=config))
+    assert out.metadata == {"engine": "transformers", "precision": "fp32"}
+    logprobs = out.choices[0].logprobs
+    assert logprobs is not None and len(logprobs.content[0].top_logprobs or []) == 3

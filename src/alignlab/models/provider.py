@@ -46,6 +46,8 @@ class AlignlabLocalAPI(ModelAPI):
         choice = choose_engine(model_args)
         path = local_model_dir(model_name)
         self.backend: ModelAPI | None = None
+        self._fallback_args = (base_url, api_key, config, {"model_path": str(path), **model_args})
+        self._transformers: TransformersLocalAPI | None = None
         if choice.engine != "transformers":
             try:
                 engine = start_openvino(path, choice.precision, load_settings())
@@ -55,13 +57,13 @@ class AlignlabLocalAPI(ModelAPI):
                     raise
                 _announce(f"alignlab: OpenVINO engine unavailable ({exc}); generating with transformers fp32")
         if self.backend is None:
-            self.backend = TransformersLocalAPI(
-                model_name, base_url, api_key, config, model_path=str(path), **model_args
-            )
-        self.metadata: dict[str, Any] = getattr(self.backend, "metadata", None) or {
-            "engine": "transformers",
-            "precision": "fp32",
-        }
+            self.backend = self._transformers_api()
+
+    def _transformers_api(self) -> TransformersLocalAPI:
+        if self._transformers is None:
+            base_url, api_key, config, args = self._fallback_args
+            self._transformers = TransformersLocalAPI(self.model_name, base_url, api_key, config, **args)
+        return self._transformers
 
     async def generate(
         self,
@@ -70,11 +72,17 @@ class AlignlabLocalAPI(ModelAPI):
         tool_choice: ToolChoice,
         config: GenerateConfig,
     ) -> ModelOutput:
-        """Generate on the chosen engine; the output's metadata names engine and precision."""
-        assert self.backend is not None
-        out = await self.backend.generate(input, tools, tool_choice, config)
+        """Generate on the chosen engine; the output's metadata names engine and precision.
+
+        Calls asking for log-probabilities (CAI's ``method: logprobs``) go to transformers:
+        OpenVINO GenAI returns the chosen tokens' log-probabilities, not the top candidates.
+        """
+        backend = self._transformers_api() if config.logprobs else self.backend
+        assert backend is not None
+        out = await backend.generate(input, tools, tool_choice, config)
         assert isinstance(out, ModelOutput)
-        out.metadata = {**(out.metadata or {}), **self.metadata}
+        engine = getattr(backend, "metadata", None) or {"engine": "transformers", "precision": "fp32"}
+        out.metadata = {**(out.metadata or {}), **engine}
         return out
 
     def max_tokens(self) -> int | None:
@@ -91,8 +99,8 @@ class AlignlabLocalAPI(ModelAPI):
 
     def close(self) -> None:
         """Release the transformers model (the OpenVINO engine is shared by the process)."""
-        if self.backend is not None:
-            self.backend.close()
+        for backend in {id(b): b for b in (self.backend, self._transformers) if b is not None}.values():
+            backend.close()
 
 
 def _announce(line: str) -> None:

@@ -93,7 +93,7 @@ class OpenVINOEngine:
         eos_token_ids: Tokens that end a generation.
         max_context: Prompt + new tokens allowed per request.
         max_seqs: Sequences decoded together at most.
-        kv_cache_gb: Memory reserved for the paged KV cache.
+        kv_cache_gb: Memory reserved for the paged KV cache (default: grown on demand).
         threads: Inference threads (default: all cores).
     """
 
@@ -105,7 +105,7 @@ class OpenVINOEngine:
         eos_token_ids: tuple[int, ...],
         max_context: int,
         max_seqs: int = 32,
-        kv_cache_gb: float = 1.0,
+        kv_cache_gb: float | None = None,
         threads: int | None = None,
     ) -> None:
         import openvino_genai as ov_genai
@@ -113,7 +113,8 @@ class OpenVINOEngine:
         if not (ir_dir / IR_FILE).is_file():
             raise ModelError(f"no OpenVINO IR at {ir_dir / IR_FILE}")
         scheduler = ov_genai.SchedulerConfig()
-        scheduler.cache_size = max(1, round(kv_cache_gb))
+        # 0: GenAI grows the paged KV cache as sequences need it instead of reserving it up front.
+        scheduler.cache_size = max(1, round(kv_cache_gb)) if kv_cache_gb else 0
         scheduler.max_num_seqs = max_seqs
         scheduler.max_num_batched_tokens = 2048
         self.precision: Precision = precision
