@@ -187,3 +187,40 @@ def test_logprob_calls_go_to_transformers(sharp_model_dir: Path, alignlab_env: P
     assert out.metadata == {"engine": "transformers", "precision": "fp32"}
     logprobs = out.choices[0].logprobs
     assert logprobs is not None and len(logprobs.content[0].top_logprobs or []) == 3
+
+
+def test_vllm_rollouts_only_with_vllm_and_a_gpu(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import importlib.util
+
+    from alignlab.models.engines import vllm
+
+    assert vllm.vllm_rollout_defaults() == {}  # this machine: no vLLM, no GPU
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name: object() if name == "vllm" else real_find_spec(name))
+    assert vllm.vllm_rollout_defaults() == {}  # vLLM without a GPU: still off
+    monkeypatch.setattr(vllm, "_cuda_available", lambda: True)
+    assert vllm.vllm_rollout_defaults() == {"use_vllm": True, "vllm_mode": "colocate"}
+    monkeypatch.setenv("ALIGNLAB_VLLM_SERVER", "http://gpu-box:8000")
+    defaults = vllm.vllm_rollout_defaults()
+    assert defaults == {"use_vllm": True, "vllm_mode": "server", "vllm_server_base_url": "http://gpu-box:8000"}
+    from trl import RLOOConfig
+
+    args = RLOOConfig(output_dir=str(tmp_path), use_cpu=True, bf16=False, **defaults)  # RLOOConfig takes these keys
+    assert (args.use_vllm, args.vllm_mode, args.vllm_server_base_url) == (True, "server", "http://gpu-box:8000")
+
+
+@pytest.mark.slow
+def test_default_exact_mode_equals_transformers(settings: object) -> None:
+    """The real default model: exact mode gives transformers fp32's greedy tokens, in any batch."""
+    from alignlab.data import load_prompts
+    from alignlab.models import local_model_dir
+    from alignlab.models.engines.local import start_openvino
+    from alignlab.settings import load_settings
+
+    model_dir = local_model_dir("default")
+    prompts = [r.prompt for r in load_prompts("alignlab-overrefusal", load_settings())][:8]
+    ids = _chat_ids(model_dir, prompts)
+    engine = start_openvino(model_dir, "exact", load_settings())
+    together = [c.token_ids for c in engine.generate(ids, SamplingParams(max_new_tokens=32))]
+    assert together == _transformers_greedy(model_dir, ids, 32)
+    assert [c.token_ids for c in engine.generate(ids[:2], SamplingParams(max_new_tokens=32))] == together[:2]

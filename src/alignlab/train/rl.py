@@ -19,6 +19,7 @@ from transformers import AutoTokenizer
 from trl import RLOOConfig, RLOOTrainer  # type: ignore[attr-defined]  # lazy module; mypy sees no exports
 
 from alignlab.errors import ConfigError
+from alignlab.models.engines.vllm import vllm_rollout_defaults
 from alignlab.settings import Settings
 from alignlab.store import Store, get_checkpoint
 from alignlab.train.callbacks import AlignmentEvalCallback
@@ -63,6 +64,7 @@ def train_rl(config: RecipeConfig, *, settings: Settings, store: Store) -> Train
         num_generations=2,
         per_device_train_batch_size=4,
         learning_rate=1e-5 if config.lora else 1e-6,
+        **vllm_rollout_defaults(),  # rollouts on vLLM where it and a GPU are present
     )
     tokenizer = AutoTokenizer.from_pretrained(run.model_path)
     watch = AlignmentEvalCallback(config.alignment_eval, tokenizer, settings) if config.alignment_eval else None
