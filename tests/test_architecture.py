@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -113,3 +114,22 @@ def test_lint_fails_on_a_new_cycle(tmp_path: Path) -> None:
     assert result.returncode != 0, result.stdout
     assert "No cycles between siblings BROKEN" in result.stdout
     assert "alignlab.stats" in result.stdout and "new_a" in result.stdout
+
+
+def test_every_package_has_a_public_face() -> None:
+    src = ROOT / "src" / "alignlab"
+
+    def names(init: Path) -> set[str]:
+        tree = ast.parse(init.read_text(encoding="utf-8"))
+        return {t.id for n in ast.walk(tree) if isinstance(n, ast.Assign) for t in n.targets if isinstance(t, ast.Name)}
+
+    faceless = [str(init.relative_to(src)) for init in sorted(src.rglob("__init__.py")) if "__all__" not in names(init)]
+    assert faceless == []
+
+
+def test_lazy_faces_resolve_every_name() -> None:
+    import alignlab.evals
+    import alignlab.stats
+
+    for package in (alignlab.evals, alignlab.stats):
+        assert [n for n in package.__all__ if getattr(package, n, None) is None] == []
