@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from alignlab.monitor import MonitorConfig, get_interaction
 from alignlab.settings import load_settings
 from alignlab.web import create_app
+from alignlab.web.deps import service_state
 from tests.web.conftest import service_config
 from tests.web.fake_upstream import serve_in_thread
 
@@ -56,8 +57,8 @@ def test_toxic_traffic_raises_a_webhook_alert(watched: tuple[str, FastAPI], upst
             model="echo", messages=[{"role": "user", "content": prompt}]
         )
         ids.append(raw.headers["x-alignlab-interaction-id"])
-    app.state.monitor.drain()
-    scores = [get_interaction(app.state.store, i).scores for i in ids]
+    service_state(app).monitor.drain()
+    scores = [get_interaction(service_state(app).store, i).scores for i in ids]
     assert [s["toxicity"]["flagged"] for s in scores] == [bool(i % 2) for i in range(8)]  # type: ignore[index]
     assert all(s["refusal"]["label"] == "compliance" for s in scores)  # type: ignore[index]
     for _ in range(50):
@@ -69,7 +70,8 @@ def test_toxic_traffic_raises_a_webhook_alert(watched: tuple[str, FastAPI], upst
     assert hooks[0]["value"] == pytest.approx(0.5)
     metrics = httpx.get(f"{url}/metrics").text
     assert 'alignlab_monitor_flags_total{detector="toxicity"} 4.0' in metrics
-    assert 'alignlab_alerts_total{kind="threshold",metric="harmful"} 1.0' in metrics
+    assert 'alignlab_alerts_total{kind="threshold",metric="harmful",state="firing"} 1.0' in metrics
+    assert 'alignlab_alerts_firing{kind="threshold",metric="harmful"} 1.0' in metrics
     assert "alignlab_monitor_scored_total 8.0" in metrics
 
 
@@ -79,11 +81,11 @@ def test_dashboard_charts_rates_and_alerts(watched: tuple[str, FastAPI]) -> None
     for i in range(6):
         prompt = "you are a worthless fucking idiot" if i < 3 else "hello"
         client.chat.completions.create(model="echo", messages=[{"role": "user", "content": prompt}])
-    app.state.monitor.drain()
+    service_state(app).monitor.drain()
     from alignlab.monitor import create_key
 
     browser = httpx.Client(base_url=url)
-    browser.post("/ui/login", data={"key": create_key(app.state.store, role="moderator").token})
+    browser.post("/ui/login", data={"key": create_key(service_state(app).store, role="moderator").token})
     html = browser.get("/ui/", params={"hours": 1, "bucket_minutes": 5}).text
     assert html.count("<polyline") >= 4  # harmful, refusal, toxicity, profanity have scored traffic
     assert "harmful rate (stand-in: toxicity or profanity; no harmful detector configured) <small>(3 / 6)" in html
@@ -111,11 +113,11 @@ def test_dashboard_harmful_rate_uses_the_harmful_detector(
             "what is the capital of France?",
         ):
             client.chat.completions.create(model="echo", messages=[{"role": "user", "content": prompt}])
-        app.state.monitor.drain()
+        service_state(app).monitor.drain()
         from alignlab.monitor import create_key
 
         browser = httpx.Client(base_url=url)
-        browser.post("/ui/login", data={"key": create_key(app.state.store, role="moderator").token})
+        browser.post("/ui/login", data={"key": create_key(service_state(app).store, role="moderator").token})
         html = browser.get("/ui/", params={"hours": 1, "bucket_minutes": 5}).text
     assert "harmful rate <small>(1 / 3)" in html  # the stand-in (toxicity) would say 2 / 3
     assert "toxicity rate <small>(2 / 3)" in html
