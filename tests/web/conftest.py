@@ -12,8 +12,7 @@ from fastapi import FastAPI
 from alignlab.monitor import MonitorConfig, ProxyConfig, create_key
 from alignlab.settings import load_settings
 from alignlab.store import Store
-from alignlab.web import ServiceConfig, create_app
-from alignlab.web.deps import service_state
+from alignlab.web import ServiceConfig, create_app, service_state
 from tests.pg import postgres_db_url, postgres_url  # noqa: F401  (fixtures)
 from tests.web.fake_upstream import fake_upstream_app, serve_in_thread
 

@@ -12,8 +12,7 @@ import pytest
 
 from alignlab.monitor import ProxyConfig, UnknownInteractionError, create_key, get_interaction
 from alignlab.settings import load_settings
-from alignlab.web import ServiceConfig, create_app
-from alignlab.web.deps import service_state
+from alignlab.web import ServiceConfig, create_app, service_state
 from tests.web.fake_upstream import serve_in_thread
 
 MAX_TOKENS = 24

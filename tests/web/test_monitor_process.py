@@ -22,8 +22,7 @@ from alignlab.monitor.process import MonitorProcess, poll_and_score
 from alignlab.monitor.state import read_monitor_state
 from alignlab.settings import load_settings
 from alignlab.store import Store, open_store
-from alignlab.web import create_app
-from alignlab.web.deps import service_state
+from alignlab.web import create_app, service_state
 from tests.web.conftest import BOTH_DBS, service_config
 from tests.web.fake_upstream import serve_in_thread
 

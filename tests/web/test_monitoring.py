@@ -13,8 +13,7 @@ from fastapi import FastAPI
 
 from alignlab.monitor import MonitorConfig, get_interaction
 from alignlab.settings import load_settings
-from alignlab.web import create_app
-from alignlab.web.deps import service_state
+from alignlab.web import create_app, service_state
 from tests.web.conftest import service_config
 from tests.web.fake_upstream import serve_in_thread
 
@@ -122,3 +121,46 @@ def test_dashboard_harmful_rate_uses_the_harmful_detector(
     assert "harmful rate <small>(1 / 3)" in html  # the stand-in (toxicity) would say 2 / 3
     assert "toxicity rate <small>(2 / 3)" in html
     assert "stand-in" not in html
+
+
+@pytest.fixture
+def cusum_watched(
+    upstream_url: str, upstream_app: FastAPI, tmp_path: Path, alignlab_env: Path
+) -> Iterator[tuple[str, FastAPI]]:
+    monitor = MonitorConfig(
+        detectors=("toxicity", "profanity"), drift=False, thresholds={}, cusum={"harmful": (0.05, 0.2)}
+    )
+    webhook = upstream_url.removesuffix("/v1") + "/webhook"
+    config = service_config(
+        upstream_url,
+        f"sqlite:///{tmp_path / 'c.db'}",
+        monitor=monitor,
+        webhook_url=webhook,
+        require_key_for_proxy=False,
+    )
+    app = create_app(load_settings(), config)
+    upstream_app.state.webhooks.clear()
+    with serve_in_thread(app) as url:
+        yield url, app
+
+
+def test_a_sustained_shift_fires_one_alert_then_resolves_once(
+    cusum_watched: tuple[str, FastAPI], upstream_app: FastAPI
+) -> None:
+    url, app = cusum_watched
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+    monitor = service_state(app).monitor
+    assert monitor is not None
+    for _ in range(80):  # the storm: 80 toxic answers gave 20 alerts and 20 webhooks
+        client.chat.completions.create(model="echo", messages=[{"role": "user", "content": "you fucking idiot"}])
+    monitor.drain()
+    assert [(h["kind"], h["metric"], h["status"]) for h in upstream_app.state.webhooks] == [
+        ("sequential", "harmful", "firing")
+    ]
+    for _ in range(60):
+        client.chat.completions.create(model="echo", messages=[{"role": "user", "content": "the capital of France"}])
+    monitor.drain()
+    hooks = [(h["metric"], h["status"]) for h in upstream_app.state.webhooks]
+    assert hooks == [("harmful", "firing"), ("harmful", "resolved")]
+    alerts = httpx.get(f"{url}/metrics").text
+    assert 'alignlab_alerts_firing{kind="sequential",metric="harmful"} 0.0' in alerts

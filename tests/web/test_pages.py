@@ -106,7 +106,13 @@ def _browser_login(browser: Browser, service: Service, key: str) -> None:
     token = create_session(service.store, api_key).token
     browser.call(
         "Network.setCookie",
-        {"name": "alignlab_session", "value": token, "url": f"{service.url}/ui/", "httpOnly": True, "sameSite": "Strict"},
+        {
+            "name": "alignlab_session",
+            "value": token,
+            "url": f"{service.url}/ui/",
+            "httpOnly": True,
+            "sameSite": "Strict",
+        },
     )
 
 

@@ -10,7 +10,7 @@ import openai
 import pytest
 
 from alignlab.monitor import InteractionFilter, get_interaction, list_interactions
-from alignlab.web.deps import service_state
+from alignlab.web import service_state
 from tests.web.conftest import BOTH_DBS, Service
 
 
