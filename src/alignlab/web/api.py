@@ -27,7 +27,7 @@ from alignlab.monitor.state import read_monitor_state
 from alignlab.monitor.text import StorableStr, unstorable
 from alignlab.web.auth import ApiKeyDep, optional_api_key, require_role
 from alignlab.web.deps import ConfigDep, FeedbackWriterDep, KeysDep, MetricsDep, ProxyDep, StoreDep
-from alignlab.web.errors import ERROR_RESPONSES
+from alignlab.web.errors import ERROR_RESPONSES, ErrorResponse
 
 __all__ = ["router"]
 
@@ -92,7 +92,21 @@ async def proxy_key(request: Request, keys: KeysDep, config: ConfigDep) -> ApiKe
     return key
 
 
-@router.post("/v1/chat/completions", tags=["proxy"], response_model=None)
+_CHAT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The completion: JSON, or server-sent events with ``stream: true``.",
+        "content": {
+            "application/json": {"schema": {"type": "object"}},
+            "text/event-stream": {"schema": {"type": "string"}},
+        },
+    },
+    500: {"model": ErrorResponse, "description": "The interaction could not be stored (nothing was answered)."},
+    502: {"model": ErrorResponse, "description": "The upstream or the local model failed."},
+    504: {"model": ErrorResponse, "description": "The upstream did not answer in time."},
+}
+
+
+@router.post("/v1/chat/completions", tags=["proxy"], response_model=None, responses=_CHAT_RESPONSES)
 async def chat_completions(
     body: ChatCompletionRequest, proxy: ProxyDep, key: Annotated[ApiKey | None, Depends(proxy_key)]
 ) -> Response:
