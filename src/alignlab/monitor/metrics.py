@@ -43,8 +43,8 @@ class BoundedLabel:
 class ServiceMetrics:
     """Counters, gauges and histograms exported at ``/metrics``.
 
-    Label values go through the bounded label of the same name (``model``, ``status`` …);
-    call sites use :meth:`label` for the free-text ones.
+    Free-text label values go through a :class:`BoundedLabel`: ``model`` for model names,
+    ``names`` for detector, metric and alert names; the other labels take fixed sets of values.
     """
 
     def __init__(self) -> None:
