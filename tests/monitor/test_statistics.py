@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from alignlab.monitor import BernoulliCusum, RollingRate, mmd_permutation_test
-from alignlab.monitor.sequential import CusumAlarm
 from alignlab.monitor.rates import is_flagged
+from alignlab.monitor.sequential import CusumAlarm
 
 
 def test_cusum_matches_hand_computation() -> None:
