@@ -134,14 +134,19 @@ class ChatProxy:
         """Whether ``model`` is a local model or on the upstream's ``/models`` list (as last fetched)."""
         return model in self._known
 
-    async def _refresh_models(self, model: str) -> None:
-        """Fetch the upstream's list again when it is stale, or when ``model`` is new to it (rate-limited)."""
+    def _models_due(self, model: str) -> bool:
+        """Whether to fetch the upstream's list again: it is stale, or ``model`` is new to it (rate-limited)."""
         if not self.config.upstream_base_url:
-            return
+            return False
         now = time.monotonic()
         stale = now - self._models_ok_at > MODELS_TTL_S
         if (stale or model not in self._known) and now - self._models_at > MODELS_RETRY_S:
-            await self.list_models()
+            self._models_at = now  # at once: concurrent requests start one refresh, not one each
+            return True
+        return False
+
+    async def _refresh_models(self) -> None:
+        await self.list_models()
 
     async def aclose(self) -> None:
         """Write the queued interactions, close the upstream connection pool."""
@@ -197,8 +202,8 @@ class ChatProxy:
             "api_key_id": api_key_id,
         }
         headers = {"x-alignlab-interaction-id": interaction_id}
-        if backend == "upstream" and not self.known_model(model):
-            self._background(self._refresh_models(model))
+        if backend == "upstream" and self._models_due(model):  # off the request path
+            self._background(self._refresh_models())
         if backend == "upstream" and not self.config.upstream_base_url:
             failure = _Failure(
                 "error",
