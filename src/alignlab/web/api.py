@@ -97,7 +97,10 @@ _CHAT_RESPONSES: dict[int | str, dict[str, Any]] = {
         "description": "The completion: JSON, or server-sent events with ``stream: true``.",
         "content": {
             "application/json": {"schema": {"type": "object"}},
-            "text/event-stream": {"schema": {"type": "string"}},
+            "text/event-stream": {
+                # One server-sent event: ``data`` is a JSON chunk, then ``[DONE]`` (or an error object).
+                "schema": {"type": "object", "properties": {"event": {"type": "string"}, "data": {"type": "string"}}}
+            },
         },
     },
     500: {"model": ErrorResponse, "description": "The interaction could not be stored (nothing was answered)."},

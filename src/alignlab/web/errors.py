@@ -34,10 +34,10 @@ class ErrorBody(BaseModel):
 
 
 class ErrorResponse(BaseModel):
-    """What every error response carries."""
+    """What every error response carries (``detail``: the service's own errors; not the upstream's, relayed)."""
 
     error: ErrorBody
-    detail: str
+    detail: str | None = None
 
 
 _DOCUMENTED = {
