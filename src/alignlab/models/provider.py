@@ -1,7 +1,7 @@
 """The ``alignlab/<name>`` Inspect model provider: local models by alignlab name.
 
 ``alignlab/default`` is the converted embedded model, ``alignlab/<dir>`` is a local model
-directory, and other prefixes (``ckpt:``) resolve through :mod:`alignlab.models.registry`.
+directory, and other prefixes (``ckpt:``) resolve through :mod:`alignlab.models.local`.
 The provider picks an engine (:mod:`alignlab.models.engines.local`): OpenVINO GenAI with
 continuous batching on the CPU, or Inspect's Hugging Face provider (transformers fp32,
 left-padded batches) as the fallback, announced in one line. The engine and precision used
@@ -16,13 +16,13 @@ import sys
 from typing import Any
 
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelAPI, ModelOutput, modelapi
-from inspect_ai.model._providers.hf import HuggingFaceAPI
 from inspect_ai.tool import ToolChoice, ToolInfo
 
+from alignlab._inspect_private import HuggingFaceAPI
 from alignlab.errors import ModelError
 from alignlab.models.engines.choice import choose_engine
 from alignlab.models.engines.local import OpenVINOChatAPI, start_openvino
-from alignlab.models.registry import local_model_dir
+from alignlab.models.local import local_model_dir
 from alignlab.settings import load_settings
 
 __all__ = ["AlignlabLocalAPI", "TransformersLocalAPI"]
