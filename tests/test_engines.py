@@ -224,3 +224,15 @@ def test_default_exact_mode_equals_transformers(settings: object) -> None:
     together = [c.token_ids for c in engine.generate(ids, SamplingParams(max_new_tokens=32))]
     assert together == _transformers_greedy(model_dir, ids, 32)
     assert [c.token_ids for c in engine.generate(ids[:2], SamplingParams(max_new_tokens=32))] == together[:2]
+
+
+def test_log_header_names_the_precision(
+    sharp_model_dir: Path, alignlab_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alignlab.models import get_model as alignlab_get_model
+
+    monkeypatch.setenv("ALIGNLAB_PRECISION", "int8")
+    model = alignlab_get_model(str(sharp_model_dir), config=GenerateConfig(max_tokens=4), memoize=False)
+    assert model.model_args["precision"] == "int8"  # Inspect writes model_args into the log header
+    out = asyncio.run(model.generate([ChatMessageUser(content="Write a poem")]))
+    assert out.metadata == {"engine": "openvino", "precision": "int8"}

@@ -44,6 +44,9 @@ def get_model(
     resolved = resolve_model(name, base_url=base_url)
     if resolved.local:
         import alignlab.models.provider  # noqa: F401  (registers the alignlab/ provider; imports torch)
+        from alignlab.models.engines.choice import engine_model_args
+
+        model_args = {**engine_model_args(), **model_args}  # the log's header names the precision
     try:
         return inspect_get_model(
             resolved.inspect_name,

@@ -15,7 +15,7 @@ from typing import Any, Literal, cast, get_args
 
 from alignlab.errors import ConfigError
 
-__all__ = ["EngineChoice", "EngineName", "Precision", "choose_engine"]
+__all__ = ["EngineChoice", "EngineName", "Precision", "choose_engine", "engine_model_args"]
 
 Precision = Literal["exact", "bf16", "int8", "int4"]
 EngineName = Literal["auto", "openvino", "transformers"]
@@ -46,3 +46,11 @@ def choose_engine(model_args: dict[str, Any]) -> EngineChoice:
         raise ConfigError(f"precision {precision!r} needs the OpenVINO engine (transformers runs fp32)")
     name = cast(EngineName, engine or "auto")
     return EngineChoice(name, cast(Precision, precision), explicit=engine not in (None, "auto"))
+
+
+def engine_model_args() -> dict[str, str]:
+    """The engine settings in force, as model args, so each Inspect log's header records them."""
+    args = {"precision": os.environ.get("ALIGNLAB_PRECISION") or "exact"}
+    if os.environ.get("ALIGNLAB_ENGINE"):
+        args["engine"] = os.environ["ALIGNLAB_ENGINE"]
+    return args
