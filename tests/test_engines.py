@@ -236,3 +236,25 @@ def test_log_header_names_the_precision(
     assert model.model_args["precision"] == "int8"  # Inspect writes model_args into the log header
     out = asyncio.run(model.generate([ChatMessageUser(content="Write a poem")]))
     assert out.metadata == {"engine": "openvino", "precision": "int8"}
+
+
+def test_bf16_checkpoint_exports(sharp_model_dir: Path, tmp_path: Path) -> None:
+    """Trained checkpoints may be saved in bf16, which numpy cannot read: the exporter reads them via torch."""
+    import shutil
+
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    model = AutoModelForCausalLM.from_pretrained(sharp_model_dir, dtype=torch.bfloat16)
+    model.save_pretrained(tmp_path / "bf16")
+    for name in ("tokenizer.json", "tokenizer_config.json", "chat_template.jinja"):
+        if (sharp_model_dir / name).is_file():
+            shutil.copy(sharp_model_dir / name, tmp_path / "bf16" / name)
+    ir = export_ir(tmp_path / "bf16", tmp_path / "ir", "fp32")
+    shape = read_llama_shape(tmp_path / "bf16")
+    engine = OpenVINOEngine(ir, precision="exact", eos_token_ids=shape.eos_token_ids, max_context=128)
+    try:
+        out = engine.generate(_chat_ids(sharp_model_dir, PROMPTS[:1]), SamplingParams(max_new_tokens=4))
+    finally:
+        engine.close()
+    assert len(out[0].token_ids) > 0

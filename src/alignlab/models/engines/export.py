@@ -96,8 +96,18 @@ def _load_weights(model_dir: Path) -> dict[str, np.ndarray]:
     for file in files:
         with safe_open(str(file), "np") as fh:
             for key in fh.keys():  # noqa: SIM118 (safe_open is not a mapping)
-                weights[key] = np.asarray(fh.get_tensor(key), dtype=np.float32)
+                try:
+                    weights[key] = np.asarray(fh.get_tensor(key), dtype=np.float32)
+                except TypeError:  # bf16 has no numpy dtype: read it through torch
+                    weights[key] = _read_with_torch(file, key)
     return weights
+
+
+def _read_with_torch(file: Path, key: str) -> np.ndarray:
+    from safetensors import safe_open
+
+    with safe_open(str(file), "pt") as fh:
+        return np.asarray(fh.get_tensor(key).float().numpy(), dtype=np.float32)
 
 
 class _Graph:

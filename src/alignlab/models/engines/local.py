@@ -70,11 +70,19 @@ def start_openvino(model_dir: Path, precision: Precision, settings: Settings) ->
     with _ENGINES_LOCK:
         if key in _ENGINES:
             return _ENGINES[key]
-        shape = read_llama_shape(model_dir)
+        try:
+            shape = read_llama_shape(model_dir)
+        except (KeyError, ValueError, TypeError) as exc:
+            raise ModelError(f"OpenVINO export: unreadable config in {model_dir}: {_first_line(exc)}") from exc
         if not (out / "openvino_model.xml").is_file():
             with _file_lock(out.parent / ".export.lock"):
                 print(f"Exporting {model_dir.name} to OpenVINO IR ({fmt}) in {out} — once only…", file=sys.stderr)
-                export_ir(model_dir, out, fmt)
+                try:
+                    export_ir(model_dir, out, fmt)
+                except ModelError:
+                    raise
+                except Exception as exc:  # a model this exporter does not understand: fall back, don't crash
+                    raise ModelError(f"OpenVINO export of {model_dir} failed: {_first_line(exc)}") from exc
         try:
             engine = OpenVINOEngine(
                 out, precision=precision, eos_token_ids=shape.eos_token_ids, max_context=shape.max_positions
@@ -82,10 +90,14 @@ def start_openvino(model_dir: Path, precision: Precision, settings: Settings) ->
         except ModelError:
             raise
         except Exception as exc:  # OpenVINO raises RuntimeError with a long C++ trace
-            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise ModelError(f"the OpenVINO engine failed to start: {first}") from exc
+            raise ModelError(f"the OpenVINO engine failed to start: {_first_line(exc)}") from exc
         _ENGINES[key] = engine
         return engine
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0][:300] if text else type(exc).__name__
 
 
 class OpenVINOChatAPI(ModelAPI):
