@@ -258,3 +258,33 @@ def test_bf16_checkpoint_exports(sharp_model_dir: Path, tmp_path: Path) -> None:
     finally:
         engine.close()
     assert len(out[0].token_ids) > 0
+
+
+_INTERRUPTED = """
+import sys
+from pathlib import Path
+from alignlab.models.engines.openvino import OpenVINOEngine, SamplingParams
+engine = OpenVINOEngine(Path(sys.argv[1]), precision="exact", eos_token_ids=(), max_context=10**6)
+futures = [engine.submit([5, 6, 7], SamplingParams(max_new_tokens=10**5)) for _ in range(4)]
+print("generating", flush=True)
+for f in futures:
+    f.result()
+"""
+
+
+def test_ctrl_c_stops_the_engine(exact_engine: OpenVINOEngine, tmp_path: Path, sharp_model_dir: Path) -> None:
+    """The engine lives in the process (no server, no child): Ctrl-C mid-generation ends it, no hang."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    ir = export_ir(sharp_model_dir, tmp_path / "ir", "fp32")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.Popen([sys.executable, "-c", _INTERRUPTED, str(ir)], stdout=subprocess.PIPE, text=True, env=env)
+    try:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "generating"
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=60) != 0  # a hang would time out here
+    finally:
+        proc.kill()
