@@ -288,3 +288,16 @@ def test_ctrl_c_stops_the_engine(exact_engine: OpenVINOEngine, tmp_path: Path, s
         assert proc.wait(timeout=60) != 0  # a hang would time out here
     finally:
         proc.kill()
+
+
+def test_cli_rejects_an_unknown_precision_in_one_line(alignlab_env: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    proc = subprocess.run(
+        [sys.executable, "-m", "alignlab", "--precision", "fp8", "models"], capture_output=True, text=True, env=env
+    )
+    assert proc.returncode == 2
+    assert proc.stderr.strip() == "error: unknown precision 'fp8': choose one of exact, bf16, int8, int4"
