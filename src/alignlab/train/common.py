@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from alignlab.data.preferences import content_hash, load_training_rows
+from alignlab.data.training_sets import content_hash, load_training_rows
 from alignlab.errors import ConfigError, InputError, ModelError
 from alignlab.models import local_model_dir
 from alignlab.settings import Settings

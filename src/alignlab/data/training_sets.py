@@ -1,4 +1,4 @@
-"""Named training datasets: preference pairs, refusal SFT and value-targeted (PALMS) data.
+"""Named training datasets (the training-set registry): preference pairs, refusal SFT, value-targeted (PALMS) data and exported feedback.
 
 Rows come out in TRL's conversational formats, so every recipe can feed them to its trainer
 unchanged:
