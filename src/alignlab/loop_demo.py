@@ -190,7 +190,7 @@ def _train(config: LoopDemoConfig, export: ExportSummary, *, settings: Settings,
     name = config.name or f"loop-{datetime.now(UTC):%Y%m%d-%H%M%S}"
     values: dict[str, Any] = {
         "model": config.model,
-        "datasets": [f"export:{export.export_id}"],
+        "datasets": [f"export:{export.export_id[:12]}"],
         "name": name,
         "lora": {"r": 8, "alpha": 16},
         "max_steps": config.dpo_steps,

@@ -17,7 +17,9 @@ from alignlab.store import Store, feedback_lineage_report
 
 
 @pytest.mark.slow
-def test_loop_demo_chain_on_the_tiny_model(tiny_model_dir: Path, settings: Settings, store: Store, tmp_path: Path) -> None:
+def test_loop_demo_chain_on_the_tiny_model(
+    tiny_model_dir: Path, settings: Settings, store: Store, tmp_path: Path
+) -> None:
     config = LoopDemoConfig(
         model=str(tiny_model_dir),
         out_dir=tmp_path / "loop",
@@ -58,10 +60,9 @@ def test_loop_demo_chain_on_the_tiny_model(tiny_model_dir: Path, settings: Setti
     assert [(c.checkpoint.name, c.split) for c in learned.checkpoints] == [("loop-tiny", "train")]
 
     out = CliRunner().invoke(app, ["lineage", "ckpt:loop-tiny"], terminal_width=200)
-    print(out.output)
     assert out.exit_code == 0, out.output
     for heading in ("1. feedback events", "2. exports", "3. datasets", "4. checkpoint", "5. evaluation", "6. gate"):
         assert heading in out.output
-    assert flags[0].id[:12] in out.output and result.candidate.record.id[:8] in out.output
+    assert flags[0].id[:8] in out.output and f"candidate redteam {result.candidate.record.id[:8]}*" in out.output
     out = CliRunner().invoke(app, ["lineage", f"feedback:{flags[0].id}"], terminal_width=200)
     assert out.exit_code == 0 and "ckpt:loop-tiny" in out.output

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
@@ -17,16 +17,17 @@ from alignlab.store import CheckpointLineage, FeedbackLineage, GateSideRun
 __all__ = ["lineage", "loop_demo", "register"]
 
 console = Console()
+_IDS = {"feedback", "interaction", "export", "run", "verdict", "sha256"}
 
 
-def _short(value: str | None, n: int = 12) -> str:
+def _short(value: str | None, n: int = 8) -> str:
     return (value or "")[:n]
 
 
 def _table(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> Table:
     table = Table(title=title, title_justify="left")
     for col in columns:
-        table.add_column(col, overflow="fold")
+        table.add_column(col, overflow="fold", no_wrap=col in _IDS)
     for row in rows:
         # Feedback details and model names come from users: never let them be read as markup.
         table.add_row(*(escape(cell) for cell in row))
@@ -43,7 +44,7 @@ def print_checkpoint(report: CheckpointLineage) -> None:
     columns = ("feedback", "kind", "detail", "interaction", "split", "rows", "export")
     console.print(_table(f"1. feedback events ({len(events)})", columns, events))
     exports = [
-        (f"export:{_short(x.id)}", f"{x.created_at:%Y-%m-%d %H:%M}", str(x.n_pairs), _pairs(x.by_source), x.path)
+        (_short(x.id), f"{x.created_at:%Y-%m-%d %H:%M}", str(x.n_pairs), _pairs(x.by_source), x.path)
         for x in report.exports
     ]
     console.print(_table("2. exports", ("export", "created (UTC)", "pairs", "by source", "file"), exports))
@@ -56,29 +57,35 @@ def print_checkpoint(report: CheckpointLineage) -> None:
         highlight=False,
     )
     runs = [
-        (_short(r.id, 8), r.suite, r.status, str(r.n_samples), _metrics(r.metrics), f"{r.started_at:%Y-%m-%d %H:%M}")
+        (_short(r.id), r.suite, r.status, str(r.n_samples), _rates(r.metrics), f"{r.started_at:%H:%M}")
         for r in report.runs
     ]
-    console.print(_table("5. evaluation runs", ("run", "suite", "status", "n", "metrics", "started (UTC)"), runs))
-    verdicts = [
-        (_short(v.id, 8), v.outcome, v.baseline, v.candidate, _used(v.runs, {r.id for r in report.runs}))
-        for v in report.verdicts
-    ]
-    console.print(_table("6. gate verdicts", ("verdict", "outcome", "baseline", "candidate", "runs used"), verdicts))
+    console.print(_table("5. evaluation runs", ("run", "suite", "status", "n", "rates", "started (UTC)"), runs))
+    ours = {r.id for r in report.runs}
+    verdicts = [(_short(v.id), v.outcome, _rules(v.rules), _used(v.runs, ours)) for v in report.verdicts]
+    console.print(_table("6. gate verdicts", ("verdict", "outcome", "rules", "runs it read"), verdicts))
 
 
 def _pairs(by_source: dict[str, int]) -> str:
     return ", ".join(f"{k} {v}" for k, v in sorted(by_source.items())) or "-"
 
 
-def _metrics(metrics: dict[str, object]) -> str:
-    shown = [f"{k} {v:.3f}" for k, v in sorted(metrics.items()) if isinstance(v, float)][:3]
-    return ", ".join(shown)
+def _rates(metrics: dict[str, Any]) -> str:
+    """The overall rates of a run (``measure successes/n``)."""
+    rates = metrics.get("rates", [])
+    shown = [
+        f"{r['measure']} {r['successes']}/{r['n']}" for r in rates if isinstance(r, dict) and r.get("group") == "all"
+    ]
+    return ", ".join(shown) or "-"
+
+
+def _rules(rules: dict[str, str]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in rules.items()) or "-"
 
 
 def _used(runs: list[GateSideRun], ours: set[str]) -> str:
-    used = [r for r in runs if r.run_id in ours]
-    return ", ".join(f"{r.side} {r.suite} {_short(r.run_id, 8)}" for r in used) or "named as a side"
+    # This checkpoint's runs are starred; a log made outside alignlab has no run id.
+    return ", ".join(f"{r.side} {r.suite} {_short(r.run_id) or '(log)'}{'*' * (r.run_id in ours)}" for r in runs)
 
 
 def print_feedback(report: FeedbackLineage) -> None:
@@ -159,21 +166,11 @@ def loop_demo(
     m = result.checkpoint.metrics
     console.print(f"{result.checkpoint.model_name}: DPO loss {m.get('first_loss')} → {m.get('last_loss')}")
     for side, run in (("baseline", result.baseline), ("candidate", result.candidate)):
-        console.print(
-            f"{side}: {run.record.model} {SUITE_METRIC} {_rate(run.record.metrics)} (n={run.record.n_samples})"
-        )
+        console.print(f"{side} {escape(run.record.model)}: {_rates(run.record.metrics)}", highlight=False)
     console.print(f"gate: {result.gate.outcome.upper()}")
     print_checkpoint(result.lineage)
     timings = ", ".join(f"{k} {v:.0f}s" for k, v in result.timings.items())
     console.print(f"timings: {timings}; total {sum(result.timings.values()):.0f}s")
-
-
-SUITE_METRIC = "harmful_compliance"
-
-
-def _rate(metrics: dict[str, object]) -> str:
-    value = metrics.get(SUITE_METRIC)
-    return f"{value:.1%}" if isinstance(value, float) else "n/a"
 
 
 def register(app: typer.Typer) -> None:

@@ -9,8 +9,9 @@ interactions that made it):
   every response with net thumbs down.
 * ``score``: within one prompt, a response whose mean 1–10 score is at least
   ``min_score_gap`` above another's is preferred.
-* ``flag``: within one prompt, any other successful answer that is neither flagged nor net
-  thumbs-down is preferred over an answer a moderator confirmed as bad; a pair another source
+* ``flag``: within one prompt, any other successful answer with no bad signal of its own (no
+  flag, no net thumbs down, no mean score below 5.5) is preferred over an answer a moderator
+  confirmed as bad; a pair another source
   already made with the flagged answer rejected lists the flag in its lineage too.
 * ``implicit`` (only with ``include_implicit``): within one prompt, an answer the user
   copied (net of regenerations) is preferred over one they regenerated.
@@ -168,15 +169,20 @@ def _flag_pairs(
     for pair in pairs.values():
         rejected = pair.lineage["rejected_interaction_id"]
         pair.lineage["feedback_ids"] = [*pair.lineage["feedback_ids"], *flags.get(rejected, [])]
+    # The other answer must carry no bad signal of its own: no open or confirmed flag, no net
+    # thumbs down, no mean score below the scale's midpoint.
     suspect = {f.interaction_id for f in feedback if f.kind == "flag" and f.resolution != "dismissed"}
-    thumbs: dict[str, int] = defaultdict(int)
+    net: dict[str, int] = defaultdict(int)
+    scores: dict[str, list[int]] = defaultdict(list)
     for f in feedback:
         if f.kind == "thumbs":
-            thumbs[f.interaction_id] += 1 if f.thumbs == "up" else -1
+            net[f.interaction_id] += 1 if f.thumbs == "up" else -1
+        elif f.kind == "score" and f.score is not None:
+            scores[f.interaction_id].append(f.score)
+    suspect |= {i for i, v in net.items() if v < 0} | {i for i, s in scores.items() if sum(s) / len(s) < 5.5}
     for bad, flag_ids in flags.items():
         for good in responses.values():
-            same_prompt = good.prompt_hash == responses[bad].prompt_hash
-            if same_prompt and good.id not in suspect and thumbs[good.id] >= 0:
+            if good.prompt_hash == responses[bad].prompt_hash and good.id not in suspect:
                 add(good.id, bad, "flag", list(flag_ids))
 
 

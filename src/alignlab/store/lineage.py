@@ -252,7 +252,7 @@ def _detail(row: FeedbackRow) -> str:
     if row.kind == "score":
         return str(row.score)
     if row.kind == "pairwise":
-        return f"{row.choice} (vs {row.other_interaction_id})"
+        return f"{row.choice} (vs {(row.other_interaction_id or '')[:8]})"
     if row.kind == "flag":
         return f"{row.reason}, {row.resolution or 'open'}"
     return row.event or ""
