@@ -63,6 +63,8 @@ def test_loop_demo_chain_on_the_tiny_model(
     assert out.exit_code == 0, out.output
     for heading in ("1. feedback events", "2. exports", "3. datasets", "4. checkpoint", "5. evaluation", "6. gate"):
         assert heading in out.output
-    assert flags[0].id[:8] in out.output and f"candidate redteam {result.candidate.record.id[:8]}*" in out.output
+    assert flags[0].id[:8] in out.output and result.candidate.record.id[:8] in out.output
+    as_json = CliRunner().invoke(app, ["lineage", "ckpt:loop-tiny", "--json"])
+    assert as_json.exit_code == 0 and json.loads(as_json.output) == json.loads(lineage.model_dump_json())
     out = CliRunner().invoke(app, ["lineage", f"feedback:{flags[0].id}"], terminal_width=200)
     assert out.exit_code == 0 and "ckpt:loop-tiny" in out.output

@@ -27,7 +27,7 @@ def _short(value: str | None, n: int = 8) -> str:
 def _table(title: str, columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> Table:
     table = Table(title=title, title_justify="left")
     for col in columns:
-        table.add_column(col, overflow="fold", no_wrap=col in _IDS)
+        table.add_column(col, overflow="fold", no_wrap=col in _IDS, min_width=8 if col in _IDS else None)
     for row in rows:
         # Feedback details and model names come from users: never let them be read as markup.
         table.add_row(*(escape(cell) for cell in row))
@@ -38,10 +38,9 @@ def print_checkpoint(report: CheckpointLineage) -> None:
     """Print feedback events → exports → datasets → checkpoint → runs → gate verdicts."""
     ckpt = report.checkpoint
     events = [
-        (_short(e.id), e.kind, e.detail, _short(e.interaction_id), e.split, str(e.n_rows), _short(e.export_id))
-        for e in report.feedback
+        (_short(e.id), e.kind, e.detail, _short(e.interaction_id), e.split, str(e.n_rows)) for e in report.feedback
     ]
-    columns = ("feedback", "kind", "detail", "interaction", "split", "rows", "export")
+    columns = ("feedback", "kind", "detail", "interaction", "split", "rows")
     console.print(_table(f"1. feedback events ({len(events)})", columns, events))
     exports = [
         (_short(x.id), f"{x.created_at:%Y-%m-%d %H:%M}", str(x.n_pairs), _pairs(x.by_source), x.path)
@@ -57,7 +56,7 @@ def print_checkpoint(report: CheckpointLineage) -> None:
         highlight=False,
     )
     runs = [
-        (_short(r.id), r.suite, r.status, str(r.n_samples), _rates(r.metrics), f"{r.started_at:%H:%M}")
+        (_short(r.id), r.suite, r.status, str(r.n_samples), _rates(r.metrics), f"{r.started_at:%m-%d %H:%M}")
         for r in report.runs
     ]
     console.print(_table("5. evaluation runs", ("run", "suite", "status", "n", "rates", "started (UTC)"), runs))

@@ -34,6 +34,7 @@ from alignlab.store import open_store
 from alignlab.web.api import router as api_router
 from alignlab.web.auth import KeyCache
 from alignlab.web.config import ServiceConfig
+from alignlab.web.lineage import router as lineage_router
 from alignlab.web.pages import router as pages_router
 
 __all__ = ["create_app"]
@@ -208,6 +209,7 @@ def create_app(settings: Settings, config: ServiceConfig | None = None) -> FastA
     _install_handlers(app)
     app.include_router(api_router)
     app.include_router(pages_router)
+    app.include_router(lineage_router)
     app.add_middleware(BodyLimit, limit=config.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app
