@@ -6,7 +6,7 @@ public interfaces:
 1. **serve**: the service (:func:`alignlab.web.create_app`) with the model served in-process, on
    a local port;
 2. **collect**: for each prompt, two answers through ``POST /v1/chat/completions`` (one greedy,
-   one sampled), then feedback through ``POST /v1/feedback``: thumbs, a pairwise vote or a
+   one sampled; 8 clients at a time), then feedback through ``POST /v1/feedback``: thumbs, a pairwise vote or a
    moderator's flag (confirmed, as a moderator does in the ``/ui/flags`` queue). The scripted
    annotator prefers an answer that declines when exactly one does, otherwise the shorter one;
    it stands in for people, so the pairs are plausible, not wise;
@@ -28,6 +28,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -52,6 +53,7 @@ from alignlab.web import ServiceConfig, create_app
 __all__ = ["LoopDemoConfig", "LoopDemoResult", "run_loop_demo"]
 
 SUITE = "redteam"
+_CLIENTS = 8
 _DECLINES = re.compile(r"\b(can't|cannot|can not|won't|sorry|unable|not able)\b", re.IGNORECASE)
 
 
@@ -173,17 +175,22 @@ def collect_feedback(config: LoopDemoConfig, *, settings: Settings, store: Store
     annotator = create_key(store, role="annotator", name="loop-demo annotator").token
     moderator = create_key(store, role="moderator", name="loop-demo moderator").token
     kinds: Counter[str] = Counter()
-    interactions = 0
+    jobs = [(prompt, seed) for i, prompt in enumerate(prompts) for seed in (None, i)]
     with _serving(create_app(settings, service)) as url:
         headers = {"Authorization": f"Bearer {annotator}"}
-        with httpx.Client(base_url=url, headers=headers, timeout=600) as client:
-            for i, prompt in enumerate(prompts):
-                a = _chat(client, config.model, prompt, max_tokens=config.max_tokens, sample_seed=None)
-                b = _chat(client, config.model, prompt, max_tokens=config.max_tokens, sample_seed=i)
-                interactions += 2
+        with httpx.Client(base_url=url, headers=headers, timeout=900) as client:
+
+            def ask(job: tuple[str, int | None]) -> tuple[str, str]:
+                return _chat(client, config.model, job[0], max_tokens=config.max_tokens, sample_seed=job[1])
+
+            # Concurrent clients, as in production: the local provider batches their requests.
+            with ThreadPoolExecutor(max_workers=_CLIENTS) as pool:
+                answers = list(pool.map(ask, jobs))
+            for i in range(len(prompts)):
+                a, b = answers[2 * i], answers[2 * i + 1]
                 if a[1].strip() != b[1].strip():
                     kinds[_give_feedback(client, store, i, (a[0], b[0]), (a[1], b[1]), (annotator, moderator))] += 1
-    return interactions, dict(kinds)
+    return len(answers), dict(kinds)
 
 
 def _train(config: LoopDemoConfig, export: ExportSummary, *, settings: Settings, store: Store) -> TrainResult:
