@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from alignlab.data.training_sets import content_hash, load_training_rows, read_training_file
 from alignlab.errors import ConfigError, InputError, ModelError
-from alignlab.models import local_model_dir
+from alignlab.models import CKPT_PREFIX, local_model_dir
 from alignlab.settings import Settings
 from alignlab.store import (
     CheckpointRecord,
@@ -36,7 +36,6 @@ from alignlab.store import (
     record_checkpoint,
 )
 from alignlab.train.config import LoraOptions, RecipeConfig
-from alignlab.train.names import CKPT_PREFIX
 
 __all__ = [
     "EXPORT_PREFIX",

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query
 from fastapi.responses import HTMLResponse
 from starlette.concurrency import run_in_threadpool
 
 from alignlab.errors import InputError
 from alignlab.store import CheckpointLineage, FeedbackLineage, Store, checkpoint_lineage_report, feedback_lineage_report
-from alignlab.web.pages import PageKey, _need, _render
+from alignlab.web.auth import PageSessionDep
+from alignlab.web.deps import StoreDep
+from alignlab.web.pages import _need, _render
 
 __all__ = ["lineage_report", "router"]
 
@@ -30,17 +32,17 @@ def lineage_report(store: Store, subject: str) -> CheckpointLineage | FeedbackLi
 
 @router.get("/lineage")
 async def lineage_page(
-    request: Request, key: PageKey, subject: Annotated[str, Query(max_length=300)] = ""
+    session: PageSessionDep, store: StoreDep, subject: Annotated[str, Query(max_length=300)] = ""
 ) -> HTMLResponse:
     """Feedback → export → dataset → checkpoint → runs → gate verdicts (moderator or admin)."""
-    key = _need(key, "moderator")
+    session = _need(session, "moderator")
     report, error = None, ""
     if subject.strip():
         try:
-            report = await run_in_threadpool(lineage_report, request.app.state.store, subject.strip())
+            report = await run_in_threadpool(lineage_report, store, subject.strip())
         except InputError as exc:
             error = str(exc)
-    response = await _render(request, "lineage.html", key, subject=subject, report=report, error=error)
+    response = _render("lineage.html", session, subject=subject, report=report, error=error)
     if error:
         response.status_code = 404
     return response

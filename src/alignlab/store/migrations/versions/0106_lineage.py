@@ -1,10 +1,7 @@
 """Create the loop's lineage tables: feedback exports, checkpoint ← feedback links, gate verdicts.
 
-Numbered 0106 so it can follow the service's 0105 once both are merged; ``down_revision``
-names whichever revision is the head before it.
-
 Revision ID: 0106
-Revises: 0104
+Revises: 0105
 Create Date: 2026-12-07
 """
 
@@ -14,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0106"
-down_revision: str | None = "0104"
+down_revision: str | None = "0105"
 branch_labels: str | None = None
 depends_on: str | None = None
 
