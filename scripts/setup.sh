@@ -4,6 +4,11 @@
 # --no-deps (its declared deps would compile llama.cpp). Idempotent.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# bubblewrap is the kernel sandbox for model-written code (alignlab judge fairness codegen); without
+# it that command refuses to run unless --unsafe-no-sandbox. Root with apt only; skipped quietly otherwise.
+if ! command -v bwrap >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+  (apt-get update -qq && apt-get install -y -qq --no-install-recommends bubblewrap libseccomp2 >/dev/null 2>&1) || true
+fi
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 [ -x .venv/bin/python ] || "$PY" -m venv .venv
