@@ -23,7 +23,7 @@ from alignlab.models import resolve_model
 from alignlab.settings import Settings
 from alignlab.store import RunRecord, Store, finish_run, start_run
 
-__all__ = ["SuiteRun", "resume_suite", "run_suite"]
+__all__ = ["SampleErrors", "SuiteRun", "resume_suite", "run_suite", "sample_errors"]
 
 Display = Literal["full", "rich", "plain", "none", "conversation", "log"]
 _STATUS = {"success": "success", "cancelled": "cancelled", "error": "error", "started": "cancelled"}
@@ -31,10 +31,66 @@ _STATUS = {"success": "success", "cancelled": "cancelled", "error": "error", "st
 
 @dataclass(frozen=True)
 class SuiteRun:
-    """A finished (or interrupted) suite run."""
+    """A finished (or interrupted) suite run.
+
+    Attributes:
+        record: The run as stored (``error`` status when too many samples errored).
+        summary: Rates over the samples that were scored.
+        errored: Samples that errored (not scored); ``record.error`` says why.
+        n_total: Samples in the log, errored ones included.
+    """
 
     record: RunRecord
     summary: SuiteSummary
+    errored: int = 0
+    n_total: int = 0
+
+    @property
+    def failed(self) -> bool:
+        """The run did not produce results to trust: it errored, or too many samples did."""
+        return self.record.status == "error"
+
+
+@dataclass(frozen=True)
+class SampleErrors:
+    """Errored samples of a log, and the share of them a run may have and still succeed."""
+
+    errored: int
+    total: int
+    first: str | None
+    allowed_share: float
+
+    @property
+    def too_many(self) -> bool:
+        return self.errored > 0 and (self.errored == self.total or self.errored / self.total > self.allowed_share)
+
+    def message(self) -> str | None:
+        if not self.errored:
+            return None
+        verdict = "more than allowed" if self.too_many else f"within --max-sample-errors {self.allowed_share:g}"
+        return f"{self.errored} of {self.total} samples errored ({verdict}); first error: {self.first}"
+
+
+# Errors whose cause is not in their text, with what to do about them.
+_HINTS = {
+    "openaipublic.blob.core.windows.net": (
+        "Inspect's mockllm estimates tokens with tiktoken, which downloads its vocabulary; offline, use "
+        "scripted/refuse, scripted/comply, scripted/mixed or scripted/faker"
+    ),
+}
+
+
+def sample_errors(log: EvalLog, *, allowed_share: float = 0.0) -> SampleErrors:
+    """Count the samples of ``log`` that errored and keep the first reason (one line)."""
+    samples = log.samples or []
+    failed = [s for s in samples if s.error is not None]
+    first = None
+    if failed and failed[0].error is not None:
+        lines = [line.strip() for line in failed[0].error.message.splitlines() if line.strip()]
+        first = (lines[-1] if lines else "unknown error")[:300]
+        hints = [hint for needle, hint in _HINTS.items() if needle in failed[0].error.message]
+        first += "".join(f" (hint: {hint})" for hint in hints)
+    return SampleErrors(len(failed), len(samples), first, allowed_share)
 
 
 def run_suite(
@@ -53,6 +109,7 @@ def run_suite(
     display: Display = "rich",
     sample_ids: list[str] | None = None,
     task_options: dict[str, Any] | None = None,
+    max_sample_errors: float = 0.0,
 ) -> SuiteRun:
     """Evaluate ``model`` on ``suite`` and record the run.
 
@@ -73,7 +130,12 @@ def run_suite(
         sample_ids: Evaluate only these sample ids (e.g. a stratified subset).
         task_options: Further arguments of the suite's task (``variant`` for
             ``compliance-gap`` ...); recorded in the run's config.
+        max_sample_errors: Share of samples that may error (not be scored) with the run still a
+            success; above it — and always when every sample errored — the run is stored as
+            ``error`` with the first sample's error as the reason.
     """
+    if not 0.0 <= max_sample_errors < 1.0:
+        raise InputError(f"max_sample_errors must be in [0, 1), got {max_sample_errors}")
     spec = get_suite(suite)
     resolved = resolve_model(model, base_url=base_url)
     options = dict(task_options or {})
@@ -114,7 +176,7 @@ def run_suite(
     if log is None:
         finish_run(store, record.id, status="cancelled", n_samples=0, metrics={}, error="interrupted before logging")
         raise InputError(f"run {record.id[:8]} was interrupted before its log was written; nothing to resume")
-    return _record(store, record.id, log, suite)
+    return _record(store, record.id, log, suite, max_sample_errors)
 
 
 def _load_model(name: str, inspect_name: str, base_url: str | None) -> Model:
@@ -140,7 +202,7 @@ def _find_log(log_dir: Path, run_id: str) -> EvalLog | None:
     return None
 
 
-def resume_suite(log_path: str, *, store: Store, display: Display = "rich") -> SuiteRun:
+def resume_suite(log_path: str, *, store: Store, display: Display = "rich", max_sample_errors: float = 0.0) -> SuiteRun:
     """Finish an interrupted run from its Inspect log without redoing finished samples."""
     header = read_eval_log(log_path, header_only=True)
     suite = suite_for_task(header.eval.task)
@@ -158,19 +220,25 @@ def resume_suite(log_path: str, *, store: Store, display: Display = "rich") -> S
     if not logs:
         finish_run(store, record.id, status="cancelled", n_samples=0, metrics={}, error="interrupted again")
         raise InputError(f"resume of {log_path} was interrupted; run the same command again")
-    return _record(store, record.id, logs[0], suite)
+    return _record(store, record.id, logs[0], suite, max_sample_errors)
 
 
-def _record(store: Store, run_id: str, log: EvalLog, suite: str) -> SuiteRun:
+def _record(store: Store, run_id: str, log: EvalLog, suite: str, max_sample_errors: float) -> SuiteRun:
+    # A run whose samples errored is not a success: Inspect (fail_on_error=False) marks such a
+    # log "success" and the rates are computed over whatever was scored — possibly nothing.
     summary = summarize_log(log, suite)
-    error = log.error.message if log.error else None
+    errors = sample_errors(log, allowed_share=max_sample_errors)
+    status = _STATUS.get(log.status, "error")
+    if status == "success" and errors.too_many:
+        status = "error"
+    error = " ".join(log.error.message.split())[:500] if log.error else errors.message()
     record = finish_run(
         store,
         run_id,
-        status=_STATUS.get(log.status, "error"),  # type: ignore[arg-type]
+        status=status,  # type: ignore[arg-type]
         n_samples=summary.n_samples,
         metrics=summary.metrics_dict(),
         log_path=log.location,
         error=error,
     )
-    return SuiteRun(record, summary)
+    return SuiteRun(record, summary, errors.errored, errors.total)

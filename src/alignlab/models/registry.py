@@ -98,7 +98,8 @@ def inspect_providers() -> list[str]:
     import inspect_ai.model  # noqa: F401  (registers Inspect's providers)
     from inspect_ai._util.registry import registry_find, registry_unqualified_name
 
-    import alignlab.models.provider  # noqa: F401  (registers alignlab/)
+    import alignlab.models.provider  # registers alignlab/
+    import alignlab.models.scripted  # noqa: F401  (registers scripted/)
 
     infos = [getattr(o, "__registry_info__", None) for o in registry_find(lambda i: i.type == "modelapi")]
     return sorted({registry_unqualified_name(i) for i in infos if i is not None})
