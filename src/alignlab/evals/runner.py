@@ -138,6 +138,7 @@ def run_suite(
         raise InputError(f"max_sample_errors must be in [0, 1), got {max_sample_errors}")
     spec = get_suite(suite)
     resolved = resolve_model(model, base_url=base_url)
+    log_dir = _writable_dir(log_dir or settings.log_dir)
     options = dict(task_options or {})
     task_args: dict[str, Any] = {**options, "dataset": dataset or spec.default_dataset, "judge": judge}
     if max_tokens is not None:
@@ -158,7 +159,6 @@ def run_suite(
             **options,
         },
     )
-    log_dir = log_dir or settings.log_dir
     logs = inspect_eval(
         task,
         model=_load_model(model, resolved.inspect_name, resolved.base_url),
@@ -177,6 +177,14 @@ def run_suite(
         finish_run(store, record.id, status="cancelled", n_samples=0, metrics={}, error="interrupted before logging")
         raise InputError(f"run {record.id[:8]} was interrupted before its log was written; nothing to resume")
     return _record(store, record.id, log, suite, max_sample_errors)
+
+
+def _writable_dir(path: Path) -> Path:
+    try:
+        Path(path).mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InputError(f"log directory {path}: cannot create it ({exc.strerror or exc})") from None
+    return Path(path)
 
 
 def _load_model(name: str, inspect_name: str, base_url: str | None) -> Model:
@@ -204,7 +212,12 @@ def _find_log(log_dir: Path, run_id: str) -> EvalLog | None:
 
 def resume_suite(log_path: str, *, store: Store, display: Display = "rich", max_sample_errors: float = 0.0) -> SuiteRun:
     """Finish an interrupted run from its Inspect log without redoing finished samples."""
-    header = read_eval_log(log_path, header_only=True)
+    if not Path(log_path).is_file():
+        raise InputError(f"{log_path}: no such eval log")
+    try:
+        header = read_eval_log(log_path, header_only=True)
+    except Exception as exc:  # a file that is not a log: the user's mistake, one line
+        raise InputError(f"{log_path}: not a readable Inspect eval log ({type(exc).__name__}: {exc})") from None
     suite = suite_for_task(header.eval.task)
     get_suite(suite)
     if header.status == "success":
