@@ -37,7 +37,7 @@ def _failing_mock(fail: Callable[[int], bool]) -> Model:
 @pytest.fixture
 def failing(monkeypatch: pytest.MonkeyPatch) -> Callable[[Callable[[int], bool]], None]:
     def use(fail: Callable[[int], bool]) -> None:
-        monkeypatch.setattr(runner_module, "_load_model", lambda *_: _failing_mock(fail))
+        monkeypatch.setattr(runner_module, "get_model", lambda *_, **__: _failing_mock(fail))
 
     return use
 
