@@ -59,3 +59,41 @@ def test_bad_input_is_one_line_exit_2(
     assert expected in out.err
     assert "Traceback" not in out.err + out.out
     assert len(out.err.strip().splitlines()) == 1, out.err
+
+
+def _main(args: list[str], monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    monkeypatch.setenv("COLUMNS", "300")
+    monkeypatch.setattr(sys, "argv", ["alignlab", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+def test_model_code_refused_without_a_kernel_sandbox(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from alignlab.evals.fairness import sandbox
+
+    monkeypatch.setattr(sandbox, "_kernel_plan", lambda: "bubblewrap (bwrap) is not installed")
+    code, out = _main(["fairness", "codegen", "--model", "scripted/echo"], monkeypatch, capsys)
+    assert code == 2 and "no kernel sandbox to run model code in: bubblewrap (bwrap) is not installed" in out
+    assert "--unsafe-no-sandbox" in out and "Traceback" not in out
+    code, out = _main(["fairness", "mortgage", "--unsafe-no-sandbox"], monkeypatch, capsys)
+    assert code == 0 and "sandbox: NO KERNEL SANDBOX (--unsafe-no-sandbox)" in out
+    assert "attributes that move the score: race, gender" in out
+
+
+@pytest.mark.skipif(
+    __import__("alignlab.evals.fairness.sandbox", fromlist=["x"]).kernel_sandbox_problem() is not None,
+    reason="no kernel sandbox here",
+)
+def test_every_sandboxed_run_prints_its_layers(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out = _main(["fairness", "mortgage"], monkeypatch, capsys)
+    assert code == 0 and "sandbox: bubblewrap, namespaces(user, pid, net, ipc, uts), no network" in out
+    assert "seccomp(" in out and "attributes that move the score: race, gender" in out
