@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from alignlab.evals.compliance_gap.grid import GridRow
+    from alignlab.evals.compliance_grid import GridRow
 
 cgap_app = typer.Typer(no_args_is_help=True, help="Alignment-faking compliance gap: grid, explorer, judge.")
 console = Console()
@@ -86,7 +86,7 @@ def grid(
     from_logs: Annotated[Optional[list[Path]], typer.Option(help="Tabulate these logs instead of running.")] = None,  # noqa: UP045
 ) -> None:
     """Run every variant × condition; write a CSV table and a bar chart with 95% error bars."""
-    from alignlab.evals.compliance_gap.grid import grid_from_logs, grid_rows, plot_grid, run_grid, write_grid_csv
+    from alignlab.evals.compliance_grid import grid_from_logs, grid_rows, plot_grid, run_grid, write_grid_csv
     from alignlab.settings import load_settings
     from alignlab.store import open_store
 
@@ -244,7 +244,7 @@ def synthdoc_run(
     log_dir: Annotated[OptPath, typer.Option(help="Where Inspect logs go.")] = None,
 ) -> None:
     """The suite with the training facts removed from the prompt, on base and fine-tuned: the gap of each."""
-    from alignlab.evals.compliance_gap.grid import compare_models, grid_rows
+    from alignlab.evals.compliance_grid import compare_models, grid_rows
     from alignlab.settings import load_settings
     from alignlab.store import open_store
 

@@ -16,8 +16,8 @@ from inspect_ai import eval_retry
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 
 from alignlab.errors import InputError
-from alignlab.evals.suites import get_suite, suite_for_task
-from alignlab.evals.summary import SuiteSummary, summarize_log
+from alignlab.evals.suites import get_suite, suite_for_task, summarize_log
+from alignlab.evals.summary import SuiteSummary
 from alignlab.models import get_model
 from alignlab.settings import Settings
 from alignlab.store import RunRecord, Store, finish_run, start_run
