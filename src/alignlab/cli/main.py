@@ -184,7 +184,7 @@ def classify_refusals(
     judge: JudgeOpt = None,
 ) -> None:
     """Label each completion compliance / refusal / partial_refusal."""
-    from alignlab.evals.classify_file import classify_refusals_csv
+    from alignlab.scorers.classify_file import classify_refusals_csv
 
     result = classify_refusals_csv(file, out, prompt_col=prompt_col, response_col=response_col, judge=judge)
     table = Table(title=f"{result.rows} rows → {out}")

@@ -25,7 +25,7 @@ from scipy import stats as st
 
 from alignlab.errors import ConfigError
 from alignlab.evals.fairness.counterfactual import PairedTest, paired_test
-from alignlab.evals.refusal import classify_refusal
+from alignlab.scorers.refusal import classify_refusal
 
 __all__ = [
     "DEFAULT_GROUPS",

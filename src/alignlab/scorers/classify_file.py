@@ -11,8 +11,8 @@ from pathlib import Path
 from inspect_ai.model import get_model
 
 from alignlab.errors import InputError
-from alignlab.evals.refusal_judge import classify_refusal_with_judge
 from alignlab.models import resolve_model
+from alignlab.scorers.refusal.judge import classify_refusal_with_judge
 
 __all__ = ["ClassifiedFile", "classify_refusals_csv"]
 

@@ -1,6 +1,6 @@
 """Second stage of the refusal classifier: an LLM judge for ambiguous answers.
 
-The pattern stage (:mod:`alignlab.evals.refusal`) is deterministic and handles the
+The pattern stage (:mod:`alignlab.scorers.refusal.rules`) is deterministic and handles the
 clear cases; answers it marks ``ambiguous`` go to any model name as judge. A reply that
 names no label keeps the pattern verdict and is counted as unparsed, never dropped.
 """
@@ -12,7 +12,7 @@ from dataclasses import replace
 
 from inspect_ai.model import ChatMessageSystem, ChatMessageUser, GenerateConfig, Model
 
-from alignlab.evals.refusal import REFUSAL_LABELS, RefusalLabel, RefusalVerdict, classify_refusal
+from alignlab.scorers.refusal.rules import REFUSAL_LABELS, RefusalLabel, RefusalVerdict, classify_refusal
 
 __all__ = ["JUDGE_PROMPT", "classify_refusal_with_judge", "parse_judge_label"]
 
