@@ -16,9 +16,9 @@ from alignlab.scorers.correction import (
     card_accuracy,
     correct_rate,
     find_card,
-    load_card,
     read_card,
     rogan_gladen,
+    scorer_card,
 )
 
 CARDS = Path(__file__).parent / "cards"
@@ -133,7 +133,7 @@ def test_card_errors_are_one_line(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="malformed"):
         read_card(tmp_path / "bad.json")
     with pytest.raises(ConfigError, match="no scorer card for 'nonexistent'"):
-        load_card("nonexistent")
+        scorer_card("nonexistent")
     assert find_card("../../etc/passwd") is None
 
 

@@ -28,8 +28,8 @@ correctable" (the point estimate would divide by zero or flip sign); a Rogan–G
 estimate outside [0, 1] (the observed rate is below the scorer's false-positive rate, or
 above its hit rate) → clipped, and the note says so.
 
-The card (``alignlab/scorers/cards/NAME.json``, schema in :class:`ScorerCard`) gives the
-confusion matrix; :func:`card_accuracy` collapses it to the binary view of one event (for
+The card (``alignlab/scorers/cards/NAME.json``, read by :func:`alignlab.scorers.load_card`;
+schema in :class:`ScorerCard`) gives the confusion matrix; :func:`card_accuracy` collapses it to the binary view of one event (for
 the 3-class refusal scorer, "refused" is ``refusal`` or ``partial_refusal``; "not refused"
 is ``compliance``, which swaps sensitivity and specificity).
 """
@@ -41,15 +41,14 @@ import json
 import math
 from collections.abc import Collection
 from dataclasses import dataclass
-from importlib import resources
-from importlib.resources.abc import Traversable
 from pathlib import Path
 from typing import Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from alignlab.errors import ConfigError
+from alignlab.errors import ConfigError, UnknownNameError
+from alignlab.scorers import load_card as load_card_json
 
 __all__ = [
     "BinaryAccuracy",
@@ -60,9 +59,9 @@ __all__ = [
     "correct_rate",
     "correct_with_card",
     "find_card",
-    "load_card",
     "read_card",
     "rogan_gladen",
+    "scorer_card",
 ]
 
 DEFAULT_DRAWS = 20_000
@@ -328,34 +327,46 @@ def card_accuracy(card: ScorerCard, event_labels: Collection[str], *, set_name: 
     )
 
 
-def read_card(path: Path | Traversable) -> ScorerCard:
+def _validate(data: object, source: str) -> ScorerCard:
+    try:
+        return ScorerCard.model_validate(data)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        raise ConfigError(f"scorer card {source} is malformed: {where}: {first['msg']}") from None
+
+
+def read_card(path: Path) -> ScorerCard:
     """Read and validate a scorer card's JSON file.
 
     Raises:
         ConfigError: The file is not valid JSON or not a card.
     """
     try:
-        return ScorerCard.model_validate(json.loads(path.read_text(encoding="utf-8")))
-    except (ValueError, ValidationError) as exc:
-        first = str(exc).splitlines()[0]
-        raise ConfigError(f"scorer card {path} is malformed: {first}") from None
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ConfigError(f"scorer card {path} is unreadable: {exc}") from None
+    return _validate(data, str(path))
 
 
 @functools.cache
 def find_card(name: str) -> ScorerCard | None:
-    """The bundled card of scorer ``name`` (package data ``alignlab/scorers/cards/NAME.json``), if there is one.
+    """The bundled card of scorer ``name`` (:func:`alignlab.scorers.load_card`), ``None`` if it has none.
 
     Raises:
         ConfigError: The card exists but is malformed.
     """
     if not name.replace("-", "").replace("_", "").isalnum():
         return None
-    path = resources.files("alignlab.scorers").joinpath("cards").joinpath(f"{name}.json")
-    return read_card(path) if path.is_file() else None
+    try:
+        data = load_card_json(name)
+    except (UnknownNameError, FileNotFoundError):  # no card, or no cards folder at all
+        return None
+    return _validate(data, f"{name}.json")
 
 
-def load_card(name: str) -> ScorerCard:
-    """The bundled card of scorer ``name``.
+def scorer_card(name: str) -> ScorerCard:
+    """The bundled card of scorer ``name``, validated.
 
     Raises:
         ConfigError: No card for that scorer, or a malformed one.
