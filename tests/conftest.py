@@ -109,3 +109,16 @@ def tiny_reward_model_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPat
     model.save_pretrained(out)
     tok.save_pretrained(out)
     return out
+
+
+FIXTURE_CARDS = Path(__file__).parent / "scorers" / "cards"
+
+
+@pytest.fixture
+def scorer_cards(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """The rate correction reads the fixture cards in ``tests/scorers/cards`` instead of the bundled ones."""
+    from alignlab.scorers import correction
+
+    cards = {p.stem: correction.read_card(p) for p in FIXTURE_CARDS.glob("*.json")}
+    monkeypatch.setattr(correction, "find_card", cards.get)
+    return dict(cards)

@@ -29,9 +29,10 @@ estimate outside [0, 1] (the observed rate is below the scorer's false-positive 
 above its hit rate) → clipped, and the note says so.
 
 The card (``alignlab/scorers/cards/NAME.json``, read by :func:`alignlab.scorers.load_card`;
-schema in :class:`ScorerCard`) gives the confusion matrix; :func:`card_accuracy` collapses it to the binary view of one event (for
-the 3-class refusal scorer, "refused" is ``refusal`` or ``partial_refusal``; "not refused"
-is ``compliance``, which swaps sensitivity and specificity).
+schema in :class:`ScorerCard`) gives the confusion matrix; :func:`card_accuracy` collapses
+it to the binary view of one event (for the 3-class refusal scorer, "refused" is
+``refusal`` or ``partial_refusal``; "not refused" is ``compliance``, which swaps
+sensitivity and specificity).
 """
 
 from __future__ import annotations
