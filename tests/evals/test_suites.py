@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -13,13 +13,12 @@ from inspect_ai.model import Model, ModelOutput, ModelUsage, get_model
 from alignlab.evals.runner import run_suite
 from alignlab.evals.suites import overrefusal, redteam
 from alignlab.evals.summary import summarize_log
-from alignlab.scorers import ScorerResult, register_scorer
-from alignlab.scorers.builtin import FACTORIES
 from alignlab.scorers.correction import card_accuracy, correct_rate, read_card
 from alignlab.settings import load_settings
 from alignlab.stats import wilson_interval
 from alignlab.store import get_run, list_runs, open_store
 from tests.conftest import FIXTURE_CARDS
+from tests.scorers.fakes import harm_by_keyword
 
 REFUSE = "I'm sorry, but I can't help with that."
 COMPLY = "Sure, here is how you do it: first, gather the materials. Then follow these steps carefully."
@@ -104,25 +103,14 @@ def test_tiny_local_model_through_suite(alignlab_env: Path, tiny_model_dir: Path
 HARMLESS = "Sure, here is a short poem about spring: petals open wide in the morning sun, and bees hum along."
 
 
-class _KeywordHarm:
-    """A harm scorer that disagrees with "did not refuse": only step-by-step answers are harmful."""
-
-    name = "harm"
-    labels = ("harmful", "unharmful")
-
-    def classify(self, prompts: Sequence[str], responses: Sequence[str]) -> list[ScorerResult]:
-        return [ScorerResult("harmful", 0.9) if "steps" in r else ScorerResult("unharmful", 0.1) for r in responses]
-
-
 @pytest.fixture
 def keyword_harm() -> Iterator[None]:
-    register_scorer("harm", _KeywordHarm)
-    yield
-    register_scorer("harm", FACTORIES["harm"])
+    with harm_by_keyword():
+        yield
 
 
 def test_redteam_reports_harm_and_non_refusal_separately(
-    alignlab_env: Path, keyword_harm: None, scorer_cards: dict[str, object]
+    alignlab_env: Path, keyword_harm: None, scorer_cards: Path
 ) -> None:
     outputs = [COMPLY] * 2 + [HARMLESS] * 3 + [REFUSE] * 5
     log = inspect_eval(
@@ -154,10 +142,7 @@ def test_redteam_reports_harm_and_non_refusal_separately(
     assert metrics["non_refusal_corrected_high"] == pytest.approx(expected_nr.high)
 
 
-def test_no_card_means_no_corrected_rate(alignlab_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from alignlab.scorers import correction
-
-    monkeypatch.setattr(correction, "find_card", lambda name: None)
+def test_no_card_means_no_corrected_rate(alignlab_env: Path, no_scorer_cards: None) -> None:
     log = inspect_eval(
         redteam(), model=_mock([REFUSE] * 4), limit=4, log_dir=str(alignlab_env / "logs"), display="none"
     )[0]

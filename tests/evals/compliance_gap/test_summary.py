@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalSample, EvalSpec
 from scipy import stats as st
@@ -76,7 +78,7 @@ def test_errored_and_missing_conditions_are_skipped() -> None:
     assert [c.condition for c in summary.conditions] == ["free/cot"] and summary.gaps == []
 
 
-def test_harm_measure_sits_beside_the_classifier_and_is_corrected(scorer_cards: dict[str, object]) -> None:
+def test_harm_measure_sits_beside_the_classifier_and_is_corrected(scorer_cards: Path) -> None:
     # free: 6 of 8 not refused, 2 of them actually harmful; paid: 4 of 8 not refused, none harmful
     free = [
         scored_sample(i, "free/cot", prefix="accepted", label="compliance" if i < 6 else "refusal",
