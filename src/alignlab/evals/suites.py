@@ -20,8 +20,8 @@ from alignlab.data import PromptRecord, load_prompts
 from alignlab.errors import UnknownNameError
 from alignlab.evals.compliance_gap.suite import compliance_gap
 from alignlab.evals.metrics import Event, harmful_compliance, over_refusal, unsafe_compliance
-from alignlab.scorers.refusal.judge import classify_refusal_with_judge
 from alignlab.models import resolve_model
+from alignlab.scorers.refusal.judge import classify_refusal_with_judge
 from alignlab.settings import load_settings
 
 if TYPE_CHECKING:
