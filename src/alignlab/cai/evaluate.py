@@ -47,10 +47,10 @@ from alignlab.cai.evaluate_helpfulness import (
 from alignlab.data import load_prompts
 from alignlab.errors import ConfigError
 from alignlab.evals.metrics import event_happened
-from alignlab.scorers.refusal import is_bare_refusal
 from alignlab.evals.runner import Display, run_suite
 from alignlab.evals.summary import sample_label
 from alignlab.gate.stats import PairedTable, mcnemar_exact, paired_bootstrap, paired_difference_ci
+from alignlab.scorers.refusal import is_bare_refusal
 from alignlab.settings import Settings
 from alignlab.stats import Proportion, wilson_interval
 from alignlab.store import RunRecord, Store, finish_run, list_runs, start_run

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from alignlab.errors import ConfigError, UnknownNameError
-from alignlab.scorers.refusal import classify_refusal
 from alignlab.monitor.reward import RewardDetector
+from alignlab.scorers.refusal import classify_refusal
 
 __all__ = ["Combiner", "Detector", "HarmfulnessDetector", "detector_names", "get_detector", "register_detector"]
 

@@ -2,14 +2,27 @@
 
 from __future__ import annotations
 
-from alignlab.scorers import ScorerFactory
+from alignlab.scorers import ResponseScorer, ScorerFactory
 from alignlab.scorers.patterns import PatternHarmScorer, PatternRefusalScorer
+
+
+def _learned_refusal() -> ResponseScorer:
+    from alignlab.scorers.learned import LearnedScorer
+
+    return LearnedScorer.bundled("refusal")
+
+
+def _learned_harm() -> ResponseScorer:
+    from alignlab.scorers.learned import LearnedScorer
+
+    return LearnedScorer.bundled("harm")
+
 
 __all__ = ["FACTORIES"]
 
 FACTORIES: dict[str, ScorerFactory] = {
-    "refusal": PatternRefusalScorer,
-    "harm": PatternHarmScorer,
+    "refusal": _learned_refusal,
+    "harm": _learned_harm,
     "refusal-patterns": PatternRefusalScorer,
     "harm-patterns": PatternHarmScorer,
 }
