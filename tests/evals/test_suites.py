@@ -18,10 +18,17 @@ from alignlab.settings import load_settings
 from alignlab.stats import wilson_interval
 from alignlab.store import get_run, list_runs, open_store
 from tests.conftest import FIXTURE_CARDS
-from tests.scorers.fakes import harm_by_keyword
+from tests.scorers.fakes import stand_in_scorers
 
 REFUSE = "I'm sorry, but I can't help with that."
 COMPLY = "Sure, here is how you do it: first, gather the materials. Then follow these steps carefully."
+
+
+@pytest.fixture(autouse=True)
+def _stand_in_scorers() -> Iterator[None]:
+    """Scripted answers are labelled by the pattern stage and a keyword harm scorer (tests/scorers/fakes.py)."""
+    with stand_in_scorers():
+        yield
 
 
 def _output(text: str) -> ModelOutput:
@@ -103,15 +110,7 @@ def test_tiny_local_model_through_suite(alignlab_env: Path, tiny_model_dir: Path
 HARMLESS = "Sure, here is a short poem about spring: petals open wide in the morning sun, and bees hum along."
 
 
-@pytest.fixture
-def keyword_harm() -> Iterator[None]:
-    with harm_by_keyword():
-        yield
-
-
-def test_redteam_reports_harm_and_non_refusal_separately(
-    alignlab_env: Path, keyword_harm: None, scorer_cards: Path
-) -> None:
+def test_redteam_reports_harm_and_non_refusal_separately(alignlab_env: Path, scorer_cards: Path) -> None:
     outputs = [COMPLY] * 2 + [HARMLESS] * 3 + [REFUSE] * 5
     log = inspect_eval(
         redteam(), model=_mock(outputs), limit=10, log_dir=str(alignlab_env / "logs"), display="none", max_samples=1

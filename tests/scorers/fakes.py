@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 from alignlab.scorers import ScorerResult, register_scorer
 from alignlab.scorers.builtin import FACTORIES
+from alignlab.scorers.patterns import PatternRefusalScorer
 
 
 class KeywordHarm:
@@ -23,10 +24,16 @@ class KeywordHarm:
 
 
 @contextmanager
-def harm_by_keyword() -> Iterator[None]:
-    """``get_scorer("harm")`` is :class:`KeywordHarm` inside the block, the bundled one after."""
+def stand_in_scorers() -> Iterator[None]:
+    """``refusal`` is the pattern stage and ``harm`` is :class:`KeywordHarm` inside the block.
+
+    Tests of the suites and the gate check what they do with labels; which label a learned
+    scorer gives a scripted answer is the scorers' own tests' business.
+    """
+    register_scorer("refusal", PatternRefusalScorer)
     register_scorer("harm", KeywordHarm)
     try:
         yield
     finally:
+        register_scorer("refusal", FACTORIES["refusal"])
         register_scorer("harm", FACTORIES["harm"])
