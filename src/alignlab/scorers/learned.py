@@ -60,6 +60,9 @@ class HeadConfig:
         c: Inverse L2 regularisation strength of the logistic regression.
         max_chars: Only an answer's first ``max_chars`` characters feed the n-grams.
         head_chars: The opening counted again as its own n-grams (0 turns it off).
+        balance_sets: Weight rows so that every training set counts the same in total: the
+            small hand-labelled sets (three labels, XSTest's definitions) are not drowned by the
+            large single-source ones.
     """
 
     scorer: ScorerName
@@ -69,6 +72,7 @@ class HeadConfig:
     c: float = 4.0
     max_chars: int = 4_000
     head_chars: int = 300
+    balance_sets: bool = True
 
 
 @dataclass(frozen=True)
@@ -174,7 +178,8 @@ def train_weights(sets: Sequence[LabelledSet], config: HeadConfig) -> ScorerWeig
     vectorizer.fit([_text(r, config) for r in responses])
     features = _features(vectorizer, config, prompts, responses, _verdicts(prompts, responses))
     head = LogisticRegression(C=config.c, max_iter=5000, class_weight="balanced")
-    head.fit(features, [r.label for r in rows])
+    weights = [len(rows) / (len(train) * len(s.rows)) for s in train for _ in s.rows] if config.balance_sets else None
+    head.fit(features, [r.label for r in rows], sample_weight=weights)
     coef = np.asarray(head.coef_, dtype=np.float64)
     intercept = np.asarray(head.intercept_, dtype=np.float64)
     vocabulary: dict[str, int] = vectorizer.vocabulary_

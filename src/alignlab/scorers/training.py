@@ -18,10 +18,11 @@ from alignlab.settings import load_settings
 
 __all__ = ["DEFAULT_CONFIGS", "TrainResult", "train_scorer"]
 
-# Chosen on the held-out parts of the MIT sets (never on the validation-only sets).
+# Chosen on the held-out parts of the MIT sets (mean accuracy over the parts, each part counting once),
+# never on the validation-only sets. For refusal the options tied and the balanced weighting was kept.
 DEFAULT_CONFIGS: dict[ScorerName, HeadConfig] = {
     "refusal": HeadConfig(scorer="refusal", c=1.0),
-    "harm": HeadConfig(scorer="harm", c=4.0),
+    "harm": HeadConfig(scorer="harm", c=4.0, balance_sets=False),
 }
 
 
