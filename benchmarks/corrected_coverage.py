@@ -51,7 +51,10 @@ def coverage(scenario: tuple[float, float, float, int, int, int], reps: int, see
 def main() -> None:
     reps = int(sys.argv[1]) if len(sys.argv) > 1 else 2000
     print(f"{reps} repetitions per row; 95% intervals")
-    print("| true rate | Se | Sp | n | card events / non-events | corrected covers | mean width | observed (Wilson) covers |")
+    print(
+        "| true rate | Se | Sp | n | card events / non-events | corrected covers | mean width "
+        "| observed (Wilson) covers |"
+    )
     print("|---:|---:|---:|---:|---:|---:|---:|---:|")
     for i, sc in enumerate(SCENARIOS):
         cov, width, observed = coverage(sc, reps, seed=1000 + i)
