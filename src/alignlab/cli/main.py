@@ -17,6 +17,7 @@ from alignlab.cli.cai import cai_app
 from alignlab.cli.cgap import cgap_app
 from alignlab.cli.gate import gate as gate_cmd
 from alignlab.cli.judge import register as register_judge_commands
+from alignlab.cli.lineage import register as register_lineage
 from alignlab.cli.scorers import classify_app, scorers_app
 from alignlab.cli.train import register as register_train
 from alignlab.errors import AlignlabError
@@ -32,6 +33,7 @@ app.add_typer(cai_app, name="cai")
 app.command("gate")(gate_cmd)
 register_judge_commands(app)
 register_train(app)
+register_lineage(app)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -265,9 +267,15 @@ def suites() -> None:
         console.print(f"[bold]{name}[/]  {spec.description} (default dataset: {spec.default_dataset})")
 
 
-from alignlab.cli.serve import register as _register_serve  # noqa: E402
+from alignlab.cli.export import export_app  # noqa: E402
+from alignlab.cli.keys import keys_app  # noqa: E402
+from alignlab.cli.monitor import monitor_app  # noqa: E402
+from alignlab.cli.serve import serve  # noqa: E402
 
-_register_serve(app)
+app.command("serve")(serve)
+app.add_typer(keys_app, name="keys")
+app.add_typer(export_app, name="export")
+app.add_typer(monitor_app, name="monitor")
 
 
 def main() -> None:

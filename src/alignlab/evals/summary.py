@@ -12,12 +12,21 @@ from typing import NamedTuple
 
 from inspect_ai.log import EvalLog, EvalSample
 
-from alignlab.evals.metrics import Event, ScorerName, corrected_rate_of, event_scorer, rate_of, score_label
-from alignlab.evals.suites import Measure, get_suite
+from alignlab.evals.metrics import Event, Measure, ScorerName, corrected_rate_of, event_scorer, rate_of, score_label
 from alignlab.scorers.correction import CorrectedRate
 from alignlab.stats import Proportion, TwoProportionTest
 
-__all__ = ["DiffRow", "RateRow", "SuiteSummary", "corrected_row", "sample_label", "summarize_log"]
+__all__ = [
+    "DiffRow",
+    "LabelCounts",
+    "RateRow",
+    "SuiteSummary",
+    "corrected_row",
+    "label_counts",
+    "measure_rows",
+    "sample_label",
+    "used_judge",
+]
 
 JUDGE_NOTE = "labels partly from a judge; the card describes the bundled scorer"
 
@@ -149,7 +158,11 @@ def used_judge(log: EvalLog) -> bool:
     return bool((log.eval.task_args or {}).get("judge"))
 
 
-def _rows(measure: Measure, samples: list[EvalSample], *, judged: bool) -> list[RateRow]:
+def measure_rows(measure: Measure, samples: list[EvalSample], *, judged: bool = False) -> list[RateRow]:
+    """The rate of ``measure`` (and its corrected rate) over all its samples and, if it asks, per category.
+
+    ``judged``: a judge settled some refusal labels (the corrected rates say so).
+    """
     scorer = event_scorer(measure.event)
     judged = judged and scorer == "refusal"
     chosen = [(s, sample_label(s, scorer)) for s in samples if (s.metadata or {}).get("label") == measure.prompt_label]
@@ -182,26 +195,4 @@ def label_counts(log: EvalLog) -> LabelCounts:
         samples,
         dict(Counter(lab for s in samples if (lab := sample_label(s)) is not None)),
         dict(Counter(lab for s in samples if (lab := sample_label(s, "harm")) is not None)),
-    )
-
-
-def summarize_log(log: EvalLog, suite: str) -> SuiteSummary:
-    """Compute a suite's rates from its eval log (a suite with its own summary hook uses it)."""
-    spec = get_suite(suite)
-    if spec.summarize is not None:
-        return spec.summarize(log)
-    samples, labels, harm_labels = label_counts(log)
-    unparsed = sum(1 for s in samples for sc in (s.scores or {}).values() if (sc.metadata or {}).get("judge_unparsed"))
-    rows = [row for m in spec.measures for row in _rows(m, samples, judged=used_judge(log))]
-    return SuiteSummary(
-        suite=suite,
-        model=log.eval.model,
-        dataset=log.eval.dataset.name or "",
-        status=log.status,
-        n_samples=sum(labels.values()),
-        rows=rows,
-        labels=labels,
-        judge_unparsed=unparsed,
-        log_location=log.location,
-        harm_labels=harm_labels,
     )
