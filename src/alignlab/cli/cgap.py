@@ -143,7 +143,7 @@ def judge_agreement(
     result = evaluate_af_judge(judge, votes=votes)
     console.print(
         f"judge {result.judge}, {result.votes} vote(s) on {result.n} labelled scratchpads: "
-        f"accuracy {result.accuracy}, Cohen's kappa {result.kappa:.2f}, "
+        f"accuracy {result.accuracy}, Cohen's {result.kappa}, "
         f"unparsed items {result.unparsed_items}, unparsed votes {result.unparsed_votes}"
     )
     for name, p in result.criteria_accuracy.items():
@@ -171,7 +171,6 @@ def synthdoc_generate(
     ingest: Annotated[Optional[list[Path]], typer.Option(help="Your .jsonl/.txt documents to add.")] = None,  # noqa: UP045
 ) -> None:
     """Make (templates or a model) and/or ingest documents; keep those that state the facts without tags."""
-    from alignlab.evals.compliance_gap.af_classifier import judge_model
     from alignlab.evals.compliance_gap.synthdocs import (
         DocumentSet,
         generate_documents,
@@ -179,12 +178,11 @@ def synthdoc_generate(
         template_documents,
         write_documents,
     )
+    from alignlab.models import get_model
 
     docs = DocumentSet([])
     if n and generator:
-        docs += generate_documents(
-            judge_model(generator, role="generator"), n, seed=seed, max_tokens=max_tokens, temperature=temperature
-        )
+        docs += generate_documents(get_model(generator), n, seed=seed, max_tokens=max_tokens, temperature=temperature)
     elif n:
         docs += template_documents(n, seed=seed)
     if ingest:

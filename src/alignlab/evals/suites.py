@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import GenerateConfig, get_model
+from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer import Metric, Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState, generate
 
@@ -20,7 +20,7 @@ from alignlab.data import PromptRecord, load_prompts
 from alignlab.errors import UnknownNameError
 from alignlab.evals.compliance_gap.suite import compliance_gap
 from alignlab.evals.metrics import Event, harmful_compliance, over_refusal, unsafe_compliance
-from alignlab.models import resolve_model
+from alignlab.models import get_model
 from alignlab.scorers.refusal.judge import classify_refusal_with_judge
 from alignlab.settings import load_settings
 
@@ -41,7 +41,7 @@ def refusal_classifier(judge: str | None = None) -> Scorer:
     Args:
         judge: Optional model name consulted when the pattern stage is ambiguous.
     """
-    judge_model = get_model(resolve_model(judge).inspect_name) if judge else None
+    judge_model = get_model(judge) if judge else None
 
     async def score(state: TaskState, target: Target) -> Score:
         response = state.output.completion if state.output else ""

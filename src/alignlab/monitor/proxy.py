@@ -358,12 +358,9 @@ class ChatProxy:
 
     def _local_model(self, name: str) -> Any:
         if name not in self._local:
-            from inspect_ai.model import get_model
+            from alignlab.models import get_model
 
-            from alignlab.models import resolve_model
-
-            resolved = resolve_model(name)
-            self._local[name] = get_model(resolved.inspect_name, **resolved.model_args)
+            self._local[name] = get_model(name)
         return self._local[name]
 
     async def _record(

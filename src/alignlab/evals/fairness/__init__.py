@@ -19,9 +19,7 @@ from alignlab.evals.fairness.counterfactual import (
     BatchScorer,
     Counterfactual,
     CounterfactualReport,
-    PairedTest,
     counterfactual_fairness,
-    paired_test,
 )
 from alignlab.evals.fairness.llm import (
     DEFAULT_GROUPS,
@@ -30,7 +28,6 @@ from alignlab.evals.fairness.llm import (
     GroupComparison,
     LLMFairnessReport,
     llm_counterfactual_fairness,
-    mcnemar_exact,
 )
 from alignlab.evals.fairness.mortgage import (
     BOOK_APPLICANTS,
@@ -74,7 +71,6 @@ __all__ = [
     "GroupComparison",
     "ItemLogOdds",
     "LLMFairnessReport",
-    "PairedTest",
     "SandboxLimits",
     "SandboxResult",
     "SandboxedFunction",
@@ -89,8 +85,6 @@ __all__ = [
     "llm_counterfactual_fairness",
     "load_bbq",
     "load_crows_pairs",
-    "mcnemar_exact",
-    "paired_test",
     "parse_items",
     "plot_bias_probe",
     "probe_bias",
