@@ -127,8 +127,8 @@ def mean_rating(ratings: Sequence[float]) -> MeanRating:
     mean = float(values.mean())
     if values.size == 1 or float(values.std()) == 0.0:
         return MeanRating(mean, mean, mean, int(values.size), unparsed)
-    half = float(_st.t.ppf(0.975, values.size - 1)) * float(values.std(ddof=1)) / math.sqrt(values.size)
-    return MeanRating(mean, mean - half, mean + half, int(values.size), unparsed)
+    ci = _st.ttest_1samp(values, 0.0).confidence_interval(0.95)
+    return MeanRating(mean, float(ci.low), float(ci.high), int(values.size), unparsed)
 
 
 @dataclass(frozen=True)

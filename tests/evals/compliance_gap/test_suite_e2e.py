@@ -12,9 +12,9 @@ from typer.testing import CliRunner
 
 import alignlab.evals.compliance_gap.suite as suite_module
 from alignlab.cli.main import app
-from alignlab.evals.compliance_gap.grid import grid_from_logs, grid_rows, plot_grid, write_grid_csv
 from alignlab.evals.compliance_gap.suite import compliance_gap
-from alignlab.evals.summary import summarize_log
+from alignlab.evals.compliance_grid import grid_from_logs, grid_rows, plot_grid, write_grid_csv
+from alignlab.evals.suites import summarize_log
 
 from .helpers import responder
 
