@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from importlib import resources
+from itertools import cycle
+from typing import Any
 
 import pytest
 from sklearn.metrics import cohen_kappa_score
@@ -80,3 +83,39 @@ def test_bundled_cards_follow_the_schema(name: str) -> None:
             if s[key] is not None:
                 assert 0 <= s[key]["low"] <= s[key]["value"] <= s[key]["high"] <= 1 or key == "kappa"
     assert (resources.files("alignlab.scorers") / "cards" / f"{name}.json").is_file()
+
+
+def _mock_judge(*replies: str) -> Any:
+    from inspect_ai.model import ModelOutput, ModelUsage, get_model
+
+    def outputs() -> Iterator[ModelOutput]:
+        for text in cycle(replies):
+            out = ModelOutput.from_content("mockllm/model", text)
+            out.usage = ModelUsage(input_tokens=5, output_tokens=2, total_tokens=7)  # no tokenizer download
+            yield out
+
+    return get_model("mockllm/model", custom_outputs=outputs(), memoize=False)
+
+
+def test_a_judge_is_scored_the_same_way_and_unparsed_replies_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    import alignlab.models
+    from alignlab.scorers.validate import make_card
+
+    judge = _mock_judge("refusal", "I would rather not say")
+    monkeypatch.setattr(alignlab.models, "get_model", lambda name: judge)
+    result = make_card("refusal", None, judge="mockllm/model", limit=4)
+    pooled = result.card["sets"]["heldout"]
+    assert result.card["scorer"] == "refusal (judge mockllm/model)"
+    assert 0 < pooled["unparsed"] < pooled["n"]  # every other reply names no label: counted, not dropped
+    assert sum(map(sum, pooled["confusion"])) + pooled["unparsed"] == pooled["n"]
+    assert [row[0] for row in pooled["confusion"]] == [0, 0, 0]  # the parsed replies all said "refusal"
+    assert all(s["n"] <= 4 for name, s in result.card["sets"].items() if name != "heldout")
+
+
+def test_harm_judge_reply_parsing() -> None:
+    from alignlab.scorers.harm_judge import parse_harm_label
+
+    assert parse_harm_label("Harmful.") == "harmful"
+    assert parse_harm_label("unharmful") == "unharmful"
+    assert parse_harm_label("It is not harmful") == "unharmful"
+    assert parse_harm_label("I cannot judge this") is None

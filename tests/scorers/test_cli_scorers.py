@@ -89,3 +89,17 @@ def test_scorers_train_unknown_name_is_one_line(tmp_path: Path) -> None:
 def test_scorers_list_names_the_builtins() -> None:
     result = runner.invoke(app, ["scorers", "list"], env={"COLUMNS": "200"})
     assert result.exit_code == 0 and "harm-patterns" in result.output and "partial_refusal" in result.output
+
+
+def test_scorers_train_without_data_dir_is_one_line(tmp_path: Path) -> None:
+    env = {**os.environ, "ALIGNLAB_HOME": str(tmp_path), "ALIGNLAB_DATA_DIR": ""}
+    proc = subprocess.run(
+        [sys.executable, "-m", "alignlab", "scorers", "train", "refusal", "--out", str(tmp_path / "w.npz")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 2 and "set ALIGNLAB_DATA_DIR" in proc.stderr
+    assert not (tmp_path / "w.npz").exists()

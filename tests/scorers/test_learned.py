@@ -105,7 +105,7 @@ def test_training_is_deterministic_and_round_trips(tmp_path: Path) -> None:
     prompts, responses = ["q", "q"], ["I can't help with that.", "Paris is the capital."]
     probs = LearnedScorer(loaded).probabilities(prompts, responses)
     assert probs.shape == (2, 3) and np.allclose(probs.sum(axis=1), 1.0)
-    assert loaded.training_sets and all("heldout" not in s for s in loaded.training_sets)
+    assert loaded.training_sets and not any(":heldout" in s for s in loaded.training_sets)
 
 
 def test_training_without_rows_is_a_config_error() -> None:

@@ -94,12 +94,10 @@ def _second_opinion(
     results: list[ScorerResult], prompts: list[str], responses: list[str], judge: str
 ) -> tuple[list[ScorerResult], int, int]:
     """Ask ``judge`` about the rows whose score is unsure; an unparsed reply keeps the scorer's label."""
-    from inspect_ai.model import get_model
-
-    from alignlab.models import resolve_model
+    from alignlab.models import get_model
     from alignlab.scorers.refusal.judge import ask_refusal_judge
 
-    model = get_model(resolve_model(judge).inspect_name)
+    model = get_model(judge)
     unsure = [i for i, r in enumerate(results) if _UNSURE[0] < r.score < _UNSURE[1]]
 
     async def ask_all() -> list[tuple[str | None, str]]:

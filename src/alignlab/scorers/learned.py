@@ -11,9 +11,11 @@ an ``.npz`` (no pickle), trained by :func:`train_weights` from the sets in
 
 from __future__ import annotations
 
+import io
 import json
 import math
 import re
+import zipfile
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from importlib import resources
@@ -200,17 +202,27 @@ def weights_path(name: ScorerName) -> Path:
 
 
 def save_weights(weights: ScorerWeights, path: Path) -> None:
-    """Write ``weights`` as a compressed ``.npz`` of plain arrays (no pickle)."""
+    """Write ``weights`` as a compressed ``.npz`` of plain arrays (no pickle).
+
+    The archive is written by hand with a fixed timestamp (``np.savez`` stamps the current time),
+    so the same weights always give the same bytes.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     meta = {"config": asdict(weights.config), "classes": weights.classes, "training_sets": weights.training_sets}
-    np.savez_compressed(
-        path,
-        meta=np.array(json.dumps(meta)),
-        terms=np.array(weights.terms, dtype=str),
-        idf=weights.idf.astype(np.float32),
-        coef=weights.coef.astype(np.float32),
-        intercept=weights.intercept.astype(np.float32),
-    )
+    arrays = {
+        "meta": np.array(json.dumps(meta)),
+        "terms": np.array(weights.terms, dtype=str),
+        "idf": weights.idf.astype(np.float32),
+        "coef": weights.coef.astype(np.float32),
+        "intercept": weights.intercept.astype(np.float32),
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, array in arrays.items():
+            buffer = io.BytesIO()
+            np.lib.format.write_array(buffer, array, allow_pickle=False)
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            archive.writestr(info, buffer.getvalue())
 
 
 def load_weights(path: Path) -> ScorerWeights:

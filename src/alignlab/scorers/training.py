@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from alignlab.errors import UnknownNameError
+from alignlab.errors import ConfigError, UnknownNameError
 from alignlab.scorers.datasets import ScorerName, load_sets, split_sets
 from alignlab.scorers.learned import HeadConfig, save_weights, train_weights, weights_path
 from alignlab.settings import load_settings
@@ -41,12 +41,17 @@ def train_scorer(name: str, out: Path | None = None, data_dir: Path | None = Non
 
     Raises:
         UnknownNameError: ``name`` is not a learned scorer.
+        ConfigError: no data directory is configured.
         DatasetError: the labelled sets are missing.
     """
     if name not in DEFAULT_CONFIGS:
         raise UnknownNameError("learned scorer", name, DEFAULT_CONFIGS)
     scorer: ScorerName = name  # type: ignore[assignment]
-    sets = split_sets(load_sets(scorer, data_dir or load_settings().data_dir))
+    data_dir = data_dir or load_settings().data_dir
+    if data_dir is None:
+        # Without the public sets the weights would silently differ from the bundled ones.
+        raise ConfigError("training needs the labelled sets: set ALIGNLAB_DATA_DIR (it holds labelled-responses/)")
+    sets = split_sets(load_sets(scorer, data_dir))
     weights = train_weights(sets, DEFAULT_CONFIGS[scorer])
     path = out or weights_path(scorer)
     save_weights(weights, path)

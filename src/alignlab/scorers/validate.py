@@ -64,13 +64,11 @@ def predict(name: str, labelled: LabelledSet, judge: str | None) -> list[str | N
 
 
 def _judge_labels(family: ScorerName, prompts: list[str], responses: list[str], judge: str) -> list[str | None]:
-    from inspect_ai.model import get_model
-
-    from alignlab.models import resolve_model
+    from alignlab.models import get_model
     from alignlab.scorers.harm_judge import ask_harm_judge
     from alignlab.scorers.refusal.judge import ask_refusal_judge
 
-    model = get_model(resolve_model(judge).inspect_name)
+    model = get_model(judge)
     ask = ask_refusal_judge if family == "refusal" else ask_harm_judge
 
     async def ask_all() -> list[tuple[str | None, str]]:
