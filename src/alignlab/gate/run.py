@@ -9,7 +9,7 @@ from typing import Literal
 
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 
-from alignlab.errors import InputError
+from alignlab.errors import InputError, ModelError
 from alignlab.gate.compare import GateResult, decide
 from alignlab.gate.logs import find_suite_logs, pair_logs
 from alignlab.gate.policy import GatePolicy
@@ -43,6 +43,8 @@ def _run_model(
             max_tokens=spec.max_tokens,
             display="none",
         )
+        if run.failed:  # a verdict on samples that errored would be a verdict on nothing
+            raise ModelError(f"{model}: the {suite} run failed: {run.record.error}")
         logs[suite] = read_eval_log(run.summary.log_location)
     return logs
 
@@ -62,7 +64,20 @@ def collect_logs(
     """
     if _is_logs(Path(source)):
         return find_suite_logs(Path(source), policy.suites)
+    if _looks_like_path(source):
+        raise InputError(f"{source}: no such eval log or directory (and not a model name)")
     return _run_model(source, policy, settings=settings, log_dir=log_dir, limit=limit)
+
+
+def _looks_like_path(source: str) -> bool:
+    """A missing path, not a model name: ``logs/typo`` is not provider ``logs``, model ``typo``."""
+    from alignlab.models.registry import inspect_providers
+
+    if Path(source).expanduser().exists():
+        return False
+    if source.endswith((".eval", ".json")) or source.startswith(("/", "./", "../", "~")):
+        return True
+    return "/" in source and source.split("/", 1)[0] not in inspect_providers()
 
 
 def _is_logs(path: Path) -> bool:
