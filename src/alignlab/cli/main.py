@@ -17,6 +17,7 @@ from alignlab.cli.cai import cai_app
 from alignlab.cli.cgap import cgap_app
 from alignlab.cli.gate import gate as gate_cmd
 from alignlab.cli.judge import register as register_judge_commands
+from alignlab.cli.lineage import register as register_lineage
 from alignlab.cli.train import register as register_train
 from alignlab.errors import AlignlabError
 from alignlab.settings import Settings, load_settings
@@ -31,6 +32,7 @@ app.add_typer(cai_app, name="cai")
 app.command("gate")(gate_cmd)
 register_judge_commands(app)
 register_train(app)
+register_lineage(app)
 console = Console()
 err_console = Console(stderr=True)
 

@@ -1,8 +1,11 @@
-"""Run the gate end to end: get each side's logs (read them, or run the model), pair, decide."""
+"""Run the gate end to end: get each side's logs (read them, or run the model), pair, decide, and
+record the verdict in the store (with the evaluation runs it read) for ``alignlab lineage``."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from typing import Literal
 
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 
@@ -13,6 +16,8 @@ from alignlab.gate.policy import GatePolicy
 from alignlab.settings import Settings
 
 __all__ = ["collect_logs", "run_gate"]
+
+GateSide = Literal["baseline", "candidate"]
 
 
 def _run_model(
@@ -112,4 +117,46 @@ def run_gate(
         suite: pair_logs(base[suite], cand[suite], allow_intersection=policy.allow_intersection)
         for suite in policy.suites
     }
-    return decide(policy, pairings, {suite: (base[suite], cand[suite]) for suite in policy.suites})
+    result = decide(policy, pairings, {suite: (base[suite], cand[suite]) for suite in policy.suites})
+    _record_verdict(
+        settings, policy, result, baseline=baseline, candidate=candidate, logs={"baseline": base, "candidate": cand}
+    )
+    return result
+
+
+def _record_verdict(
+    settings: Settings,
+    policy: GatePolicy,
+    result: GateResult,
+    *,
+    baseline: str,
+    candidate: str,
+    logs: dict[GateSide, dict[str, EvalLog]],
+) -> None:
+    """Store the verdict and the run each side read, so a checkpoint's lineage reaches its verdicts."""
+    from alignlab.store import GateSideRun, open_store, record_gate_verdict
+
+    runs = [
+        GateSideRun(
+            side=side,
+            suite=suite,
+            run_id=(log.eval.metadata or {}).get("alignlab_run_id"),
+            log_path=log.location or None,
+        )
+        for side, by_suite in logs.items()
+        for suite, log in by_suite.items()
+    ]
+    store = open_store(settings.database_url)
+    try:
+        record_gate_verdict(
+            store,
+            baseline=baseline,
+            candidate=candidate,
+            verdict=result.verdict,
+            outcome=result.outcome,
+            policy_sha256=hashlib.sha256(policy.model_dump_json().encode()).hexdigest(),
+            rules={r.name: r.verdict for r in result.rules},
+            runs=runs,
+        )
+    finally:
+        store.close()
