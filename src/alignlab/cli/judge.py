@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from alignlab.cli._sandbox import UnsafeOpt, sandbox_limits
 from alignlab.errors import ConfigError
 from alignlab.settings import load_settings
 
@@ -136,26 +137,6 @@ def _effects_table(report: Any, title: str) -> Table:
     return table
 
 
-UnsafeOpt = Annotated[
-    bool,
-    typer.Option(
-        "--unsafe-no-sandbox",
-        help="Run model code even where no kernel sandbox (bubblewrap) works: only rlimits and an audit hook.",
-    ),
-]
-
-
-def _sandbox_limits(unsafe: bool) -> Any:
-    """The sandbox settings; prints the isolation layers that will apply (refuses without a sandbox)."""
-    from alignlab.evals.fairness.sandbox import SandboxLimits, isolation_layers
-
-    limits = SandboxLimits(allow_unsafe=unsafe)
-    layers = isolation_layers(limits)  # SandboxUnavailableError (one line, exit 2) without --unsafe-no-sandbox
-    style = "bold red" if layers[0].startswith("NO KERNEL SANDBOX") else "dim"
-    console.print(f"[{style}]sandbox: {', '.join(layers)}[/]", highlight=False)
-    return limits
-
-
 @fairness_app.command("mortgage")
 def mortgage(
     sandbox: Annotated[bool, typer.Option(help="Run the function as untrusted code.")] = True,
@@ -172,7 +153,7 @@ def mortgage(
     )
 
     scorer: Any = (
-        SandboxedFunction(MORTGAGE_RISK_SOURCE, "calculate_mortgage_risk", _sandbox_limits(unsafe_no_sandbox))
+        SandboxedFunction(MORTGAGE_RISK_SOURCE, "calculate_mortgage_risk", sandbox_limits(unsafe_no_sandbox, console))
         if sandbox
         else calculate_mortgage_risk
     )
@@ -203,7 +184,7 @@ def codegen(
     from alignlab.evals.fairness import audit_generated_scorer
     from alignlab.models import get_model
 
-    limits = _sandbox_limits(unsafe_no_sandbox)
+    limits = sandbox_limits(unsafe_no_sandbox, console)
     audit = audit_generated_scorer(get_model(model), max_tokens=max_tokens, limits=limits)
     console.print(f"[bold]reply[/] ({len(audit.reply)} chars):")
     console.print(audit.reply[:1500], markup=False, highlight=False)
