@@ -1,0 +1,81 @@
+"""``alignlab explain``: a thin adapter over :mod:`alignlab.interpret`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+
+from alignlab.cli._common import OutOpt
+from alignlab.errors import ConfigError
+
+explain_app = typer.Typer(no_args_is_help=True, help="LIME and Integrated Gradients explanations.")
+console = Console()
+
+
+@explain_app.command("lime")
+def lime(
+    text: Annotated[str, typer.Argument(help="Text to explain.")],
+    classifier: Annotated[str, typer.Option(help="vader, hatesonar, profanity or a model dir.")] = "vader",
+    label: Annotated[Optional[str], typer.Option(help="Class to explain (predicted by default).")] = None,  # noqa: UP045
+    num_samples: Annotated[int, typer.Option(min=50)] = 1000,
+    out: OutOpt = Path("explanations"),
+) -> None:
+    """LIME word weights for one text, as HTML and PNG."""
+    from alignlab.interpret import explain_text, get_classifier, write_explanation
+
+    exp = explain_text(get_classifier(classifier), text, label=label, num_samples=num_samples)
+    for word, weight in exp.weights:
+        console.print(f"{weight:+.4f}  {word}", markup=False)
+    files = write_explanation(exp, out, stem=f"lime-{classifier.replace('/', '_')}")
+    console.print(f"{files.html}\n{files.png}")
+
+
+@explain_app.command("neutral-words")
+def neutral_words(
+    classifier: Annotated[str, typer.Option(help="vader, hatesonar, profanity or a model dir.")] = "vader",
+    label: Annotated[Optional[str], typer.Option(help="Class to explain.")] = None,  # noqa: UP045
+    threshold: Annotated[float, typer.Option(min=0.0)] = 0.02,
+) -> None:
+    """Seed 3's "new"/"old" probe: neutral words with strong LIME attributions."""
+    from alignlab.interpret import get_classifier, neutral_word_probe
+
+    findings = neutral_word_probe(get_classifier(classifier), label=label, threshold=threshold)
+    if not findings:
+        console.print(f"no neutral word above |weight| {threshold}")
+    for f in findings:
+        console.print(
+            f"{f.word!r} → {f.label}: LIME {f.lime_weight:+.3f}, removal effect {f.removal_effect:+.3f}"
+            f" in {f.sentence!r}",
+            markup=False,
+        )
+
+
+@explain_app.command("ig")
+def integrated_gradients(
+    model_dir: Annotated[Path, typer.Argument(help="Local model directory.")],
+    prompt: Annotated[str, typer.Option(help="Prompt (or the text for a reward model).")],
+    completion: Annotated[Optional[str], typer.Option(help="Completion whose log-prob to explain.")] = None,  # noqa: UP045
+    n_steps: Annotated[int, typer.Option(min=8)] = 200,
+    out: OutOpt = Path("explanations"),
+) -> None:
+    """Captum Integrated Gradients: log p(completion | prompt), or a reward model's score."""
+    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+
+    from alignlab.interpret import ig_completion_logprob, ig_reward, write_token_attributions
+
+    if not (model_dir / "config.json").is_file():
+        raise ConfigError(f"{model_dir} is not a model directory (no config.json)")
+    tok = AutoTokenizer.from_pretrained(model_dir)
+    if completion is not None:
+        attr = ig_completion_logprob(
+            AutoModelForCausalLM.from_pretrained(model_dir), tok, prompt, completion, n_steps=n_steps
+        )
+    else:
+        attr = ig_reward(AutoModelForSequenceClassification.from_pretrained(model_dir), tok, prompt, n_steps=n_steps)
+    for token, value in attr.top(10):
+        console.print(f"{value:+.4f}  {token!r}", markup=False)
+    path = write_token_attributions(attr, out / f"ig-{attr.what}.html")
+    console.print(f"f(x)={attr.target:.4f} f(baseline)={attr.baseline_target:.4f} delta={attr.delta:.2e}\n{path}")
