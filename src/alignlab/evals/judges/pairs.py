@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from alignlab.errors import DatasetError, InputError
-from alignlab.evals.judges.transform import transform_score
+from alignlab.evals.judges.transform import check_score, transform_score
 from alignlab.settings import Settings
 
 __all__ = ["HH_HARMLESS_FILE", "JudgePair", "inject_verdict", "load_hh_rlhf_pairs", "load_pairs_jsonl", "self_pairs"]
@@ -97,9 +97,21 @@ def load_pairs_jsonl(path: Path) -> list[JudgePair]:
     if not path.is_file():
         raise InputError(f"{path}: no such file")
     pairs = []
-    for lineno, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if line.strip():
-            pairs.append(_pair_from_row(json.loads(line), f"{path}:{lineno}", lineno))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    for lineno, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        where = f"{path}:{lineno}"
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
+        if not isinstance(row, dict):
+            raise InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
+        pairs.append(_pair_from_row(row, where, lineno))
     if not pairs:
         raise InputError(f"{path}: no pairs")
     return pairs
@@ -115,12 +127,13 @@ def _pair_from_row(row: dict[str, Any], where: str, lineno: int) -> JudgePair:
         raise InputError(f"{where}: needs answer_1/answer_2 or chosen/rejected")
     if question is None:
         raise InputError(f"{where}: needs a question (or prompt) field")
-    if row.get("human_score") is not None:
-        human = float(row["human_score"])
-    elif "answer_1_score" in row and "answer_2_score" in row:
-        human = transform_score(row)
-    if human is not None and not 1 <= human <= 9:
-        raise InputError(f"{where}: human score {human} outside 1–9")
+    try:
+        if row.get("human_score") is not None:
+            human = check_score(row["human_score"], name="human_score", low=1, high=9)
+        elif "answer_1_score" in row or "answer_2_score" in row:
+            human = transform_score(row)
+    except InputError as exc:
+        raise InputError(f"{where}: {exc}") from None
     return JudgePair(str(row.get("id", f"pair-{lineno:04d}")), str(question), str(answers[0]), str(answers[1]), human)
 
 
