@@ -114,9 +114,10 @@ def counterfactual_prompts(
     from alignlab.models import resolve_model
 
     settings = load_settings()
-    scorers = dict(TEXT_SCORERS)
-    if judge:
-        scorers["judge"] = single_answer_scorer(get_model(resolve_model(judge).inspect_name), settings)
+    scorers: dict[str, Any] = dict(TEXT_SCORERS)
+    judge_scorer = single_answer_scorer(get_model(resolve_model(judge).inspect_name), settings) if judge else None
+    if judge_scorer is not None:
+        scorers["judge"] = judge_scorer
     report = llm_counterfactual_fairness(
         get_model(resolve_model(model).inspect_name), max_tokens=max_tokens, log_dir=settings.log_dir, scorers=scorers
     )
@@ -135,6 +136,13 @@ def counterfactual_prompts(
             f"{c.test.p_value:.3g}",
         )
     console.print(table)
+    if judge_scorer is not None:
+        console.print(
+            f"judge: {judge_scorer.unparsed} unparsed ratings (left out of the tests); "
+            f"{len(judge_scorer.flagged)} answers with verdict-like or grader-directed text"
+        )
+        for question, phrase in judge_scorer.flagged[:10]:
+            console.print(f"  flagged {phrase!r} in the answer to {question[:80]!r}", markup=False)
     console.print(f"log: {report.log_location}")
 
 

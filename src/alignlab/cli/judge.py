@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from alignlab.cli._common import ModelOpt, OutOpt, pct
+from alignlab.cli._common import ModelOpt, OutOpt
 from alignlab.settings import load_settings
 
 judge_app = typer.Typer(no_args_is_help=True, help="LLM-as-judge with position-bias QA.")
@@ -30,16 +31,13 @@ def pairwise(
     out: OutOpt = Path("judge-report"),
     min_consistency: Annotated[float, typer.Option(help="QA requirement reported as pass/fail.")] = 0.8,
     strict: Annotated[bool, typer.Option(help="Exit 1 when the judge fails its QA requirements.")] = False,
+    show_pairs: Annotated[int, typer.Option(help="Print at most this many per-pair rows.", min=0)] = 50,
 ) -> None:
-    """Judge pairs in both orders; report consistency, first-position preference, κ and histograms."""
-    from alignlab.evals.judges import (
-        get_judge_prompt,
-        load_hh_rlhf_pairs,
-        load_pairs_jsonl,
-        plot_judge_histograms,
-        run_pairwise_judge,
-    )
+    """Judge pairs in both orders; print QA and per-pair verdicts; write report.html, JSON, JSONL and PNGs."""
+    from alignlab.evals.judges import get_judge_prompt, load_hh_rlhf_pairs, load_pairs_jsonl, run_pairwise_judge
     from alignlab.evals.judges import self_pairs as make_self_pairs
+    from alignlab.evals.judges.qa import pair_outcomes
+    from alignlab.evals.judges.report import qa_rows, write_judge_report
     from alignlab.store import open_store
 
     settings = load_settings()
@@ -56,27 +54,36 @@ def pairwise(
         max_tokens=max_tokens,
     )
     s = run.summary
-    plots = plot_judge_histograms(run.judgments, out, title=f"{model} judging with {prompt}")
-    (out / "judge_qa.json").write_text(json.dumps(s.to_dict(), indent=2), encoding="utf-8")
+    failures = s.check(min_consistency=min_consistency)
+    files = write_judge_report(s, run.judgments, out, title=f"{model} judging with {prompt}", failures=failures)
+    console.print(_pairs_table(pair_outcomes(run.judgments), show_pairs))
     table = Table(title=f"judge QA: {model} / {prompt} ({s.n_pairs} pairs, {s.n_judgments} judgments)")
     table.add_column("measure")
     table.add_column("value")
-    table.add_row("unparsed replies", f"{s.n_unparsed} ({s.unparsed_rate:.1%})")
-    table.add_row("position consistency", pct(s.consistency))
-    table.add_row("… among pairs with a preference", pct(s.decisive_consistency))
-    table.add_row("first-position rate on human ties", pct(s.first_position))
-    table.add_row("second-position rate on human ties", pct(s.second_position))
-    table.add_row("binomial p (first vs second)", "n/a" if s.first_position_p is None else f"{s.first_position_p:.3g}")
-    table.add_row("agreement with humans", pct(s.agreement))
-    table.add_row("Cohen's κ", str(s.kappa) if s.kappa else "n/a")
-    table.add_row("judge labels", ", ".join(f"{k}={v}" for k, v in sorted(s.judge_label_counts.items())))
-    table.add_row("answers with verdict-like text", str(s.injection_flagged))
+    for measure, value in qa_rows(s):
+        table.add_row(measure, value)
     console.print(table)
-    failures = s.check(min_consistency=min_consistency)
     console.print("QA: " + ("[green]pass[/]" if not failures else "[red]fail[/] — " + "; ".join(failures)))
-    console.print(f"plots: {plots.distributions}, {plots.ties}\nlog: {run.log_location}\nrun: {run.run_id}")
+    console.print(
+        f"report: {files.html}\npairs: {files.pairs_jsonl}\nplots: {files.distributions}, {files.ties}"
+        f"\nlog: {run.log_location}\nrun: {run.run_id}",
+        markup=False,
+    )
     if strict and failures:
         raise typer.Exit(1)
+
+
+def _pairs_table(outcomes: Sequence[Any], limit: int) -> Table:
+    table = Table(title=f"per-pair verdicts (1 = answer 1 better … 9 = answer 2; first {limit} pairs)")
+    for col in ("pair", "human", "1 shown first", "2 shown first", "outcome", "injection"):
+        table.add_column(col)
+    for o in outcomes[:limit]:
+        scores = ["unparsed" if v is None else f"{v:g}" for v in (o.score_12, o.score_21)]
+        outcome = (
+            o.outcome if o.agrees_with_human is None else f"{o.outcome} ({'=' if o.agrees_with_human else '≠'} human)"
+        )
+        table.add_row(escape(o.pair_id), escape(o.human_label), *scores, outcome, escape(o.injection or ""))
+    return table
 
 
 @judge_app.command("prompts")
