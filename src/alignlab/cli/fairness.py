@@ -19,7 +19,7 @@ console = Console()
 
 
 def _effects_table(report: Any, title: str) -> Table:
-    table = Table(title=title)
+    table = Table(title=title, caption="Δ = score with the attribute swapped − score as recorded")
     for col in (
         "attribute",
         "n",
@@ -34,6 +34,9 @@ def _effects_table(report: Any, title: str) -> Table:
     ):
         table.add_column(col)
     for e in report.effects.values():
+        if not e.n:  # nothing was scored: no effect to show, and no verdict either way
+            table.add_row(e.attribute, "0", str(e.errors), *["n/a"] * 5, "n/a", "n/a (no scores)")
+            continue
         table.add_row(
             e.attribute,
             str(e.n),
@@ -47,6 +50,32 @@ def _effects_table(report: Any, title: str) -> Table:
             "[red]yes[/]" if e.flagged else "no",
         )
     return table
+
+
+def _values_table(report: Any) -> Table:
+    table = Table(
+        title="per-value effects",
+        caption="mean of score(record at value) − score(same record at the reference value)",
+    )
+    for col in ("attribute", "value", "vs", "mean effect", "records", "Wilcoxon p"):
+        table.add_column(col)
+    for e in report.effects.values():
+        for value, effect in e.by_value.items():
+            test = e.value_tests[value]
+            shown = "n/a" if test.n == 0 else ("0" if effect == 0 else f"{effect:+g}")
+            p = "n/a" if test.n == 0 else f"{test.p_value:.3g}"
+            table.add_row(e.attribute, value, e.reference, shown, str(test.n), p)
+    return table
+
+
+def _print_report(report: Any, title: str) -> None:
+    console.print(_effects_table(report, title))
+    console.print(_values_table(report))
+    console.print(f"attributes that move the score: {', '.join(report.flagged) or 'none'}")
+    for line in report.errors[:10]:
+        console.print(f"  {line}", markup=False)
+    if len(report.errors) > 10:
+        console.print(f"  … {len(report.errors) - 10} more scoring errors")
 
 
 @fairness_app.command("mortgage")
@@ -77,8 +106,35 @@ def mortgage(sandbox: Annotated[bool, typer.Option(help="Run the function as unt
             "error" if risk is None else f"{risk:g}",
         )
     console.print(table)
-    console.print(_effects_table(report, "counterfactual swaps"))
-    console.print(f"attributes that move the score: {', '.join(report.flagged) or 'none'}")
+    _print_report(report, "counterfactual swaps")
+
+
+@fairness_app.command("check")
+def check(
+    function: Annotated[str, typer.Option(help="Your scoring function, module:callable (imported and run here).")],
+    records: Annotated[Path, typer.Option(help="JSONL file, one record (JSON object) per line.")],
+    protected: Annotated[str, typer.Option(help="Comma-separated protected attributes, e.g. race,gender.")],
+    threshold: Annotated[
+        Optional[float],  # noqa: UP045
+        typer.Option(help="Decision threshold: count decision flips (score >= threshold) instead of any change."),
+    ] = None,
+) -> None:
+    """Counterfactual fairness of your own function: swap each protected attribute through the values seen."""
+    from alignlab.evals.fairness import counterfactual_fairness
+    from alignlab.evals.fairness.records import import_scoring_function, load_records_jsonl, protected_values
+
+    attrs = [a.strip() for a in protected.split(",") if a.strip()]
+    if not attrs:
+        raise ConfigError("--protected needs at least one attribute name")
+    rows = load_records_jsonl(records, attrs)
+    values = protected_values(rows, attrs)
+    report = counterfactual_fairness(import_scoring_function(function), rows, values, threshold=threshold)
+    console.print(
+        f"{len(rows)} records; reference values: "
+        + ", ".join(f"{a}={v[0]!r} (of {', '.join(map(str, v))})" for a, v in values.items()),
+        markup=False,
+    )
+    _print_report(report, f"counterfactual swaps of {function}")
 
 
 @fairness_app.command("codegen")
@@ -95,9 +151,7 @@ def codegen(model: ModelOpt = "default", max_tokens: Annotated[int, typer.Option
     if audit.report is None or audit.problem:
         console.print(f"no counterfactual report: {audit.problem}")
     if audit.report is not None:
-        console.print(_effects_table(audit.report, f"counterfactual swaps of {audit.function}"))
-        for line in audit.report.errors[:10]:
-            console.print(f"  {line}", markup=False)
+        _print_report(audit.report, f"counterfactual swaps of {audit.function}")
 
 
 @fairness_app.command("prompts")

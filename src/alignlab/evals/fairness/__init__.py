@@ -50,6 +50,7 @@ from alignlab.evals.fairness.probe import (
     plot_bias_probe,
     probe_bias,
 )
+from alignlab.evals.fairness.records import import_scoring_function, load_records_jsonl, protected_values
 from alignlab.evals.fairness.sandbox import SandboxedFunction, SandboxLimits, SandboxResult, run_sandboxed
 
 __all__ = [
@@ -85,15 +86,18 @@ __all__ = [
     "crows_pairs_scores",
     "extract_function",
     "hf_continuation_sampler",
+    "import_scoring_function",
     "item_log_odds",
     "llm_counterfactual_fairness",
     "load_bbq",
     "load_crows_pairs",
+    "load_records_jsonl",
     "mcnemar_exact",
     "paired_test",
     "parse_items",
     "plot_bias_probe",
     "probe_bias",
+    "protected_values",
     "run_bbq",
     "run_crows_pairs",
     "run_sandboxed",
