@@ -15,36 +15,63 @@ explain_app = typer.Typer(no_args_is_help=True, help="LIME and Integrated Gradie
 console = Console()
 
 
+ClassifierOpt = Annotated[
+    str, typer.Option(help="vader (negative/neutral/positive), vader-compound, hatesonar, profanity or a model dir.")
+]
+
+
 @explain_app.command("lime")
 def lime(
     text: Annotated[str, typer.Argument(help="Text to explain.")],
-    classifier: Annotated[str, typer.Option(help="vader, hatesonar, profanity or a model dir.")] = "vader",
-    label: Annotated[Optional[str], typer.Option(help="Class to explain (predicted by default).")] = None,  # noqa: UP045
+    classifier: ClassifierOpt = "vader",
+    label: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="Class to explain, or 'all' for every class (the predicted class by default)."),
+    ] = None,
     num_samples: Annotated[int, typer.Option(min=50)] = 1000,
     out: OutOpt = Path("explanations"),
 ) -> None:
-    """LIME word weights for one text, as HTML and PNG."""
+    """LIME word weights for one text, as HTML and PNG; says which class is explained."""
     from alignlab.interpret import explain_text, get_classifier, write_explanation
 
-    exp = explain_text(get_classifier(classifier), text, label=label, num_samples=num_samples)
-    for word, weight in exp.weights:
-        console.print(f"{weight:+.4f}  {word}", markup=False)
-    files = write_explanation(exp, out, stem=f"lime-{classifier.replace('/', '_')}")
-    console.print(f"{files.html}\n{files.png}")
+    clf = get_classifier(classifier)
+    labels: list[str | None] = list(clf.class_names) if label == "all" else [label]
+    for wanted in labels:
+        exp = explain_text(clf, text, label=wanted, num_samples=num_samples)
+        probs = ", ".join(f"{c} {p:.3f}" for c, p in zip(exp.class_names, exp.probabilities, strict=True))
+        how = "the predicted class" if wanted is None else "as asked"
+        console.print(f"explaining class {exp.label!r} ({how}); probabilities: {probs}", markup=False)
+        for word, weight in exp.weights:
+            console.print(f"{weight:+.4f}  {word}", markup=False)
+        stem = f"lime-{classifier.replace('/', '_')}" + (f"-{exp.label}" if label == "all" else "")
+        files = write_explanation(exp, out, stem=stem)
+        console.print(f"{files.html}\n{files.png}", markup=False)
 
 
 @explain_app.command("neutral-words")
 def neutral_words(
-    classifier: Annotated[str, typer.Option(help="vader, hatesonar, profanity or a model dir.")] = "vader",
-    label: Annotated[Optional[str], typer.Option(help="Class to explain.")] = None,  # noqa: UP045
+    classifier: ClassifierOpt = "vader",
+    label: Annotated[Optional[str], typer.Option(help="Class to explain (the last class by default).")] = None,  # noqa: UP045
     threshold: Annotated[float, typer.Option(min=0.0)] = 0.02,
 ) -> None:
     """Seed 3's "new"/"old" probe: neutral words with strong LIME attributions."""
-    from alignlab.interpret import get_classifier, neutral_word_probe
+    from alignlab.interpret import get_classifier, neutral_word_weights
 
-    findings = neutral_word_probe(get_classifier(classifier), label=label, threshold=threshold)
+    clf = get_classifier(classifier)
+    measured = neutral_word_weights(clf, label=label)
+    target = measured[0].label if measured else (label or clf.class_names[-1])
+    findings = [f for f in measured if abs(f.lime_weight) > threshold]
     if not findings:
-        console.print(f"no neutral word above |weight| {threshold}")
+        console.print(
+            f"nothing crosses the threshold: no neutral word has |LIME weight| > {threshold} toward {target!r}"
+        )
+        if measured:
+            top = max(measured, key=lambda f: abs(f.lime_weight))
+            console.print(f"(largest below it: {top.word!r} {top.lime_weight:+.4f} in {top.sentence!r})", markup=False)
+        return
+    console.print(
+        f"{len(findings)} of {len(measured)} neutral-word uses cross |LIME weight| > {threshold} toward {target!r}:"
+    )
     for f in findings:
         console.print(
             f"{f.word!r} → {f.label}: LIME {f.lime_weight:+.3f}, removal effect {f.removal_effect:+.3f}"

@@ -10,6 +10,7 @@ from alignlab.interpret.classifiers import (
     hf_sequence_classifier,
     profanity_classifier,
     vader_classifier,
+    vader_compound_classifier,
 )
 from alignlab.interpret.gradients import (
     TokenAttributions,
@@ -24,6 +25,7 @@ from alignlab.interpret.lime_text import (
     TextExplanation,
     explain_text,
     neutral_word_probe,
+    neutral_word_weights,
     write_explanation,
 )
 
@@ -43,8 +45,10 @@ __all__ = [
     "ig_completion_logprob",
     "ig_reward",
     "neutral_word_probe",
+    "neutral_word_weights",
     "profanity_classifier",
     "vader_classifier",
+    "vader_compound_classifier",
     "write_explanation",
     "write_token_attributions",
 ]
