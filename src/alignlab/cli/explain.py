@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 
 from alignlab.cli._common import OutOpt
-from alignlab.errors import ConfigError
 
 explain_app = typer.Typer(no_args_is_help=True, help="LIME and Integrated Gradients explanations.")
 console = Console()
@@ -82,27 +81,43 @@ def neutral_words(
 
 @explain_app.command("ig")
 def integrated_gradients(
-    model_dir: Annotated[Path, typer.Argument(help="Local model directory.")],
+    model: Annotated[str, typer.Argument(help="default, ckpt:<name> or a local model directory.")],
     prompt: Annotated[str, typer.Option(help="Prompt (or the text for a reward model).")],
     completion: Annotated[Optional[str], typer.Option(help="Completion whose log-prob to explain.")] = None,  # noqa: UP045
-    n_steps: Annotated[int, typer.Option(min=8)] = 200,
+    n_steps: Annotated[int, typer.Option(min=8, help="Steps of the first try; doubled until within tolerance.")] = 200,
+    tolerance: Annotated[
+        float, typer.Option(min=0.0, help="Allowed |delta| as a share of max(|f(x) − f(baseline)|, 1).")
+    ] = 0.05,
+    max_steps: Annotated[int, typer.Option(min=8, help="The most steps tried.")] = 1600,
     out: OutOpt = Path("explanations"),
 ) -> None:
-    """Captum Integrated Gradients: log p(completion | prompt), or a reward model's score."""
-    from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification, AutoTokenizer
+    """Captum Integrated Gradients: log p(completion | prompt), or a reward model's score; HTML and PNG."""
+    import warnings
 
-    from alignlab.interpret import ig_completion_logprob, ig_reward, write_token_attributions
+    from alignlab.interpret import IGConvergenceWarning, plot_token_attributions, write_token_attributions
+    from alignlab.interpret import integrated_gradients as run_ig
 
-    if not (model_dir / "config.json").is_file():
-        raise ConfigError(f"{model_dir} is not a model directory (no config.json)")
-    tok = AutoTokenizer.from_pretrained(model_dir)
-    if completion is not None:
-        attr = ig_completion_logprob(
-            AutoModelForCausalLM.from_pretrained(model_dir), tok, prompt, completion, n_steps=n_steps
-        )
-    else:
-        attr = ig_reward(AutoModelForSequenceClassification.from_pretrained(model_dir), tok, prompt, n_steps=n_steps)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", IGConvergenceWarning)  # reported below, in the run's own words
+        attr = run_ig(model, prompt, completion=completion, n_steps=n_steps, tolerance=tolerance, max_steps=max_steps)
     for token, value in attr.top(10):
         console.print(f"{value:+.4f}  {token!r}", markup=False)
-    path = write_token_attributions(attr, out / f"ig-{attr.what}.html")
-    console.print(f"f(x)={attr.target:.4f} f(baseline)={attr.baseline_target:.4f} delta={attr.delta:.2e}\n{path}")
+    console.print(
+        f"f(x)={attr.target:.4f} f(baseline)={attr.baseline_target:.4f} f(x)−f(baseline)="
+        f"{attr.target - attr.baseline_target:.4f}; sum of attributions = {sum(attr.attributions):.4f}"
+    )
+    for t in attr.tries:
+        console.print(f"  {t.n_steps} steps: convergence delta {t.delta:+.4g}", markup=False)
+    if attr.converged:
+        console.print(
+            f"completeness: |delta| ≤ {attr.allowed_delta:.3g} (tolerance {tolerance:g}) at {attr.n_steps} steps"
+        )
+    else:
+        console.print(
+            f"[yellow]warning:[/] completeness not reached: |delta| {abs(attr.delta):.3g} > {attr.allowed_delta:.3g} "
+            f"after {attr.n_steps} steps (max {max_steps}); treat the attributions as approximate"
+        )
+    stem = f"ig-{attr.what}"
+    html_path = write_token_attributions(attr, out / f"{stem}.html")
+    png_path = plot_token_attributions(attr, out / f"{stem}.png")
+    console.print(f"{html_path}\n{png_path}", markup=False)

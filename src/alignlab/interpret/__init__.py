@@ -13,9 +13,14 @@ from alignlab.interpret.classifiers import (
     vader_compound_classifier,
 )
 from alignlab.interpret.gradients import (
+    DEFAULT_TOLERANCE,
+    IGConvergenceWarning,
+    StepTry,
     TokenAttributions,
     ig_completion_logprob,
     ig_reward,
+    integrated_gradients,
+    plot_token_attributions,
     write_token_attributions,
 )
 from alignlab.interpret.lime_text import (
@@ -32,8 +37,11 @@ from alignlab.interpret.lime_text import (
 __all__ = [
     "CLASSIFIERS",
     "DEFAULT_NEUTRAL_SENTENCES",
+    "DEFAULT_TOLERANCE",
     "ExplanationFiles",
+    "IGConvergenceWarning",
     "NeutralWordFinding",
+    "StepTry",
     "TextClassifier",
     "TextExplanation",
     "TokenAttributions",
@@ -44,8 +52,10 @@ __all__ = [
     "hf_sequence_classifier",
     "ig_completion_logprob",
     "ig_reward",
+    "integrated_gradients",
     "neutral_word_probe",
     "neutral_word_weights",
+    "plot_token_attributions",
     "profanity_classifier",
     "vader_classifier",
     "vader_compound_classifier",
