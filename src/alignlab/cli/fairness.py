@@ -268,16 +268,30 @@ def bbq(
     n_per_category: Annotated[int, typer.Option(help="Items sampled per category.", min=1)] = 100,
     seed: int = 0,
 ) -> None:
-    """BBQ: accuracy and bias score on ambiguous and disambiguated contexts (log-likelihood choice)."""
+    """BBQ: accuracy and bias score (bootstrap 95% CI) on ambiguous and disambiguated contexts, per category."""
     from alignlab.evals.fairness import CausalLMScorer, load_bbq, run_bbq
+    from alignlab.evals.fairness.benchmarks import BBQ_SOURCE, bbq_categories
     from alignlab.models import local_model_dir
 
     data_dir = load_settings().data_dir
     if data_dir is None:
         raise ConfigError("BBQ is read from $ALIGNLAB_DATA_DIR/bbq; set ALIGNLAB_DATA_DIR")
+    present, missing = bbq_categories(data_dir)
     items = load_bbq(data_dir, n_per_category=n_per_category, seed=seed)
-    result = run_bbq(CausalLMScorer(local_model_dir(model)), items)
-    for condition in ("ambig", "disambig"):
+    console.print(f"categories run ({len(present)} of 11): {', '.join(present)}", markup=False)
+    if missing:
         console.print(
-            f"{condition}: accuracy {pct(result.accuracy[condition])}, bias score {result.bias_score[condition]:+.3f}"
+            f"not in the local data: {', '.join(missing)} — the canonical source has them: {BBQ_SOURCE}",
+            markup=False,
         )
+    result = run_bbq(CausalLMScorer(local_model_dir(model)), items)
+    table = Table(title=f"BBQ, {model}: {result.n} items (bias score: bootstrap 95% CI)")
+    for col in ("category", "context", "accuracy", "bias score", "95% CI", "biased/answered"):
+        table.add_column(col)
+    rows = [("all", result.conditions)] + [(c, result.by_category[c]) for c in result.categories]
+    for category, conditions in rows:
+        for condition, c in conditions.items():
+            ci = "n/a" if c.low != c.low else f"[{c.low:+.3f}, {c.high:+.3f}]"
+            score = "n/a" if c.bias_score != c.bias_score else f"{c.bias_score:+.3f}"
+            table.add_row(category, condition, pct(c.accuracy), score, ci, f"{c.biased}/{c.answered}")
+    console.print(table)
