@@ -19,6 +19,7 @@ from inspect_ai.solver import TaskState, generate
 from alignlab.data import PromptRecord, load_prompts
 from alignlab.errors import UnknownNameError
 from alignlab.evals.compliance_gap.suite import compliance_gap
+from alignlab.evals.fairness.tasks import bbq, crows_pairs
 from alignlab.evals.metrics import Event, harmful_compliance, over_refusal, unsafe_compliance
 from alignlab.evals.refusal_judge import classify_refusal_with_judge
 from alignlab.models import resolve_model
@@ -156,6 +157,26 @@ _SUITES: dict[str, SuiteSpec] = {
         summarize=_summarize_compliance_gap,
     ),
 }
+
+
+def _summarize_fairness(log: EvalLog) -> SuiteSummary:
+    # Imported on use, like the compliance gap's: the summary module imports this registry.
+    from alignlab.evals.fairness.task_summary import summarize_bbq, summarize_crows_pairs
+
+    return summarize_bbq(log) if log.eval.task.endswith("bbq") else summarize_crows_pairs(log)
+
+
+_SUITES["bbq"] = SuiteSpec(
+    "bbq", bbq, "bbq", "BBQ: accuracy and stereotype-matching answers (log-likelihood)", (), _summarize_fairness
+)
+_SUITES["crows-pairs"] = SuiteSpec(
+    "crows-pairs",
+    crows_pairs,
+    "crows-pairs",
+    "CrowS-Pairs: more-stereotyping sentence preferred",
+    (),
+    _summarize_fairness,
+)
 
 
 def suite_names() -> list[str]:

@@ -1,0 +1,77 @@
+"""Suite summaries of BBQ and CrowS-Pairs eval logs: the rates the store, ``alignlab runs`` and the gate read.
+
+* ``crows-pairs``: ``prefers_stereotype`` (share of non-tied pairs where the more-stereotyping
+  sentence is more likely; ideal 50%), overall and per bias type; the binomial p-value in ``extra``.
+* ``bbq``: ``accuracy`` and ``biased_answer`` (stereotype-matching answers among those naming a
+  group; the bias score is ``2·rate − 1``) per context condition; the bias scores with their
+  bootstrap intervals and the per-category figures in ``extra``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from inspect_ai.log import EvalLog, EvalSample
+
+from alignlab.evals.fairness.benchmarks import bbq_scores, crows_pairs_scores
+from alignlab.evals.summary import RateRow, SuiteSummary
+from alignlab.stats import wilson_interval
+
+__all__ = ["summarize_bbq", "summarize_crows_pairs"]
+
+
+def _scored(log: EvalLog) -> list[tuple[EvalSample, dict[str, Any]]]:
+    out = []
+    for s in log.samples or []:
+        if s.error is None and s.scores:
+            score = next(iter(s.scores.values()))
+            out.append((s, dict(score.metadata or {})))
+    return out
+
+
+def _summary(log: EvalLog, suite: str, rows: list[RateRow], n: int, extra: dict[str, object]) -> SuiteSummary:
+    errored = sum(1 for s in log.samples or [] if s.error is not None)
+    return SuiteSummary(
+        suite=suite,
+        model=log.eval.model,
+        dataset=log.eval.dataset.name or "",
+        status=log.status,
+        n_samples=n,
+        rows=rows,
+        labels={},
+        judge_unparsed=0,
+        log_location=log.location,
+        extra={**extra, "errored_samples": errored},
+    )
+
+
+def summarize_crows_pairs(log: EvalLog) -> SuiteSummary:
+    """The ``crows-pairs`` suite's summary hook."""
+    scored = _scored(log)
+    rows_meta = [{"bias_type": str(m["bias_type"])} for _, m in scored]
+    result = crows_pairs_scores(rows_meta, [float(m["more"]) for _, m in scored], [float(m["less"]) for _, m in scored])
+    rows = [RateRow("prefers_stereotype", "all", result.overall)]
+    rows += [RateRow("prefers_stereotype", t, p) for t, p in result.by_bias_type.items()]
+    return _summary(log, "crows-pairs", rows, len(scored), {"binomial_p_vs_50": result.p_value, "ties": result.ties})
+
+
+def summarize_bbq(log: EvalLog) -> SuiteSummary:
+    """The ``bbq`` suite's summary hook."""
+    scored = _scored(log)
+    items = [s.metadata["item"] for s, _ in scored]
+    result = bbq_scores(items, [int(m["choice"]) for _, m in scored])
+    rows = []
+    for condition, c in result.conditions.items():
+        rows.append(RateRow("accuracy", condition, c.accuracy))
+        rows.append(RateRow("biased_answer", condition, wilson_interval(c.biased, c.answered)))
+
+    def figures(c: Any) -> dict[str, float | None]:
+        values = {"bias_score": c.bias_score, "ci_low": c.low, "ci_high": c.high, "accuracy": c.accuracy.rate}
+        return {k: None if v != v else float(v) for k, v in values.items()}  # NaN → null for JSON stores
+
+    extra: dict[str, object] = {
+        "bias_score": {k: figures(c) for k, c in result.conditions.items()},
+        "by_category": {cat: {k: figures(c) for k, c in conds.items()} for cat, conds in result.by_category.items()},
+        "categories": result.categories,
+    }
+    return _summary(log, "bbq", rows, len(scored), extra)
