@@ -15,7 +15,7 @@ import sys
 
 import numpy as np
 
-from alignlab.gate.stats import PairedTable, paired_proportion_test
+from alignlab.stats import PairedTable, paired_proportion_test
 
 
 def rates(

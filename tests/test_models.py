@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
-from inspect_ai.model import ChatMessageUser, GenerateConfig, get_model
+from inspect_ai.model import ChatMessageUser, GenerateConfig
 
-import alignlab.models.provider  # noqa: F401  (registers the alignlab/ provider)
 from alignlab.errors import ModelError, UnknownNameError
-from alignlab.models import list_models, resolve_model
+from alignlab.models import get_model, list_models, resolve_model
 
 
 def test_resolve_names() -> None:
@@ -38,9 +39,7 @@ PROMPTS = ["How do I bake a cake?", "Write a poem", "kill the process now please
 
 def test_batched_generation_equals_one_at_a_time(tiny_model_dir: Path) -> None:
     """Left padding and attention masks: a prompt's greedy answer must not depend on its batch."""
-    model = get_model(
-        f"alignlab/{tiny_model_dir}", config=GenerateConfig(max_tokens=12, temperature=0.0), memoize=False
-    )
+    model = get_model(str(tiny_model_dir), config=GenerateConfig(max_tokens=12, temperature=0.0), memoize=False)
 
     async def run() -> tuple[list[str], list[str]]:
         batched = await asyncio.gather(*[model.generate([ChatMessageUser(content=p)]) for p in PROMPTS])
@@ -52,6 +51,34 @@ def test_batched_generation_equals_one_at_a_time(tiny_model_dir: Path) -> None:
     assert any(len(b) > 0 for b in batched)
 
 
+def test_get_model_builds_every_name_form(tiny_model_dir: Path) -> None:
+    local = get_model(str(tiny_model_dir), memoize=False)
+    assert str(local) == f"alignlab/{tiny_model_dir.resolve()}"
+    assert str(get_model("mockllm/model")) == "mockllm/model"
+
+
+def test_unusable_model_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    with pytest.raises(ModelError) as info:
+        get_model("anthropic/some-model")
+    message = str(info.value)
+    assert message.startswith("cannot use model 'anthropic/some-model':") and "\n" not in message
+    assert "[bold]" not in message and "ERROR" not in message
+    with pytest.raises(UnknownNameError):
+        get_model("defualt")
+
+
+def test_checkpoint_names_resolve_without_importing_training() -> None:
+    """``ckpt:`` is built into alignlab.models; it used to need an import side effect of alignlab.train."""
+    code = (
+        "import sys; from alignlab.models import list_models, resolve_model; "
+        "assert resolve_model('ckpt:x').inspect_name == 'alignlab/ckpt:x'; "
+        "assert 'ckpt:<name>' in list_models(); "
+        "assert not any(m.startswith(('alignlab.train', 'torch')) for m in sys.modules), 'heavy import'"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+
+
 def test_missing_model_dir_and_unknown_provider() -> None:
     with pytest.raises(ModelError, match="no Hugging Face model directory at /nonexistent/model"):
         resolve_model("/nonexistent/model")
@@ -61,7 +88,7 @@ def test_missing_model_dir_and_unknown_provider() -> None:
 
 def test_temperature_is_decided_per_call(tiny_model_dir: Path, caplog: pytest.LogCaptureFixture) -> None:
     """A model built greedy samples when a call asks for a temperature, and stays greedy otherwise."""
-    model = get_model(f"alignlab/{tiny_model_dir}", config=GenerateConfig(max_tokens=12), memoize=False)
+    model = get_model(str(tiny_model_dir), config=GenerateConfig(max_tokens=12), memoize=False)
     prompt = [ChatMessageUser(content=PROMPTS[0])]
 
     async def run(temperature: float) -> list[str]:

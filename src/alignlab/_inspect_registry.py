@@ -4,6 +4,5 @@ from alignlab.evals.compliance_gap.suite import compliance_gap
 from alignlab.evals.fairness.tasks import bbq, crows_pairs
 from alignlab.evals.suites import overrefusal, redteam, refusal_classifier
 from alignlab.models.provider import AlignlabLocalAPI
-from alignlab.train import names as _ckpt_names  # noqa: F401  (registers ckpt:<name>)
 
 __all__ = ["AlignlabLocalAPI", "bbq", "compliance_gap", "crows_pairs", "overrefusal", "redteam", "refusal_classifier"]

@@ -10,8 +10,7 @@ from inspect_ai.log import read_eval_log
 from inspect_ai.model import Model, ModelOutput, ModelUsage, get_model
 
 from alignlab.evals.runner import run_suite
-from alignlab.evals.suites import overrefusal, redteam
-from alignlab.evals.summary import summarize_log
+from alignlab.evals.suites import overrefusal, redteam, summarize_log
 from alignlab.settings import load_settings
 from alignlab.stats import wilson_interval
 from alignlab.store import get_run, list_runs, open_store

@@ -56,7 +56,6 @@ def test_reward_scores_are_batched_without_changing_them(tiny_reward_model_dir: 
 def test_reward_model_is_found_by_checkpoint_name(
     tiny_reward_model_dir: Path, tiny_model_dir: Path, alignlab_env: Path
 ) -> None:
-    import alignlab.train.names  # noqa: F401  (registers ckpt:, as the CLI does)
     from alignlab.settings import load_settings
 
     store = open_store(load_settings().database_url)

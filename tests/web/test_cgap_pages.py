@@ -8,7 +8,7 @@ import httpx
 from inspect_ai import eval as inspect_eval
 
 from alignlab.evals.compliance_gap.suite import compliance_gap
-from alignlab.evals.summary import summarize_log
+from alignlab.evals.suites import summarize_log
 from alignlab.store import Store, finish_run, start_run
 from tests.evals.compliance_gap.helpers import responder
 from tests.web.browser import Browser

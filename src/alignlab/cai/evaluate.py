@@ -15,7 +15,7 @@ Four measures per stage, every one with a 95% interval:
 Every stage answers the same samples (``limit`` prompts spread evenly over each dataset's
 categories: harmful ones of the red-team set, safe ones of the others), so each step is a
 paired comparison: for rates the exact McNemar test and Newcombe's paired interval
-(:mod:`alignlab.gate.stats`), for helpfulness a paired bootstrap interval and the Wilcoxon
+(:mod:`alignlab.stats`), for helpfulness a paired bootstrap interval and the Wilcoxon
 signed-rank test. Steps compared: each consecutive pair and, with three or more stages, first
 against last.
 
@@ -50,9 +50,16 @@ from alignlab.evals.metrics import event_happened
 from alignlab.evals.refusal import is_bare_refusal
 from alignlab.evals.runner import Display, run_suite
 from alignlab.evals.summary import sample_label
-from alignlab.gate.stats import PairedTable, mcnemar_exact, paired_bootstrap, paired_difference_ci
 from alignlab.settings import Settings
-from alignlab.stats import Proportion, wilson_interval
+from alignlab.stats import (
+    PairedTable,
+    Proportion,
+    mcnemar_exact,
+    paired_bootstrap,
+    paired_difference_ci,
+    wilcoxon_signed_rank,
+    wilson_interval,
+)
 from alignlab.store import RunRecord, Store, finish_run, list_runs, start_run
 
 __all__ = [
@@ -120,8 +127,8 @@ def mean_rating(ratings: Sequence[float]) -> MeanRating:
     mean = float(values.mean())
     if values.size == 1 or float(values.std()) == 0.0:
         return MeanRating(mean, mean, mean, int(values.size), unparsed)
-    half = float(_st.t.ppf(0.975, values.size - 1)) * float(values.std(ddof=1)) / math.sqrt(values.size)
-    return MeanRating(mean, mean - half, mean + half, int(values.size), unparsed)
+    ci = _st.ttest_1samp(values, 0.0).confidence_interval(0.95)
+    return MeanRating(mean, float(ci.low), float(ci.high), int(values.size), unparsed)
 
 
 @dataclass(frozen=True)
@@ -476,7 +483,7 @@ def _paired_rates(metric: str, a: StageResult, b: StageResult) -> PairedComparis
         neither=sum(not x[k] and not y[k] for k in shared),
     )
     low, high = paired_difference_ci(table, 0.95)
-    p = mcnemar_exact(table.candidate_only, table.baseline_only).p_two_sided
+    p = mcnemar_exact(table.candidate_only, table.baseline_only).p_value
     return PairedComparison(
         metric, a.stage, b.stage, table.n, table.baseline_rate, table.candidate_rate, table.difference,
         low, high, p if table.n else math.nan, "exact McNemar; Newcombe 95% CI", table,
@@ -495,8 +502,7 @@ def _paired_ratings(a: StageResult, b: StageResult) -> PairedComparison:
             "helpfulness", a.stage, b.stage, 0, math.nan, math.nan, math.nan, math.nan, math.nan, math.nan, method
         )
     boot = paired_bootstrap(x, y, alpha=0.025)
-    differs = any(u != v for u, v in zip(x, y, strict=True))
-    p = float(_st.wilcoxon(y, x).pvalue) if differs else 1.0
+    p = wilcoxon_signed_rank([v - u for u, v in zip(x, y, strict=True)]).p_value
     return PairedComparison(
         "helpfulness", a.stage, b.stage, len(shared), float(np.mean(x)), float(np.mean(y)), boot.estimate,
         boot.low, boot.high, p, method,

@@ -40,7 +40,7 @@ from inspect_ai.solver import TaskState, generate
 from alignlab.errors import InputError
 from alignlab.evals.judges import parse_rating
 from alignlab.evals.judges.single import load_single_prompt
-from alignlab.models import resolve_model
+from alignlab.models import get_model
 from alignlab.settings import Settings
 
 __all__ = [
@@ -143,7 +143,7 @@ class HelpfulnessJudge:
         if todo:
             logs = inspect_eval(
                 helpfulness_task(todo, self.settings),
-                model=resolve_model(self.judge).inspect_name,
+                model=get_model(self.judge),
                 log_dir=str(self.log_dir),
                 display=display,
                 log_buffer=4,

@@ -22,8 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from alignlab.errors import AlignlabError, ModelError
-from alignlab.models import resolve_model
+from alignlab.models import get_model
 
 __all__ = ["CallCache", "CallCounts", "GenParams", "Generator", "Messages", "call_key"]
 
@@ -184,30 +183,16 @@ def _model(name: str, sampling: bool, seed: int) -> Any:
     """An Inspect model, built once per (name, greedy or sampling, seed).
 
     Inspect's Hugging Face provider seeds its random generators only when it is built, so a
-    seeded sampling run gets its own instance (greedy calls share one); a user's model name is
-    a boundary, so a failure to build one is a one-line :class:`ModelError`.
+    seeded sampling run gets its own instance (greedy calls share one); a failure to build one
+    is a one-line :class:`~alignlab.errors.ModelError`.
     """
     key = (name, sampling, seed if sampling else 0)
     if key not in _MODELS:
-        from inspect_ai.model import GenerateConfig, get_model
+        from inspect_ai.model import GenerateConfig
 
-        import alignlab.train.names  # noqa: F401  (registers ckpt:<name>)
-
-        resolved = resolve_model(name)
         config = GenerateConfig(temperature=1.0 if sampling else 0.0, seed=seed if sampling else None)
-        try:
-            _MODELS[key] = get_model(
-                resolved.inspect_name,
-                config=config,
-                base_url=resolved.base_url,
-                memoize=False,  # a checkpoint name can be retrained; release_models() drops ours
-                **resolved.model_args,
-            )
-        except AlignlabError:
-            raise
-        except Exception as exc:
-            text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-            raise ModelError(f"cannot use model {name!r}: {text[:300] or exc.__class__.__name__}") from None
+        # memoize=False: a checkpoint name can be retrained; release_models() drops ours.
+        _MODELS[key] = get_model(name, config=config, memoize=False)
     return _MODELS[key]
 
 

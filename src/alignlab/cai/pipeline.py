@@ -18,87 +18,24 @@ import json
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from alignlab.cai.config import CaiConfig
-from alignlab.cai.constitution import Constitution, load_constitution
+from alignlab.cai.constitution import load_constitution
 from alignlab.cai.generate import CallCache, Generator, release_models
+from alignlab.cai.run import MANIFEST, STAGES, CaiRun, RunState, StageResult, stage_model
 from alignlab.errors import ConfigError, InputError
 from alignlab.settings import Settings
 from alignlab.store import FinishStatus, Store, checkpoint_exists, finish_run, start_run
 
 __all__ = [
-    "STAGES",
-    "CaiRun",
-    "RunState",
-    "StageResult",
-    "checkpoint_name",
     "open_run",
     "read_manifest",
     "run_dir_for",
     "run_pipeline",
 ]
-
-STAGES = ("critique", "sft", "label", "preference-model", "rlaif", "evaluate", "report")
-MANIFEST = "manifest.json"
-
-
-@dataclass(frozen=True)
-class StageResult:
-    """What a step produced: files (relative to the run directory), checkpoints and figures."""
-
-    files: dict[str, str] = field(default_factory=dict)
-    checkpoints: dict[str, str] = field(default_factory=dict)
-    metrics: dict[str, Any] = field(default_factory=dict)
-    calls: dict[str, dict[str, int]] = field(default_factory=dict)
-    """Model calls made outside the run's generator (the evaluation's), per phase."""
-
-
-@dataclass
-class CaiRun:
-    """Everything a step needs: the config, where things go, the call cache."""
-
-    config: CaiConfig
-    settings: Settings
-    store: Store
-    run_dir: Path
-    constitution: Constitution
-    generator: Generator
-    manifest: dict[str, Any]
-
-    def path(self, name: str) -> Path:
-        return self.run_dir / name
-
-    def save_manifest(self) -> None:
-        tmp = self.run_dir / f".{MANIFEST}.tmp"
-        tmp.write_text(json.dumps(self.manifest, indent=2, default=str) + "\n", encoding="utf-8")
-        tmp.replace(self.run_dir / MANIFEST)
-
-
-@dataclass(frozen=True)
-class RunState:
-    """Where a run stands: per step ``done``/``pending``/``failed``, from its manifest."""
-
-    run_dir: Path
-    manifest: dict[str, Any]
-
-    def status(self, stage: str) -> str:
-        return str(self.manifest.get("stages", {}).get(stage, {}).get("status", "pending"))
-
-
-def checkpoint_name(config: CaiConfig, stage: str) -> str:
-    """``<run>-sft``, ``<run>-pm`` or ``<run>-rlaif``."""
-    return f"{config.name}-{ {'sft': 'sft', 'preference-model': 'pm', 'rlaif': 'rlaif'}[stage] }"
-
-
-def stage_model(config: CaiConfig, stage: str) -> str:
-    """The model a step works on (the store row's ``model``)."""
-    sft = f"ckpt:{checkpoint_name(config, 'sft')}"
-    models = {"label": sft, "rlaif": sft, "preference-model": config.train.pm_model or config.model}
-    return models.get(stage, config.model)
 
 
 def run_dir_for(config: CaiConfig, settings: Settings) -> Path:

@@ -20,9 +20,7 @@ from typing import Any
 from alignlab.cai.evaluate import METRICS, PairedComparison, StageEvaluation, StageResult
 from alignlab.cai.plots import plot_preference_accuracy, plot_stage_metrics
 from alignlab.errors import InputError
-
-# Private to the gate report; shared rather than copied (the same page style, the same clipping).
-from alignlab.gate.report import REPORT_CSS, clip_text
+from alignlab.reporting import REPORT_CSS, clip_text
 from alignlab.stats import two_proportion_test
 
 __all__ = [
@@ -340,7 +338,7 @@ def render_cai_markdown(inputs: CaiReportInputs, *, plot: str | None = "cai-stag
 
 # ---------------------------------------------------------------- HTML
 
-# The gate report's page style, with room for longer chains and a warning box.
+# The shared report page style, with room for longer chains and a warning box.
 _CSS = REPORT_CSS + "pre{max-width:60em}.warn{background:#fff3e0;padding:.5em 1em;border-left:4px solid #ef6c00}"
 
 

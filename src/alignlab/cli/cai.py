@@ -56,7 +56,7 @@ def status(run_name: Annotated[str, typer.Argument(help="Run name or run directo
 
 
 def _status_table(state: object) -> Table:
-    from alignlab.cai.pipeline import STAGES, RunState
+    from alignlab.cai import STAGES, RunState
 
     assert isinstance(state, RunState)
     stages = state.manifest.get("stages", {})

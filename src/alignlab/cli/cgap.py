@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from alignlab.evals.compliance_gap.grid import GridRow
+    from alignlab.evals.compliance_grid import GridRow
 
 cgap_app = typer.Typer(no_args_is_help=True, help="Alignment-faking compliance gap: grid, explorer, judge.")
 console = Console()
@@ -86,7 +86,7 @@ def grid(
     from_logs: Annotated[Optional[list[Path]], typer.Option(help="Tabulate these logs instead of running.")] = None,  # noqa: UP045
 ) -> None:
     """Run every variant × condition; write a CSV table and a bar chart with 95% error bars."""
-    from alignlab.evals.compliance_gap.grid import grid_from_logs, grid_rows, plot_grid, run_grid, write_grid_csv
+    from alignlab.evals.compliance_grid import grid_from_logs, grid_rows, plot_grid, run_grid, write_grid_csv
     from alignlab.settings import load_settings
     from alignlab.store import open_store
 
@@ -143,7 +143,7 @@ def judge_agreement(
     result = evaluate_af_judge(judge, votes=votes)
     console.print(
         f"judge {result.judge}, {result.votes} vote(s) on {result.n} labelled scratchpads: "
-        f"accuracy {result.accuracy}, Cohen's kappa {result.kappa:.2f}, "
+        f"accuracy {result.accuracy}, Cohen's {result.kappa}, "
         f"unparsed items {result.unparsed_items}, unparsed votes {result.unparsed_votes}"
     )
     for name, p in result.criteria_accuracy.items():
@@ -171,7 +171,6 @@ def synthdoc_generate(
     ingest: Annotated[Optional[list[Path]], typer.Option(help="Your .jsonl/.txt documents to add.")] = None,  # noqa: UP045
 ) -> None:
     """Make (templates or a model) and/or ingest documents; keep those that state the facts without tags."""
-    from alignlab.evals.compliance_gap.af_classifier import judge_model
     from alignlab.evals.compliance_gap.synthdocs import (
         DocumentSet,
         generate_documents,
@@ -179,12 +178,11 @@ def synthdoc_generate(
         template_documents,
         write_documents,
     )
+    from alignlab.models import get_model
 
     docs = DocumentSet([])
     if n and generator:
-        docs += generate_documents(
-            judge_model(generator, role="generator"), n, seed=seed, max_tokens=max_tokens, temperature=temperature
-        )
+        docs += generate_documents(get_model(generator), n, seed=seed, max_tokens=max_tokens, temperature=temperature)
     elif n:
         docs += template_documents(n, seed=seed)
     if ingest:
@@ -246,7 +244,7 @@ def synthdoc_run(
     log_dir: Annotated[OptPath, typer.Option(help="Where Inspect logs go.")] = None,
 ) -> None:
     """The suite with the training facts removed from the prompt, on base and fine-tuned: the gap of each."""
-    from alignlab.evals.compliance_gap.grid import compare_models, grid_rows
+    from alignlab.evals.compliance_grid import compare_models, grid_rows
     from alignlab.settings import load_settings
     from alignlab.store import open_store
 

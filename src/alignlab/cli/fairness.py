@@ -140,12 +140,10 @@ def check(
 @fairness_app.command("codegen")
 def codegen(model: ModelOpt = "default", max_tokens: Annotated[int, typer.Option(min=16)] = 384) -> None:
     """Red-team scenario: ask the model for a mortgage-risk function, test its code in the sandbox."""
-    from inspect_ai.model import get_model
-
     from alignlab.evals.fairness import audit_generated_scorer
-    from alignlab.models import resolve_model
+    from alignlab.models import get_model
 
-    audit = audit_generated_scorer(get_model(resolve_model(model).inspect_name), max_tokens=max_tokens)
+    audit = audit_generated_scorer(get_model(model), max_tokens=max_tokens)
     console.print(f"[bold]reply[/] ({len(audit.reply)} chars):")
     console.print(audit.reply[:1500], markup=False, highlight=False)
     if audit.report is None or audit.problem:
@@ -161,19 +159,17 @@ def counterfactual_prompts(
     judge: Annotated[Optional[str], typer.Option(help="Also grade answers 1-10 with this judge model.")] = None,  # noqa: UP045
 ) -> None:
     """Counterfactual prompts (name/gender/race swaps): refusal, sentiment (and a judge score), paired tests."""
-    from inspect_ai.model import get_model
-
     from alignlab.evals.fairness import TEXT_SCORERS, llm_counterfactual_fairness
     from alignlab.evals.judges import single_answer_scorer
-    from alignlab.models import resolve_model
+    from alignlab.models import get_model
 
     settings = load_settings()
     scorers: dict[str, Any] = dict(TEXT_SCORERS)
-    judge_scorer = single_answer_scorer(get_model(resolve_model(judge).inspect_name), settings) if judge else None
+    judge_scorer = single_answer_scorer(get_model(judge), settings) if judge else None
     if judge_scorer is not None:
         scorers["judge"] = judge_scorer
     report = llm_counterfactual_fairness(
-        get_model(resolve_model(model).inspect_name), max_tokens=max_tokens, log_dir=settings.log_dir, scorers=scorers
+        get_model(model), max_tokens=max_tokens, log_dir=settings.log_dir, scorers=scorers
     )
     table = Table(title=f"counterfactual prompts ({len(report.templates)} templates per group)")
     for col in ("scorer", "group", "mean", "reference", "ref mean", "difference", "test", "p"):

@@ -1,5 +1,5 @@
 """``alignlab train …``, ``alignlab checkpoints`` and ``alignlab align-demo``: thin adapters over
-:mod:`alignlab.train`. Importing this module registers the ``ckpt:<name>`` model prefix."""
+:mod:`alignlab.train`."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-import alignlab.train.names  # noqa: F401  (registers ckpt:<name> for `alignlab eval`)
 from alignlab.settings import load_settings
 
 __all__ = ["register"]

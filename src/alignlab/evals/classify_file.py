@@ -8,11 +8,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from inspect_ai.model import get_model
-
 from alignlab.errors import InputError
 from alignlab.evals.refusal_judge import classify_refusal_with_judge
-from alignlab.models import resolve_model
+from alignlab.models import get_model
 
 __all__ = ["ClassifiedFile", "classify_refusals_csv"]
 
@@ -58,7 +56,7 @@ def classify_refusals_csv(
         judge: Optional model name for ambiguous answers.
     """
     columns, rows = _read(path, prompt_col, response_col)
-    judge_model = get_model(resolve_model(judge).inspect_name) if judge else None
+    judge_model = get_model(judge) if judge else None
 
     async def classify_all() -> list[tuple[str, str, bool]]:
         results = await asyncio.gather(

@@ -14,12 +14,11 @@ from typing import Any, Literal
 from inspect_ai import eval as inspect_eval
 from inspect_ai import eval_retry
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
-from inspect_ai.model import Model, get_model
 
-from alignlab.errors import AlignlabError, InputError, ModelError
-from alignlab.evals.suites import get_suite, suite_for_task
-from alignlab.evals.summary import SuiteSummary, summarize_log
-from alignlab.models import resolve_model
+from alignlab.errors import InputError
+from alignlab.evals.suites import get_suite, suite_for_task, summarize_log
+from alignlab.evals.summary import SuiteSummary
+from alignlab.models import get_model
 from alignlab.settings import Settings
 from alignlab.store import RunRecord, Store, finish_run, start_run
 
@@ -58,7 +57,7 @@ def run_suite(
 
     Args:
         suite: A registered suite name (``redteam``, ``overrefusal``).
-        model: An alignlab model name (see :func:`alignlab.models.resolve_model`).
+        model: An alignlab model name (see :func:`alignlab.models.get_model`).
         settings: Paths and the store URL.
         store: Where the run summary is recorded.
         dataset: Dataset name; the suite's default when ``None``.
@@ -75,12 +74,12 @@ def run_suite(
             ``compliance-gap`` ...); recorded in the run's config.
     """
     spec = get_suite(suite)
-    resolved = resolve_model(model, base_url=base_url)
     options = dict(task_options or {})
     task_args: dict[str, Any] = {**options, "dataset": dataset or spec.default_dataset, "judge": judge}
     if max_tokens is not None:
         task_args["max_tokens"] = max_tokens
     task = spec.task(**task_args)
+    llm = get_model(model, base_url=base_url)  # a bad name or missing API key: one line, before any record
     record = start_run(
         store,
         suite=suite,
@@ -90,7 +89,7 @@ def run_suite(
         sample_limit=len(sample_ids) if sample_ids is not None else limit,
         config={
             "judge": judge,
-            "inspect_model": resolved.inspect_name,
+            "inspect_model": str(llm),
             "base_url": base_url,
             "max_tokens": max_tokens,
             **options,
@@ -99,7 +98,7 @@ def run_suite(
     log_dir = log_dir or settings.log_dir
     logs = inspect_eval(
         task,
-        model=_load_model(model, resolved.inspect_name, resolved.base_url),
+        model=llm,
         limit=limit,
         sample_id=sample_ids,
         seed=seed,
@@ -115,18 +114,6 @@ def run_suite(
         finish_run(store, record.id, status="cancelled", n_samples=0, metrics={}, error="interrupted before logging")
         raise InputError(f"run {record.id[:8]} was interrupted before its log was written; nothing to resume")
     return _record(store, record.id, log, suite)
-
-
-def _load_model(name: str, inspect_name: str, base_url: str | None) -> Model:
-    # The user's model name is a boundary: a missing API key, SDK or server is their
-    # mistake and renders as one line, not a traceback from deep inside a provider.
-    try:
-        return get_model(inspect_name, base_url=base_url)
-    except AlignlabError:
-        raise
-    except Exception as exc:
-        text = " ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-        raise ModelError(f"cannot use model {name!r}: {text[:300] or exc.__class__.__name__}") from None
 
 
 def _find_log(log_dir: Path, run_id: str) -> EvalLog | None:

@@ -8,29 +8,36 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import GenerateConfig, get_model
+from inspect_ai.log import EvalLog
+from inspect_ai.model import GenerateConfig
 from inspect_ai.scorer import Metric, Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState, generate
 
 from alignlab.data import PromptRecord, load_prompts
 from alignlab.errors import UnknownNameError
 from alignlab.evals.compliance_gap.suite import compliance_gap
+from alignlab.evals.compliance_gap.summary import summarize_compliance_gap
+from alignlab.evals.fairness.task_summary import summarize_bbq, summarize_crows_pairs
 from alignlab.evals.fairness.tasks import bbq, crows_pairs
-from alignlab.evals.metrics import Event, harmful_compliance, over_refusal, unsafe_compliance
+from alignlab.evals.metrics import Measure, harmful_compliance, over_refusal, unsafe_compliance
 from alignlab.evals.refusal_judge import classify_refusal_with_judge
-from alignlab.models import resolve_model
+from alignlab.evals.summary import SuiteSummary, label_counts, measure_rows
+from alignlab.models import get_model
 from alignlab.settings import load_settings
 
-if TYPE_CHECKING:
-    from inspect_ai.log import EvalLog
-
-    from alignlab.evals.summary import SuiteSummary
-
-__all__ = ["Measure", "SuiteSpec", "get_suite", "overrefusal", "redteam", "refusal_classifier", "suite_names"]
+__all__ = [
+    "Measure",
+    "SuiteSpec",
+    "get_suite",
+    "overrefusal",
+    "redteam",
+    "refusal_classifier",
+    "suite_names",
+    "summarize_log",
+]
 
 DEFAULT_MAX_TOKENS = 128
 
@@ -42,7 +49,7 @@ def refusal_classifier(judge: str | None = None) -> Scorer:
     Args:
         judge: Optional model name consulted when the pattern stage is ambiguous.
     """
-    judge_model = get_model(resolve_model(judge).inspect_name) if judge else None
+    judge_model = get_model(judge) if judge else None
 
     async def score(state: TaskState, target: Target) -> Score:
         response = state.output.completion if state.output else ""
@@ -104,16 +111,6 @@ def overrefusal(dataset: str = "xstest", judge: str | None = None, max_tokens: i
 
 
 @dataclass(frozen=True)
-class Measure:
-    """A rate a suite reports: ``event`` among prompts labelled ``prompt_label``."""
-
-    name: str
-    event: Event
-    prompt_label: str
-    by_category: bool = True
-
-
-@dataclass(frozen=True)
 class SuiteSpec:
     """A named suite: its task factory, default dataset and the rates it reports."""
 
@@ -124,13 +121,6 @@ class SuiteSpec:
     measures: tuple[Measure, ...]
     summarize: Callable[[EvalLog], SuiteSummary] | None = None
     """Suite-specific summary used instead of ``measures`` (rates per condition, differences)."""
-
-
-def _summarize_compliance_gap(log: EvalLog) -> SuiteSummary:
-    # Imported on use: the summary module imports this registry.
-    from alignlab.evals.compliance_gap.summary import summarize_compliance_gap
-
-    return summarize_compliance_gap(log)
 
 
 _SUITES: dict[str, SuiteSpec] = {
@@ -154,20 +144,13 @@ _SUITES: dict[str, SuiteSpec] = {
         "strongreject-small",
         "alignment-faking compliance gap: free (trained) vs paid (unmonitored) tier, with and without a scratchpad",
         (Measure("harmful_compliance", "complied", "harmful"),),
-        summarize=_summarize_compliance_gap,
+        summarize=summarize_compliance_gap,
     ),
 }
 
 
-def _summarize_fairness(log: EvalLog) -> SuiteSummary:
-    # Imported on use, like the compliance gap's: the summary module imports this registry.
-    from alignlab.evals.fairness.task_summary import summarize_bbq, summarize_crows_pairs
-
-    return summarize_bbq(log) if log.eval.task.endswith("bbq") else summarize_crows_pairs(log)
-
-
 _SUITES["bbq"] = SuiteSpec(
-    "bbq", bbq, "bbq", "BBQ: accuracy and stereotype-matching answers (log-likelihood)", (), _summarize_fairness
+    "bbq", bbq, "bbq", "BBQ: accuracy and stereotype-matching answers (log-likelihood)", (), summarize_bbq
 )
 _SUITES["crows-pairs"] = SuiteSpec(
     "crows-pairs",
@@ -175,7 +158,7 @@ _SUITES["crows-pairs"] = SuiteSpec(
     "crows-pairs",
     "CrowS-Pairs: more-stereotyping sentence preferred",
     (),
-    _summarize_fairness,
+    summarize_crows_pairs,
 )
 
 
@@ -195,3 +178,24 @@ def get_suite(name: str) -> SuiteSpec:
     if name not in _SUITES:
         raise UnknownNameError("suite", name, _SUITES)
     return _SUITES[name]
+
+
+def summarize_log(log: EvalLog, suite: str) -> SuiteSummary:
+    """Compute a suite's rates from its eval log (a suite with its own summary hook uses it)."""
+    spec = get_suite(suite)
+    if spec.summarize is not None:
+        return spec.summarize(log)
+    samples, labels = label_counts(log)
+    unparsed = sum(1 for s in samples for sc in (s.scores or {}).values() if (sc.metadata or {}).get("judge_unparsed"))
+    rows = [row for m in spec.measures for row in measure_rows(m, samples)]
+    return SuiteSummary(
+        suite=suite,
+        model=log.eval.model,
+        dataset=log.eval.dataset.name or "",
+        status=log.status,
+        n_samples=sum(labels.values()),
+        rows=rows,
+        labels=labels,
+        judge_unparsed=unparsed,
+        log_location=log.location,
+    )

@@ -12,11 +12,10 @@ from typing import NamedTuple
 
 from inspect_ai.log import EvalLog, EvalSample
 
-from alignlab.evals.metrics import rate_of
-from alignlab.evals.suites import Measure, get_suite
+from alignlab.evals.metrics import Measure, rate_of
 from alignlab.stats import Proportion, TwoProportionTest
 
-__all__ = ["DiffRow", "RateRow", "SuiteSummary", "sample_label", "summarize_log"]
+__all__ = ["DiffRow", "LabelCounts", "RateRow", "SuiteSummary", "label_counts", "measure_rows", "sample_label"]
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,8 @@ def sample_label(sample: EvalSample) -> str | None:
     return None
 
 
-def _rows(measure: Measure, samples: list[EvalSample]) -> list[RateRow]:
+def measure_rows(measure: Measure, samples: list[EvalSample]) -> list[RateRow]:
+    """The rate of ``measure`` over all its samples and, when it asks for it, per category."""
     chosen = [(s, sample_label(s)) for s in samples if (s.metadata or {}).get("label") == measure.prompt_label]
     labels = [lab for _, lab in chosen if lab is not None]
     rows = [RateRow(measure.name, "all", rate_of(labels, measure.event))]
@@ -129,24 +129,3 @@ def label_counts(log: EvalLog) -> LabelCounts:
     """Count the refusal labels of a log's samples (errored samples are left out)."""
     samples = [s for s in (log.samples or []) if s.error is None]
     return LabelCounts(samples, dict(Counter(lab for s in samples if (lab := sample_label(s)) is not None)))
-
-
-def summarize_log(log: EvalLog, suite: str) -> SuiteSummary:
-    """Compute a suite's rates from its eval log (a suite with its own summary hook uses it)."""
-    spec = get_suite(suite)
-    if spec.summarize is not None:
-        return spec.summarize(log)
-    samples, labels = label_counts(log)
-    unparsed = sum(1 for s in samples for sc in (s.scores or {}).values() if (sc.metadata or {}).get("judge_unparsed"))
-    rows = [row for m in spec.measures for row in _rows(m, samples)]
-    return SuiteSummary(
-        suite=suite,
-        model=log.eval.model,
-        dataset=log.eval.dataset.name or "",
-        status=log.status,
-        n_samples=sum(labels.values()),
-        rows=rows,
-        labels=labels,
-        judge_unparsed=unparsed,
-        log_location=log.location,
-    )

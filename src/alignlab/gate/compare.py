@@ -11,7 +11,7 @@ A statistical check *fails* when its Holm-adjusted ``p_worse`` is below ``alpha`
 whole policy is one family), *passes* when ``p_within`` is below ``alpha``, and is
 *inconclusive* otherwise: too few samples, or too few discordant pairs, to tell. A rule
 fails when any check fails, else is inconclusive when any check is, else passes; the gate
-aggregates its rules the same way. See :mod:`alignlab.gate.stats` for why.
+aggregates its rules the same way. See :mod:`alignlab.stats.paired` for why.
 
 Exit codes: 0 pass, 1 fail, 3 inconclusive (or what the policy's ``inconclusive`` maps it
 to); the CLI uses 2 for bad input.
@@ -30,7 +30,7 @@ from alignlab.evals.metrics import event_happened
 from alignlab.evals.suites import Measure, get_suite
 from alignlab.gate.logs import Outcome, PairedSample, Pairing
 from alignlab.gate.policy import Bound, GatePolicy, Rule
-from alignlab.gate.stats import PairedTable, holm, paired_bootstrap, paired_proportion_test, threshold_test
+from alignlab.stats import PairedTable, holm, paired_bootstrap, paired_proportion_test, threshold_test
 
 __all__ = ["EXIT_CODES", "Check", "Flip", "GateResult", "RuleResult", "Verdict", "decide", "judge_qa_values"]
 

@@ -18,11 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from alignlab.gate.compare import Check, Flip, GateResult, RuleResult
+from alignlab.reporting import REPORT_CSS, clip_text
 
 __all__ = [
-    "REPORT_CSS",
     "ReportFiles",
-    "clip_text",
     "format_estimate",
     "format_p",
     "format_rate",
@@ -69,11 +68,6 @@ def format_sides(r: RuleResult, c: Check) -> tuple[str, str]:
 
 def format_p(c: Check) -> str:
     return "" if c.p_adjusted is None else f"{c.p_adjusted:.3g}"
-
-
-def clip_text(text: str, limit: int) -> str:
-    """``text`` cut to ``limit`` characters, saying how many were left out."""
-    return text if len(text) <= limit else text[:limit] + f"… [{len(text) - limit} more chars]"
 
 
 def _intro(result: GateResult) -> list[str]:
@@ -186,13 +180,6 @@ def _plot_png(result: GateResult) -> str:
     fig.savefig(buf, format="png", dpi=110)
     plt.close(fig)
     return base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-# Shared by the other HTML reports (CAI) so they look alike.
-REPORT_CSS = """body{font-family:system-ui,sans-serif;margin:2em;max-width:1200px}
-table{border-collapse:collapse;margin:1em 0}
-td,th{border:1px solid #ccc;padding:4px 8px;vertical-align:top;text-align:left}pre{white-space:pre-wrap;margin:0;
-max-width:36em}.pass{color:#2e7d32}.fail{color:#c62828}.inconclusive{color:#ef6c00}"""
 
 
 def _html_flips(r: RuleResult) -> str:

@@ -3,7 +3,7 @@
 It reuses Inspect's Hugging Face provider, which already batches concurrent requests
 (left padding, one ``generate`` per batch), and only changes where the weights come
 from: ``alignlab/default`` is the converted embedded model, ``alignlab/<dir>`` is a local
-model directory, and other prefixes (``ckpt:``) resolve through :mod:`alignlab.models.registry`.
+model directory, and other prefixes (``ckpt:``) resolve through :mod:`alignlab.models.local`.
 Decoding is greedy unless the generate config asks for a temperature above zero, decided per
 call: a model built greedy still samples when one call asks for ``temperature > 0``.
 """
@@ -13,10 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 from inspect_ai.model import ChatMessage, GenerateConfig, ModelOutput, modelapi
-from inspect_ai.model._providers.hf import HuggingFaceAPI
 from inspect_ai.tool import ToolChoice, ToolInfo
 
-from alignlab.models.registry import local_model_dir
+from alignlab._inspect_private import HuggingFaceAPI
+from alignlab.models.local import local_model_dir
 
 __all__ = ["AlignlabLocalAPI"]
 

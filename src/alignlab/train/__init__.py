@@ -2,8 +2,8 @@
 
 Each recipe is one file (:mod:`.sft`, :mod:`.reward`, :mod:`.dpo`, :mod:`.rl`) with one
 function ``train_<recipe>(config, *, settings, store) -> TrainResult``. Recipes import TRL
-(seconds), so they load on first use; ``alignlab.train.names`` (the ``ckpt:`` model prefix) and
-the config reader stay light.
+(seconds), so they load on first use; the config reader stays light. ``ckpt:<name>`` model
+names are resolved by :mod:`alignlab.models`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from alignlab.train.config import AlignmentEvalOptions, LoraOptions, RecipeConfig, config_from_dict, load_recipe_config
-from alignlab.train.names import checkpoint_model_dir
 
 if TYPE_CHECKING:
     from alignlab.train.callbacks import AlignmentEvalCallback
@@ -28,7 +27,6 @@ __all__ = [
     "LoraOptions",
     "RecipeConfig",
     "TrainResult",
-    "checkpoint_model_dir",
     "config_from_dict",
     "load_recipe_config",
     "pairwise_accuracy",

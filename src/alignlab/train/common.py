@@ -14,11 +14,10 @@ from typing import Any
 
 from alignlab.data.preferences import content_hash, load_training_rows
 from alignlab.errors import ConfigError, InputError, ModelError
-from alignlab.models import local_model_dir
+from alignlab.models import CKPT_PREFIX, local_model_dir
 from alignlab.settings import Settings
 from alignlab.store import CheckpointRecord, DatasetRef, Store, checkpoint_exists, get_checkpoint, record_checkpoint
 from alignlab.train.config import LoraOptions, RecipeConfig
-from alignlab.train.names import CKPT_PREFIX
 
 __all__ = [
     "PREFERENCE_COLUMNS",

@@ -19,6 +19,7 @@ from transformers import AutoTokenizer
 from trl import RLOOConfig, RLOOTrainer  # type: ignore[attr-defined]  # lazy module; mypy sees no exports
 
 from alignlab.errors import ConfigError
+from alignlab.models import CKPT_PREFIX
 from alignlab.settings import Settings
 from alignlab.store import Store, get_checkpoint
 from alignlab.train.callbacks import AlignmentEvalCallback
@@ -32,7 +33,6 @@ from alignlab.train.common import (
     trl_arguments,
 )
 from alignlab.train.config import RecipeConfig
-from alignlab.train.names import CKPT_PREFIX
 
 __all__ = ["train_rl"]
 

@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from alignlab.errors import InputError
-from alignlab.evals.compliance_gap.grid import GridResult, compare_models
 from alignlab.evals.compliance_gap.synthdocs import ingest_documents
+from alignlab.evals.compliance_grid import GridResult, compare_models
 from alignlab.settings import Settings
 from alignlab.store import Store
 from alignlab.train.common import TrainResult
@@ -84,7 +84,7 @@ def run_synthdoc_experiment(
 ) -> SynthDocResult:
     """Fine-tune on the documents, then run the suite on the base and the fine-tuned model.
 
-    ``suite_options`` are :func:`alignlab.evals.compliance_gap.grid.run_grid`'s keyword
+    ``suite_options`` are :func:`alignlab.evals.compliance_grid.run_grid`'s keyword
     arguments (``dataset``, ``prompts``, ``conditions``, ``max_tokens``, ``judge`` ...).
     """
     training = train_on_documents(

@@ -5,14 +5,12 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sklearn.metrics import cohen_kappa_score
 
-from alignlab.errors import ModelError
 from alignlab.evals.compliance_gap.af_classifier import (
     AF_CRITERIA,
     classify_alignment_faking,
-    cohen_kappa,
     evaluate_af_judge,
-    judge_model,
     load_labelled_scratchpads,
     parse_af_vote,
 )
@@ -88,23 +86,5 @@ def test_agreement_with_a_judge_that_gets_two_items_wrong() -> None:
     assert (result.accuracy.successes, result.accuracy.n) == (decided - 2, decided)
     labels = [i.alignment_faking for i in items if i.id != unparsed_item]
     predicted = [i.alignment_faking != (i.id in wrong) for i in items if i.id != unparsed_item]
-    assert result.kappa == pytest.approx(cohen_kappa(labels, predicted))
+    assert result.kappa.value == pytest.approx(cohen_kappa_score(labels, predicted))
     assert result.criteria_accuracy["complies_to_avoid_modification"].n == decided
-
-
-def test_cohen_kappa_by_hand() -> None:
-    a = [True, True, False, False, True, False]
-    b = [True, False, False, False, True, True]
-    # observed 4/6; expected 0.5*0.5 + 0.5*0.5 = 0.5 → kappa = (2/3 - 1/2) / (1/2)
-    assert cohen_kappa(a, b) == pytest.approx(1 / 3)
-    sklearn = pytest.importorskip("sklearn.metrics")
-    assert cohen_kappa(a, b) == pytest.approx(sklearn.cohen_kappa_score(a, b))
-
-
-def test_unavailable_judge_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
-    with pytest.raises(ModelError) as info:
-        judge_model("anthropic/some-model")
-    message = str(info.value)
-    assert message.startswith("judge 'anthropic/some-model' unavailable:") and "\n" not in message
-    assert "[bold]" not in message

@@ -8,7 +8,7 @@ from inspect_ai.log import read_eval_log
 from typer.testing import CliRunner
 
 from alignlab.cli.main import app
-from alignlab.evals.compliance_gap.grid import run_grid
+from alignlab.evals.compliance_grid import run_grid
 from alignlab.settings import load_settings
 from alignlab.store import get_run, list_runs, open_store
 

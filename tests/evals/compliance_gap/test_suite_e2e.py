@@ -10,11 +10,11 @@ from inspect_ai.log import EvalLog
 from inspect_ai.model import Model
 from typer.testing import CliRunner
 
-import alignlab.evals.compliance_gap.af_classifier as af_module
+import alignlab.evals.compliance_gap.suite as suite_module
 from alignlab.cli.main import app
-from alignlab.evals.compliance_gap.grid import grid_from_logs, grid_rows, plot_grid, write_grid_csv
 from alignlab.evals.compliance_gap.suite import compliance_gap
-from alignlab.evals.summary import summarize_log
+from alignlab.evals.compliance_grid import grid_from_logs, grid_rows, plot_grid, write_grid_csv
+from alignlab.evals.suites import summarize_log
 
 from .helpers import responder
 
@@ -48,7 +48,7 @@ def _run(tmp: Path, monkeypatch: pytest.MonkeyPatch, variant: str) -> EvalLog:
         assert name == "mockllm/judge"
         return judge
 
-    monkeypatch.setattr(af_module, "get_model", fake_get_model)
+    monkeypatch.setattr(suite_module, "get_model", fake_get_model)
     task = compliance_gap(
         dataset="alignlab-redteam", prompts=5, conditions="cot", af_judge="mockllm/judge", af_votes=3, variant=variant
     )

@@ -33,7 +33,7 @@ def test_small_counts_use_fisher_exact() -> None:
     assert gap.test.p_value == pytest.approx(st.fisher_exact([[2, 8], [7, 3]]).pvalue)
     # paired on request: free complied on requests 0-6, paid on 0-1 → 5 discordant pairs, all free-only
     assert gap.paired is not None
-    assert (gap.paired.n_pairs, gap.paired.free_only, gap.paired.paid_only) == (10, 5, 0)
+    assert (gap.paired.n_pairs, gap.paired.first_only, gap.paired.second_only) == (10, 5, 0)
     assert gap.paired.p_value == pytest.approx(st.binomtest(5, 5, 0.5).pvalue) == pytest.approx(0.0625)
     classifier = next(g for g in summary.gaps if g.measure == "classifier")
     assert classifier.test.difference == pytest.approx(0.3)

@@ -15,7 +15,6 @@ from alignlab.evals.fairness import (
     BOOK_TEMPLATES,
     item_log_odds,
     llm_counterfactual_fairness,
-    mcnemar_exact,
     parse_items,
     plot_bias_probe,
     probe_bias,
@@ -62,14 +61,6 @@ def test_probe_chi_square_matches_scipy_and_log_odds_by_hand(tmp_path: Path) -> 
 def test_probe_independent_groups_not_significant() -> None:
     same = probe_bias(lambda prompt, n: ["cook, pilot, nurse"] * n, BOOK_TEMPLATES, n=50)
     assert same.chi2 == pytest.approx(0.0) and same.p_value == pytest.approx(1.0)
-
-
-def test_mcnemar_exact_by_hand() -> None:
-    ref = [0, 0, 0, 0, 0, 0, 1, 1]
-    other = [1, 1, 1, 1, 1, 0, 1, 0]
-    # discordant: 5 only-other, 1 only-ref -> binomial(5 of 6)
-    assert mcnemar_exact(ref, other).p_value == pytest.approx(st.binomtest(5, 6, 0.5).pvalue)
-    assert mcnemar_exact([1, 0], [1, 0]).p_value == 1.0
 
 
 def test_llm_counterfactual_prompts_paired(alignlab_env: Path) -> None:

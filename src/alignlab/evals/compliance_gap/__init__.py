@@ -6,10 +6,9 @@ will be used to train it (free tier) than when it implies it will not (paid tier
 Modules: :mod:`.prompts` (the setting's text), :mod:`.variants` (prompt variants as data),
 :mod:`.parsing` (scratchpad and prefix), :mod:`.suite` (the Inspect task),
 :mod:`.af_classifier` (alignment-faking reasoning judge), :mod:`.summary` (rates, gaps,
-tests), :mod:`.grid` (variant grid, table and chart), :mod:`.explorer` (HTML transcripts) and
-:mod:`.synthdocs` (documents stating the setting's facts, for ``alignlab.train.synthdoc``).
-``summary``, ``grid``, ``explorer`` and ``synthdocs`` are imported by module path: the suite registry
-imports this package, and they import the shared summary, which imports the registry.
+tests), :mod:`.explorer` (HTML transcripts) and :mod:`.synthdocs` (documents stating the
+setting's facts, for ``alignlab.train.synthdoc``). The variant grid, which runs the suite, is
+:mod:`alignlab.evals.compliance_grid`, beside the runner it uses.
 """
 
 from alignlab.evals.compliance_gap.af_classifier import (

@@ -26,13 +26,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inspect_ai._util.error import PrerequisiteError
-from inspect_ai.model import ChatMessage, ChatMessageSystem, ChatMessageUser, GenerateConfig, Model, get_model
+from inspect_ai.model import ChatMessage, ChatMessageSystem, ChatMessageUser, GenerateConfig, Model
 
 from alignlab.data.registry import BUILTIN_DIR
-from alignlab.errors import DatasetError, ModelError
-from alignlab.models import resolve_model
-from alignlab.stats import Proportion, wilson_interval
+from alignlab.errors import DatasetError
+from alignlab.models import get_model
+from alignlab.stats import KappaResult, Proportion, cohen_kappa, wilson_interval
 
 __all__ = [
     "AF_CRITERIA",
@@ -42,10 +41,8 @@ __all__ = [
     "JudgeAgreement",
     "LabelledScratchpad",
     "classify_alignment_faking",
-    "cohen_kappa",
     "evaluate_af_judge",
     "evaluate_af_judge_async",
-    "judge_model",
     "load_labelled_scratchpads",
     "parse_af_vote",
 ]
@@ -142,20 +139,6 @@ class AFClassification:
         }
 
 
-def judge_model(name: str, *, role: str = "judge") -> Model:
-    """An Inspect model for a judge (or generator: ``role``) name; a missing API key or SDK becomes one clear line.
-
-    Raises:
-        ModelError: the provider cannot be used here (no API key, SDK missing or too old).
-    """
-    try:
-        return get_model(resolve_model(name).inspect_name)
-    except PrerequisiteError as exc:
-        # Inspect's message is multi-line rich markup; the CLI prints user errors as one line.
-        text = re.sub(r"\[/?[a-z ]+\]", "", str(exc)).replace("ERROR:", "")
-        raise ModelError(f"{role} {name!r} unavailable: {' '.join(text.split())}") from None
-
-
 def parse_af_vote(text: str) -> AFVote | None:
     """Read one judge reply; ``None`` unless all four criteria are answered yes/no."""
     criteria: dict[str, bool] = {}
@@ -217,17 +200,6 @@ def load_labelled_scratchpads(path: Path | None = None) -> list[LabelledScratchp
     return items
 
 
-def cohen_kappa(a: Sequence[bool], b: Sequence[bool]) -> float:
-    """Cohen's kappa of two binary labelings (``nan`` when chance agreement is 1)."""
-    if len(a) != len(b) or not a:
-        raise ValueError("need two labelings of the same non-zero length")
-    n = len(a)
-    observed = sum(x == y for x, y in zip(a, b, strict=True)) / n
-    pa, pb = sum(a) / n, sum(b) / n
-    expected = pa * pb + (1 - pa) * (1 - pb)
-    return float("nan") if expected == 1 else (observed - expected) / (1 - expected)
-
-
 def _majority(values: Sequence[bool]) -> bool:
     return sum(values) * 2 > len(values)
 
@@ -244,7 +216,7 @@ class JudgeAgreement:
     votes: int
     n: int
     accuracy: Proportion
-    kappa: float
+    kappa: KappaResult
     unparsed_items: int
     unparsed_votes: int
     criteria_accuracy: dict[str, Proportion]
@@ -266,11 +238,7 @@ async def evaluate_af_judge_async(
         # Per criterion: the majority of parsed votes (ties count as "no"), against the label.
         pairs = [(item.criteria[name], _majority([v.criteria[name] for v in c.parsed])) for item, c in decided]
         criteria_accuracy[name] = wilson_interval(sum(x == y for x, y in pairs), len(pairs))
-    kappa = (
-        cohen_kappa([i.alignment_faking for i, _ in decided], [bool(c.label) for _, c in decided])
-        if decided
-        else float("nan")
-    )
+    kappa = cohen_kappa([i.alignment_faking for i, _ in decided], [bool(c.label) for _, c in decided])
     return JudgeAgreement(
         judge=str(judge),
         votes=votes,
@@ -288,5 +256,5 @@ def evaluate_af_judge(
     judge: str | Model, *, votes: int = 3, items: list[LabelledScratchpad] | None = None
 ) -> JudgeAgreement:
     """Synchronous :func:`evaluate_af_judge_async`; ``judge`` may be an alignlab model name."""
-    model = judge_model(judge) if isinstance(judge, str) else judge
+    model = get_model(judge) if isinstance(judge, str) else judge
     return asyncio.run(evaluate_af_judge_async(model, votes=votes, items=items))

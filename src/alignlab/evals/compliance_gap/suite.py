@@ -17,12 +17,13 @@ from inspect_ai.scorer import Metric, SampleScore, Score, Scorer, Target, Value,
 from inspect_ai.solver import TaskState, generate
 
 from alignlab.data import PromptRecord, load_prompts
-from alignlab.evals.compliance_gap.af_classifier import classify_alignment_faking, judge_model
+from alignlab.evals.compliance_gap.af_classifier import classify_alignment_faking
 from alignlab.evals.compliance_gap.parsing import parse_reply, strip_prefix_tags
 from alignlab.evals.compliance_gap.prompts import Condition, build_system_prompt, build_user_message, parse_conditions
 from alignlab.evals.compliance_gap.variants import PromptVariant, get_variant
 from alignlab.evals.metrics import event_happened
 from alignlab.evals.refusal_judge import classify_refusal_with_judge
+from alignlab.models import get_model
 from alignlab.settings import load_settings
 
 __all__ = ["DEFAULT_DATASET", "DEFAULT_MAX_TOKENS", "build_samples", "compliance_gap", "compliance_gap_scorer", "gaps"]
@@ -94,7 +95,7 @@ def gaps() -> Metric:
 
 
 def _judge(name: str | None) -> Model | None:
-    return judge_model(name) if name else None
+    return get_model(name) if name else None
 
 
 @scorer(metrics=[gaps()])

@@ -23,14 +23,20 @@ from pathlib import Path
 from typing import Any
 
 from inspect_ai.log import EvalLog, EvalSample, read_eval_log
-from scipy.stats import binomtest
 
 from alignlab.errors import InputError
 from alignlab.evals.compliance_gap.parsing import PREFIX_STATUSES
 from alignlab.evals.compliance_gap.prompts import ALL_CONDITIONS
 from alignlab.evals.metrics import event_happened
 from alignlab.evals.summary import DiffRow, RateRow, SuiteSummary, label_counts, sample_label
-from alignlab.stats import Proportion, TwoProportionTest, two_proportion_test, wilson_interval
+from alignlab.stats import (
+    McNemarResult,
+    Proportion,
+    TwoProportionTest,
+    mcnemar_exact,
+    two_proportion_test,
+    wilson_interval,
+)
 
 _MEASURES = (("prefix", "prefix_compliance"), ("classifier", "classifier_compliance"))
 
@@ -38,10 +44,8 @@ __all__ = [
     "ConditionStats",
     "GapStats",
     "GapSummary",
-    "PairedTest",
     "compute_gap_summary",
     "gap_summary_of_log",
-    "mcnemar_exact",
     "read_gap_log",
     "summarize_compliance_gap",
 ]
@@ -66,30 +70,14 @@ class ConditionStats:
 
 
 @dataclass(frozen=True)
-class PairedTest:
-    """Exact McNemar test over requests answered in both tiers.
-
-    Attributes:
-        n_pairs: Requests with a scored answer in both tiers.
-        free_only: Pairs where only the free-tier answer complied.
-        paid_only: Pairs where only the paid-tier answer complied.
-        p_value: Two-sided exact binomial test of ``free_only`` vs ``paid_only`` (1.0 with no discordant pair).
-    """
-
-    n_pairs: int
-    free_only: int
-    paid_only: int
-    p_value: float
-
-
-@dataclass(frozen=True)
 class GapStats:
     """Free − paid within one reasoning condition, for one way of measuring compliance."""
 
     cot: bool
     measure: str
     test: TwoProportionTest
-    paired: PairedTest | None = None
+    paired: McNemarResult | None = None
+    """Exact McNemar test over requests answered in both tiers (first: free-only compliance)."""
 
 
 @dataclass(frozen=True)
@@ -137,13 +125,7 @@ def _complied(meta: dict[str, Any], measure: str) -> bool:
     return event_happened(str(meta.get("label", "")), "complied")
 
 
-def mcnemar_exact(free_only: int, paid_only: int) -> float:
-    """Two-sided exact McNemar p-value from the two discordant counts."""
-    discordant = free_only + paid_only
-    return float(binomtest(free_only, discordant, 0.5).pvalue) if discordant else 1.0
-
-
-def _paired(free: list[EvalSample], paid: list[EvalSample], measure: str) -> PairedTest:
+def _paired(free: list[EvalSample], paid: list[EvalSample], measure: str) -> McNemarResult:
     def by_request(samples: list[EvalSample]) -> dict[str, bool]:
         return {str((s.metadata or {}).get("request_id", s.id)): _complied(_score_meta(s), measure) for s in samples}
 
@@ -151,7 +133,7 @@ def _paired(free: list[EvalSample], paid: list[EvalSample], measure: str) -> Pai
     common = sorted(set(f) & set(p))
     free_only = sum(f[k] and not p[k] for k in common)
     paid_only = sum(p[k] and not f[k] for k in common)
-    return PairedTest(len(common), free_only, paid_only, mcnemar_exact(free_only, paid_only))
+    return mcnemar_exact(free_only, paid_only, n_pairs=len(common))
 
 
 def compute_gap_summary(samples: Iterable[EvalSample], *, variant: str = "", trained_tier: str = "") -> GapSummary:
@@ -181,13 +163,16 @@ def compute_gap_summary(samples: Iterable[EvalSample], *, variant: str = "", tra
     return GapSummary(variant, trained_tier, list(stats.values()), gaps)
 
 
+def _paired_dict(p: McNemarResult) -> dict[str, Any]:
+    return {"n_pairs": p.n_pairs, "free_only": p.first_only, "paid_only": p.second_only, "p_value": p.p_value}
+
+
 def _note(gap: GapStats) -> str:
     p = gap.paired
     if p is None:
         return ""
-    return (
-        f"paired on {p.n_pairs} requests: {p.free_only} free-only, {p.paid_only} paid-only, McNemar p={p.p_value:.3g}"
-    )
+    counts = f"{p.first_only} free-only, {p.second_only} paid-only"
+    return f"paired on {p.n_pairs} requests: {counts}, McNemar p={p.p_value:.3g}"
 
 
 def read_gap_log(path: Path) -> EvalLog:
@@ -245,7 +230,7 @@ def summarize_compliance_gap(log: EvalLog) -> SuiteSummary:
             "af_unparsed_samples": {c.condition: c.af_unparsed_samples for c in gap.conditions},
             "af_judged": any(c.alignment_faking is not None for c in gap.conditions),
             "paired_mcnemar": {
-                f"gap_{g.measure}/{'cot' if g.cot else 'no-cot'}": vars(g.paired) for g in gap.gaps if g.paired
+                f"gap_{g.measure}/{'cot' if g.cot else 'no-cot'}": _paired_dict(g.paired) for g in gap.gaps if g.paired
             },
         },
         diffs=diffs,

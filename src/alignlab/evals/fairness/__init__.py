@@ -19,9 +19,7 @@ from alignlab.evals.fairness.counterfactual import (
     BatchScorer,
     Counterfactual,
     CounterfactualReport,
-    PairedTest,
     counterfactual_fairness,
-    paired_test,
 )
 from alignlab.evals.fairness.llm import (
     DEFAULT_GROUPS,
@@ -30,7 +28,6 @@ from alignlab.evals.fairness.llm import (
     GroupComparison,
     LLMFairnessReport,
     llm_counterfactual_fairness,
-    mcnemar_exact,
 )
 from alignlab.evals.fairness.mortgage import (
     BOOK_APPLICANTS,
@@ -79,7 +76,6 @@ __all__ = [
     "IndependenceTest",
     "ItemLogOdds",
     "LLMFairnessReport",
-    "PairedTest",
     "SandboxLimits",
     "SandboxResult",
     "SandboxedFunction",
@@ -97,8 +93,6 @@ __all__ = [
     "load_bbq",
     "load_crows_pairs",
     "load_records_jsonl",
-    "mcnemar_exact",
-    "paired_test",
     "parse_items",
     "plot_bias_probe",
     "probe_bias",

@@ -16,9 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
-from scipy import stats as st
 
-from alignlab.stats import Proportion, wilson_interval
+from alignlab.stats import HypothesisTest, Proportion, friedman_test, wilcoxon_signed_rank, wilson_interval
 
 __all__ = [
     "AttributeEffect",
@@ -26,7 +25,6 @@ __all__ = [
     "Counterfactual",
     "CounterfactualReport",
     "counterfactual_fairness",
-    "paired_test",
 ]
 
 Record = Mapping[str, Any]
@@ -61,16 +59,6 @@ class Counterfactual:
 
 
 @dataclass(frozen=True)
-class PairedTest:
-    """A paired test of counterfactual vs original scores."""
-
-    statistic: float | None
-    p_value: float
-    method: str
-    n: int
-
-
-@dataclass(frozen=True)
 class AttributeEffect:
     """How much swapping one protected attribute moves the score.
 
@@ -98,11 +86,11 @@ class AttributeEffect:
     mean_abs_change: float
     max_abs_change: float
     flip_rate: Proportion
-    test: PairedTest
+    test: HypothesisTest
     flagged: bool
     reference: str = ""
     by_value: dict[str, float] = field(default_factory=dict)
-    value_tests: dict[str, PairedTest] = field(default_factory=dict)
+    value_tests: dict[str, HypothesisTest] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -143,15 +131,6 @@ def _score_all(score: ScoreFn | BatchScorer, records: Sequence[Record]) -> list[
             continue
         out.append((value, None) if math.isfinite(value) else (None, f"non-finite score {value}"))
     return out
-
-
-def paired_test(changes: Sequence[float]) -> PairedTest:
-    """Wilcoxon signed-rank test that the changes are centred on zero (p = 1 when all are zero)."""
-    values = [c for c in changes if c is not None]
-    if not values or all(c == 0 for c in values):
-        return PairedTest(None, 1.0, "wilcoxon (all changes zero)", len(values))
-    result = st.wilcoxon(values, zero_method="wilcox")
-    return PairedTest(float(result.statistic), float(result.pvalue), "wilcoxon signed-rank", len(values))
 
 
 def counterfactual_fairness(
@@ -216,15 +195,6 @@ def _value_matrix(
     return complete
 
 
-def _friedman(matrix: np.ndarray[Any, np.dtype[np.float64]]) -> PairedTest:
-    if matrix.shape[1] == 2:
-        return paired_test(list(matrix[:, 1] - matrix[:, 0]))
-    if matrix.shape[0] < 2 or np.all(matrix == matrix[:, :1]):
-        return PairedTest(None, 1.0, "friedman (no differences)", int(matrix.shape[0]))
-    res = st.friedmanchisquare(*matrix.T)
-    return PairedTest(float(res.statistic), float(res.pvalue), "friedman", int(matrix.shape[0]))
-
-
 def _effect(
     attr: str,
     values: list[Any],
@@ -251,9 +221,9 @@ def _effect(
         mean_abs_change=float(np.abs(changes).mean()) if len(changes) else nan,
         max_abs_change=float(np.abs(changes).max()) if len(changes) else nan,
         flip_rate=wilson_interval(flips, len(scored)),
-        test=_friedman(matrix) if len(matrix) else PairedTest(None, 1.0, "no complete records", 0),
+        test=friedman_test(matrix),
         flagged=bool(len(changes) and np.abs(changes).max() > tolerance),
         reference=str(values[0]) if values else "",
         by_value={k: float(np.mean(v)) if v else nan for k, v in diffs.items()},
-        value_tests={k: paired_test(v) for k, v in diffs.items()},
+        value_tests={k: wilcoxon_signed_rank(v) for k, v in diffs.items()},
     )

@@ -21,11 +21,10 @@ from inspect_ai import Task
 from inspect_ai import eval as inspect_eval
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import GenerateConfig, Model
-from scipy import stats as st
 
 from alignlab.errors import ConfigError
-from alignlab.evals.fairness.counterfactual import PairedTest, paired_test
 from alignlab.evals.refusal import classify_refusal
+from alignlab.stats import HypothesisTest, mcnemar_test, wilcoxon_signed_rank
 
 __all__ = [
     "DEFAULT_GROUPS",
@@ -34,7 +33,6 @@ __all__ = [
     "GroupComparison",
     "LLMFairnessReport",
     "llm_counterfactual_fairness",
-    "mcnemar_exact",
 ]
 
 TextScorer = Callable[[str, str], float]
@@ -73,15 +71,6 @@ def _sentiment(prompt: str, answer: str) -> float:
 TEXT_SCORERS: dict[str, TextScorer] = {"refusal": _refused, "sentiment": _sentiment}
 
 
-def mcnemar_exact(a: Sequence[float], b: Sequence[float]) -> PairedTest:
-    """McNemar's exact test for paired 0/1 outcomes (binomial test on the discordant pairs)."""
-    only_a = sum(1 for x, y in zip(a, b, strict=True) if x and not y)
-    only_b = sum(1 for x, y in zip(a, b, strict=True) if y and not x)
-    n = only_a + only_b
-    p = float(st.binomtest(only_b, n, 0.5).pvalue) if n else 1.0
-    return PairedTest(float(min(only_a, only_b)), p, "mcnemar exact", len(a))
-
-
 @dataclass(frozen=True)
 class GroupComparison:
     """One group against the reference group for one scorer."""
@@ -92,7 +81,7 @@ class GroupComparison:
     mean: float
     reference_mean: float
     difference: float
-    test: PairedTest
+    test: HypothesisTest
 
 
 @dataclass(frozen=True)
@@ -114,7 +103,7 @@ def _compare(
     kept = [(x, y) for x, y in zip(values, ref_values, strict=True) if math.isfinite(x) and math.isfinite(y)]
     xs, ys = [x for x, _ in kept], [y for _, y in kept]
     diffs = [x - y for x, y in kept]
-    test = mcnemar_exact(ys, xs) if binary else paired_test(diffs)
+    test = mcnemar_test(ys, xs) if binary else wilcoxon_signed_rank(diffs)
     nan = float("nan")
     return GroupComparison(
         scorer,

@@ -14,11 +14,11 @@ from collections.abc import Hashable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-import numpy as np
 from scipy import stats as st
 
 from alignlab.evals.judges.transform import PairLabel, label_from_score, swap_score
 from alignlab.stats import Proportion, wilson_interval
+from alignlab.stats import cohen_kappa as stats_kappa
 
 __all__ = [
     "JudgeQASummary",
@@ -94,45 +94,24 @@ class Kappa:
 def cohen_kappa(
     a: Sequence[Hashable], b: Sequence[Hashable], *, labels: Sequence[Hashable] | None = None, confidence: float = 0.95
 ) -> Kappa:
-    """Cohen's κ between two raters' labels, with a Wald interval.
+    """Cohen's κ between two raters' labels, with a Wald interval (:func:`alignlab.stats.cohen_kappa`).
 
-    The variance is Fleiss, Cohen & Everitt (1969), the large-sample formula that does not
-    assume κ = 0. When either rater gives every item one label, κ is 0 (or 0/0) by
-    construction and the formula's standard error collapses to 0: a zero-width [0, 0]
-    interval that looks like certainty. Such a κ is returned as NaN with ``undefined``
-    saying which rater was constant.
+    When either rater gives every item one label, κ is 0 (or 0/0) by construction and the
+    large-sample standard error collapses to 0: a zero-width [0, 0] interval that looks like
+    certainty. Such a κ is returned as NaN with ``undefined`` saying which rater was constant
+    ("rater a" is ``a``, "rater b" is ``b``).
     """
-    if len(a) != len(b):
-        raise ValueError(f"need as many labels from each rater, got {len(a)} and {len(b)}")
+    result = stats_kappa(a, b, labels=labels, confidence=confidence)
+    nan = float("nan")
     n = len(a)
     cats = list(labels) if labels is not None else sorted(set(a) | set(b), key=str)
-    index = {c: i for i, c in enumerate(cats)}
-    table = np.zeros((len(cats), len(cats)))
-    for x, y in zip(a, b, strict=True):
-        table[index[x], index[y]] += 1
-    nan = float("nan")
-    if n == 0:
-        return Kappa(nan, nan, nan, nan, 0, nan, nan, confidence, "no labelled items")
-    p = table / n
-    rows, cols = p.sum(axis=1), p.sum(axis=0)
-    po, pe = float(np.trace(p)), float(rows @ cols)
-    constant = [
-        f"{who} gave every item the label {cats[int(np.argmax(m))]!r}"
-        for who, m in (("rater a", rows), ("rater b", cols))
-        if math.isclose(float(m.max()), 1.0)
-    ]
-    if constant:
-        return Kappa(nan, nan, nan, nan, n, po, pe, confidence, "; ".join(constant))
-    kappa = (po - pe) / (1 - pe)
-    diag = sum(p[i, i] * (1 - (rows[i] + cols[i]) * (1 - kappa)) ** 2 for i in range(len(cats)))
-    off = (
-        sum(p[i, j] * (cols[i] + rows[j]) ** 2 for i in range(len(cats)) for j in range(len(cats)) if i != j)
-        * (1 - kappa) ** 2
-    )
-    var = max(0.0, (diag + off - (kappa - pe * (1 - kappa)) ** 2) / (n * (1 - pe) ** 2))
-    se = math.sqrt(var)
+    po = sum(x == y for x, y in zip(a, b, strict=True)) / n if n else nan
+    pe = sum((list(a).count(c) / n) * (list(b).count(c) / n) for c in cats) if n else nan
+    if result.value is None or result.low is None or result.high is None:
+        reason = result.reason.replace("the first rater", "rater a").replace("the second rater", "rater b")
+        return Kappa(nan, nan, nan, nan, n, po, pe, confidence, reason)
     z = float(st.norm.ppf(1 - (1 - confidence) / 2))
-    return Kappa(kappa, kappa - z * se, kappa + z * se, se, n, po, pe, confidence)
+    return Kappa(result.value, result.low, result.high, (result.high - result.value) / z, n, po, pe, confidence)
 
 
 @dataclass(frozen=True)
@@ -301,7 +280,7 @@ def _consistency(judgments: Sequence[OrderJudgment], *, decisive_only: bool = Fa
 def _judge_kappa(human: list[PairLabel], machine: list[PairLabel]) -> Kappa:
     k = cohen_kappa(human, machine, labels=["1", "2", "tie"])
     if k.undefined:
-        reason = k.undefined.replace("rater a", "the human labels").replace("rater b", "the judge")
+        reason = k.undefined.replace("rater a", "the humans").replace("rater b", "the judge")
         k = replace(k, undefined=f"{reason}, so κ carries no information about agreement")
     return k
 

@@ -25,7 +25,7 @@ from alignlab.evals.judges.pairs import JudgePair
 from alignlab.evals.judges.prompts import JudgePrompt, injection_evidence, parse_reply
 from alignlab.evals.judges.qa import JudgeQASummary, OrderJudgment, summarize_judgments
 from alignlab.evals.judges.transform import label_from_score, swap_score
-from alignlab.models import resolve_model
+from alignlab.models import get_model
 from alignlab.settings import Settings
 from alignlab.store import FinishStatus, Store, finish_run, start_run
 
@@ -154,7 +154,7 @@ def run_pairwise_judge(
         max_tokens: Reply budget (the prompt's own default otherwise).
         display: Inspect's progress display.
     """
-    resolved = resolve_model(judge)
+    model = get_model(judge)
     record = None
     if store is not None:
         record = start_run(
@@ -163,12 +163,11 @@ def run_pairwise_judge(
             model=judge,
             dataset=dataset,
             seed=0,
-            config={"prompt": prompt.name, "pairs": len(pairs), "inspect_model": resolved.inspect_name},
+            config={"prompt": prompt.name, "pairs": len(pairs), "inspect_model": str(model)},
         )
     log = inspect_eval(
         pairwise_judge_task(pairs, prompt, max_tokens=max_tokens),
-        model=resolved.inspect_name,
-        model_base_url=resolved.base_url,
+        model=model,
         log_dir=str(log_dir or settings.log_dir),
         display=display,
         fail_on_error=False,

@@ -1,4 +1,4 @@
-"""The gate's statistics against scipy and published or hand-computed values."""
+"""Paired statistics (the gate's and the suites') against scipy and published or hand-computed values."""
 
 from __future__ import annotations
 
@@ -6,14 +6,17 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from alignlab.gate.stats import (
+from alignlab.stats import (
     PairedTable,
+    friedman_test,
     holm,
     mcnemar_exact,
+    mcnemar_test,
     paired_bootstrap,
     paired_difference_ci,
     paired_proportion_test,
     threshold_test,
+    wilcoxon_signed_rank,
 )
 
 # Cavo et al. (2012) as analysed in Fagerland, Lydersen & Laake, "Statistical Analysis of Contingency
@@ -24,8 +27,8 @@ CAVO = PairedTable(both=59, candidate_only=6, baseline_only=16, neither=80)
 
 def test_mcnemar_exact_is_binomial_on_discordant_pairs() -> None:
     result = mcnemar_exact(6, 16)
-    assert result.p_two_sided == pytest.approx(0.0525, abs=5e-4)
-    assert result.p_two_sided == pytest.approx(stats.binomtest(6, 22, 0.5).pvalue)
+    assert result.p_value == pytest.approx(0.0525, abs=5e-4)
+    assert result.p_value == pytest.approx(stats.binomtest(6, 22, 0.5).pvalue)
     assert result.p_greater == pytest.approx(stats.binomtest(6, 22, 0.5, alternative="greater").pvalue)
     # by hand: 5 regressions, 0 improvements -> P(X >= 5 | n=5, 1/2) = 1/32
     assert mcnemar_exact(5, 0).p_greater == pytest.approx(1 / 32)
@@ -92,3 +95,25 @@ def test_paired_bootstrap_matches_a_hand_loop_and_is_seeded() -> None:
     # and it agrees with the normal approximation of a mean at this n
     se = d.std(ddof=1) / np.sqrt(d.size)
     assert result.high - result.low == pytest.approx(2 * 1.645 * se, rel=0.15)
+
+
+def test_mcnemar_test_on_outcome_sequences_by_hand() -> None:
+    ref = [0, 0, 0, 0, 0, 0, 1, 1]
+    other = [1, 1, 1, 1, 1, 0, 1, 0]
+    # discordant: 5 only-other, 1 only-ref -> binomial(5 of 6)
+    result = mcnemar_test(ref, other)
+    assert result.p_value == pytest.approx(stats.binomtest(5, 6, 0.5).pvalue)
+    assert (result.statistic, result.n) == (1.0, 8)
+    assert mcnemar_test([1, 0], [1, 0]).p_value == 1.0
+    assert mcnemar_exact(3, 1, n_pairs=10).n_pairs == 10
+
+
+def test_wilcoxon_and_friedman_match_scipy() -> None:
+    changes = [0.5, -0.1, 0.3, 0.8, 0.2, 0.4, -0.05]
+    assert wilcoxon_signed_rank(changes).p_value == pytest.approx(stats.wilcoxon(changes).pvalue)
+    assert wilcoxon_signed_rank([0.0, 0.0]).p_value == 1.0
+    matrix = np.array([[1.0, 2.0, 3.0], [2.0, 3.5, 3.0], [0.5, 1.0, 2.0], [1.0, 1.5, 2.5]])
+    assert friedman_test(matrix).p_value == pytest.approx(stats.friedmanchisquare(*matrix.T).pvalue)
+    two = np.array([[1.0, 2.0], [2.0, 3.5], [0.5, 1.0], [1.0, 0.5], [3.0, 4.0], [2.0, 2.5]])
+    assert friedman_test(two).method == "wilcoxon signed-rank"
+    assert friedman_test(np.empty((0, 3))).method == "no complete records"

@@ -1,4 +1,4 @@
-"""Paired statistics for the gate: McNemar, Newcombe's paired interval, paired bootstrap, Holm.
+"""Paired tests: McNemar, Newcombe's paired interval and the gate's tolerance test, Wilcoxon, Friedman.
 
 Every comparison is of a *harm difference* ``Δ = candidate - baseline`` on the same samples,
 signed so that a positive Δ is a regression, against a tolerance ``δ >= 0``
@@ -25,26 +25,30 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy import optimize
 from scipy import stats as _st
 
+from alignlab.stats.proportions import wilson_interval
+
 __all__ = [
-    "BootstrapResult",
+    "HypothesisTest",
     "McNemarResult",
     "PairedTable",
     "PairedTest",
-    "ThresholdTest",
-    "holm",
+    "friedman_test",
     "mcnemar_exact",
-    "paired_bootstrap",
+    "mcnemar_test",
     "paired_difference_ci",
     "paired_proportion_test",
-    "threshold_test",
+    "wilcoxon_signed_rank",
 ]
 
-_Z_MAX = 30.0
+# Largest z the inversion searches: beyond ~8.2 the confidence level 1 - 2·sf(z) rounds to 1
+# in double precision, so one-sided p-values bottom out near sf(8) ≈ 6e-16.
+_Z_MAX = 8.0
 
 
 @dataclass(frozen=True)
@@ -83,39 +87,85 @@ class PairedTable:
 
 @dataclass(frozen=True)
 class McNemarResult:
-    """Exact McNemar test: under H0 each discordant pair is a regression with probability 1/2."""
+    """Exact McNemar test: under H0 each discordant pair falls either way with probability 1/2.
 
-    regressions: int
-    improvements: int
-    p_two_sided: float
+    Attributes:
+        first_only: Pairs with the event only under the first condition (for the gate: the candidate).
+        second_only: Pairs with the event only under the second.
+        p_value: Two-sided exact p-value.
+        p_greater: One-sided p-value for "the event is more frequent under the first".
+        n_pairs: All pairs, concordant ones included (``None`` when the caller did not say).
+    """
+
+    first_only: int
+    second_only: int
+    p_value: float
     p_greater: float
+    n_pairs: int | None = None
 
 
-def mcnemar_exact(regressions: int, improvements: int) -> McNemarResult:
+def mcnemar_exact(first_only: int, second_only: int, *, n_pairs: int | None = None) -> McNemarResult:
     """Exact (binomial) McNemar test on the discordant pairs.
 
     Args:
-        regressions: Samples with the event only under the candidate.
-        improvements: Samples with the event only under the baseline.
+        first_only: Pairs with the event only under the first condition.
+        second_only: Pairs with the event only under the second.
+        n_pairs: All pairs, recorded with the result.
 
     Returns:
-        Two-sided p-value and the one-sided p-value for "the candidate has the event more
-        often"; both are 1 when there are no discordant pairs.
+        Both p-values are 1 when there are no discordant pairs.
     """
-    m = regressions + improvements
+    m = first_only + second_only
     if m == 0:
-        return McNemarResult(regressions, improvements, 1.0, 1.0)
-    two = float(_st.binomtest(regressions, m, 0.5).pvalue)
-    greater = float(_st.binomtest(regressions, m, 0.5, alternative="greater").pvalue)
-    return McNemarResult(regressions, improvements, two, greater)
+        return McNemarResult(first_only, second_only, 1.0, 1.0, n_pairs)
+    two = float(_st.binomtest(first_only, m, 0.5).pvalue)
+    greater = float(_st.binomtest(first_only, m, 0.5, alternative="greater").pvalue)
+    return McNemarResult(first_only, second_only, two, greater, n_pairs)
+
+
+@dataclass(frozen=True)
+class HypothesisTest:
+    """The result of a significance test: its statistic (``None`` when degenerate), p-value, method, n."""
+
+    statistic: float | None
+    p_value: float
+    method: str
+    n: int
+
+
+def mcnemar_test(first: Sequence[float], second: Sequence[float]) -> HypothesisTest:
+    """McNemar's exact test for paired 0/1 outcomes given as two sequences (truthy = event)."""
+    first_only = sum(1 for x, y in zip(first, second, strict=True) if x and not y)
+    second_only = sum(1 for x, y in zip(first, second, strict=True) if y and not x)
+    result = mcnemar_exact(first_only, second_only, n_pairs=len(first))
+    return HypothesisTest(float(min(first_only, second_only)), result.p_value, "mcnemar exact", len(first))
+
+
+def wilcoxon_signed_rank(changes: Sequence[float | None]) -> HypothesisTest:
+    """Wilcoxon signed-rank test that paired changes are centred on zero (p = 1 when all are zero)."""
+    values = [c for c in changes if c is not None]
+    if not values or all(c == 0 for c in values):
+        return HypothesisTest(None, 1.0, "wilcoxon (all changes zero)", len(values))
+    result = _st.wilcoxon(values, zero_method="wilcox")
+    return HypothesisTest(float(result.statistic), float(result.pvalue), "wilcoxon signed-rank", len(values))
+
+
+def friedman_test(matrix: np.ndarray[Any, np.dtype[np.float64]]) -> HypothesisTest:
+    """Friedman test over the columns of ``matrix`` (rows: blocks); Wilcoxon with two columns."""
+    rows = int(matrix.shape[0])
+    if rows == 0:
+        return HypothesisTest(None, 1.0, "no complete records", 0)
+    if matrix.shape[1] == 2:
+        return wilcoxon_signed_rank(list(matrix[:, 1] - matrix[:, 0]))
+    if rows < 2 or np.all(matrix == matrix[:, :1]):
+        return HypothesisTest(None, 1.0, "friedman (no differences)", rows)
+    res = _st.friedmanchisquare(*matrix.T)
+    return HypothesisTest(float(res.statistic), float(res.pvalue), "friedman", rows)
 
 
 def _wilson(k: int, n: int, z: float) -> tuple[float, float]:
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
-    return max(0.0, centre - half), min(1.0, centre + half)
+    p = wilson_interval(k, n, 1 - 2 * float(_st.norm.sf(z)))
+    return p.low, p.high
 
 
 def _phi(t: PairedTable) -> float:
@@ -202,96 +252,6 @@ def paired_proportion_test(table: PairedTable, *, margin: float = 0.0, alpha: fl
         p_worse = p_within = 0.5
     method = "Newcombe hybrid score"
     if margin == 0:
-        p_worse = mcnemar_exact(table.candidate_only, table.baseline_only).p_greater
+        p_worse = mcnemar_exact(table.candidate_only, table.baseline_only, n_pairs=table.n).p_greater
         method = "exact McNemar; Newcombe CI"
     return PairedTest(d, low, high, p_worse, p_within, method)
-
-
-@dataclass(frozen=True)
-class ThresholdTest:
-    """The candidate's rate against an absolute bound (exact binomial tests)."""
-
-    estimate: float
-    low: float
-    high: float
-    p_worse: float
-    p_within: float
-
-
-def threshold_test(events: int, n: int, *, limit: float, upper: bool, alpha: float = 0.05) -> ThresholdTest:
-    """Exact binomial tests of a rate against ``limit``.
-
-    Args:
-        events: Samples with the event.
-        n: Samples.
-        limit: The bound.
-        upper: ``True`` when the rate must stay at or below ``limit`` (``max``), ``False`` for a ``min``.
-        alpha: One-sided level; the Clopper-Pearson interval returned is the ``1 - 2·alpha`` one.
-    """
-    if n == 0:
-        return ThresholdTest(float("nan"), 0.0, 1.0, 1.0, 1.0)
-    above = float(_st.binomtest(events, n, limit, alternative="greater").pvalue) if limit < 1 else 1.0
-    below = float(_st.binomtest(events, n, limit, alternative="less").pvalue) if limit > 0 else 1.0
-    ci = _st.binomtest(events, n).proportion_ci(confidence_level=1 - 2 * alpha, method="exact")
-    worse, within = (above, below) if upper else (below, above)
-    return ThresholdTest(events / n, float(ci.low), float(ci.high), worse, within)
-
-
-@dataclass(frozen=True)
-class BootstrapResult:
-    """Paired bootstrap of the mean difference ``candidate - baseline`` (positive = worse)."""
-
-    estimate: float
-    low: float
-    high: float
-    p_worse: float
-    p_within: float
-    resamples: int
-
-
-def paired_bootstrap(
-    baseline: Sequence[float],
-    candidate: Sequence[float],
-    *,
-    margin: float = 0.0,
-    alpha: float = 0.05,
-    resamples: int = 2000,
-    seed: int = 0,
-) -> BootstrapResult:
-    """Resample samples (pairs kept together) to get the distribution of the mean difference.
-
-    The interval is the percentile ``1 - 2·alpha`` one; p-values are the share of bootstrap
-    means on the wrong side of ``margin``, with the ``+1`` correction so none is 0.
-    """
-    x = np.asarray(baseline, dtype=float)
-    y = np.asarray(candidate, dtype=float)
-    if x.shape != y.shape:
-        raise ValueError(f"paired samples differ in length: {x.shape} vs {y.shape}")
-    if x.size == 0:
-        return BootstrapResult(float("nan"), -1.0, 1.0, 1.0, 1.0, resamples)
-    d = y - x  # (n,)
-    rng = np.random.default_rng(seed)
-    means = np.empty(resamples)
-    chunk = max(1, 2_000_000 // d.size)
-    for start in range(0, resamples, chunk):
-        stop = min(resamples, start + chunk)
-        idx = rng.integers(0, d.size, size=(stop - start, d.size))  # (chunk, n)
-        means[start:stop] = d[idx].mean(axis=1)
-    low, high = np.quantile(means, [alpha, 1 - alpha])
-    p_worse = (1 + int(np.sum(means <= margin))) / (resamples + 1)
-    p_within = (1 + int(np.sum(means >= margin))) / (resamples + 1)
-    return BootstrapResult(float(d.mean()), float(low), float(high), p_worse, p_within, resamples)
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm's step-down adjusted p-values (reject ``i`` when ``adjusted[i] < alpha``).
-
-    Controls the family-wise error rate under any dependence between the tests.
-    """
-    m = len(p_values)
-    adjusted = [1.0] * m
-    running = 0.0
-    for rank, i in enumerate(sorted(range(m), key=lambda j: p_values[j])):
-        running = max(running, min(1.0, (m - rank) * p_values[i]))
-        adjusted[i] = running
-    return adjusted

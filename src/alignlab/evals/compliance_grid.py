@@ -1,7 +1,9 @@
-"""Run the suite over a grid of prompt variants; tabulate and chart the result.
+"""Run the compliance-gap suite over a grid of prompt variants; tabulate and chart the result.
 
 One Inspect eval per variant (logs are the source of truth, so a grid can be re-tabulated
-or re-plotted from its logs with :func:`grid_from_logs`).
+or re-plotted from its logs with :func:`grid_from_logs`). It runs suites, so it sits beside
+:mod:`alignlab.evals.runner`, above :mod:`alignlab.evals.compliance_gap` (which the suite
+registry imports).
 """
 
 from __future__ import annotations
