@@ -9,8 +9,7 @@ import pytest
 from inspect_ai.log import read_eval_log
 
 from alignlab.evals.runner import run_suite
-from alignlab.evals.suites import suite_names
-from alignlab.evals.summary import summarize_log
+from alignlab.evals.suites import suite_names, summarize_log
 from alignlab.settings import Settings
 from alignlab.store import Store, list_runs
 
