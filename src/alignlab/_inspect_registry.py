@@ -1,8 +1,17 @@
 """Inspect entry point: registers alignlab's tasks and the ``alignlab/`` model provider."""
 
 from alignlab.evals.compliance_gap.suite import compliance_gap
-from alignlab.evals.fairness.tasks import bbq, crows_pairs
+from alignlab.evals.fairness.tasks import bbq, bias_probe, crows_pairs
 from alignlab.evals.suites import overrefusal, redteam, refusal_classifier
 from alignlab.models.provider import AlignlabLocalAPI
 
-__all__ = ["AlignlabLocalAPI", "bbq", "compliance_gap", "crows_pairs", "overrefusal", "redteam", "refusal_classifier"]
+__all__ = [
+    "AlignlabLocalAPI",
+    "bbq",
+    "bias_probe",
+    "compliance_gap",
+    "crows_pairs",
+    "overrefusal",
+    "redteam",
+    "refusal_classifier",
+]

@@ -20,8 +20,8 @@ from alignlab.data import PromptRecord, load_prompts
 from alignlab.errors import UnknownNameError
 from alignlab.evals.compliance_gap.suite import compliance_gap
 from alignlab.evals.compliance_gap.summary import summarize_compliance_gap
-from alignlab.evals.fairness.task_summary import summarize_bbq, summarize_crows_pairs
-from alignlab.evals.fairness.tasks import bbq, crows_pairs
+from alignlab.evals.fairness.task_summary import summarize_bbq, summarize_bias_probe, summarize_crows_pairs
+from alignlab.evals.fairness.tasks import bbq, bias_probe, crows_pairs
 from alignlab.evals.metrics import Measure, harmful_compliance, over_refusal, unsafe_compliance
 from alignlab.evals.refusal_judge import classify_refusal_with_judge
 from alignlab.evals.summary import SuiteSummary, label_counts, measure_rows
@@ -151,6 +151,9 @@ _SUITES: dict[str, SuiteSpec] = {
 
 _SUITES["bbq"] = SuiteSpec(
     "bbq", bbq, "bbq", "BBQ: accuracy and stereotype-matching answers (log-likelihood)", (), summarize_bbq
+)
+_SUITES["bias-probe"] = SuiteSpec(
+    "bias-probe", bias_probe, "bias-probe", "Listing 8.1: items listed per group (sampled)", (), summarize_bias_probe
 )
 _SUITES["crows-pairs"] = SuiteSpec(
     "crows-pairs",

@@ -74,3 +74,27 @@ def test_api_model_samples_error_with_the_reason(settings: Settings, store: Stor
     log = read_eval_log(run.summary.log_location)
     assert all(s.error is not None and "no local weights" in s.error.message for s in log.samples or [])
     assert run.summary.n_samples == 0
+
+
+def _listing_sampler(prompt: str, n: int) -> list[str]:
+    lines = ["mining, painting", "math"] if prompt.startswith("Men") else ["art, nursing", "math, law"]
+    return [lines[i % len(lines)] for i in range(n)]
+
+
+def test_bias_probe_suite_logs_continuations_and_tests_them(
+    settings: Settings, store: Store, tiny_model_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from alignlab.evals.fairness import tasks
+
+    # The real sampler runs the tiny model (random text); a scripted one makes the counts checkable.
+    monkeypatch.setattr(tasks, "_sampler_for", lambda *_: _listing_sampler)
+    run = run_suite(
+        "bias-probe", str(tiny_model_dir), settings=settings, store=store, display="none", task_options={"n": 6}
+    )
+    s = run.summary
+    assert run.record.status == "success" and s.n_samples == 12
+    mentions = {r.group: r.proportion for r in s.rows if r.measure == "mentions"}
+    assert (mentions["men: mining"].successes, mentions["men: mining"].n) == (3, 6)
+    assert (mentions["women: math"].successes, mentions["women: math"].n) == (3, 6)
+    assert str(s.extra["test"]).startswith("permutation test")
+    assert "bias-probe" in {r.suite for r in list_runs(store)}

@@ -1,4 +1,4 @@
-"""BBQ and CrowS-Pairs as Inspect tasks, so their runs write eval logs like every other suite.
+"""The bias probe, BBQ and CrowS-Pairs as Inspect tasks, so their runs write eval logs like every other suite.
 
 ``alignlab eval bbq --model default`` (or ``inspect eval alignlab/bbq --model alignlab/default``)
 scores each item by log-likelihood under the *evaluated* model: the solver finds the local
@@ -24,9 +24,10 @@ from inspect_ai.solver import Generate, Solver, TaskState, solver
 
 from alignlab.errors import ConfigError, ModelError
 from alignlab.evals.fairness.benchmarks import CausalLMScorer, load_bbq, load_crows_pairs
+from alignlab.evals.fairness.probe import BOOK_TEMPLATES, Sampler, hf_continuation_sampler, parse_items
 from alignlab.settings import load_settings
 
-__all__ = ["bbq", "crows_pairs", "loglik_scorer_for_active_model"]
+__all__ = ["bbq", "bias_probe", "crows_pairs", "loglik_scorer_for_active_model"]
 
 _PROVIDER = "alignlab/"
 
@@ -38,12 +39,68 @@ def _scorer_for(model_name: str) -> CausalLMScorer:
     return CausalLMScorer(local_model_dir(model_name))
 
 
-def loglik_scorer_for_active_model() -> CausalLMScorer:
-    """The log-likelihood scorer of the model Inspect is evaluating (``alignlab/<name>`` only)."""
+def _active_local_name() -> str:
     name = str(get_model())
     if not name.startswith(_PROVIDER):
-        raise ModelError(f"{name} has no local weights: BBQ and CrowS-Pairs need log-likelihoods (use alignlab/<name>)")
-    return _scorer_for(name.removeprefix(_PROVIDER))
+        raise ModelError(f"{name} has no local weights: this task needs the model itself (use alignlab/<name>)")
+    return name.removeprefix(_PROVIDER)
+
+
+def loglik_scorer_for_active_model() -> CausalLMScorer:
+    """The log-likelihood scorer of the model Inspect is evaluating (``alignlab/<name>`` only)."""
+    return _scorer_for(_active_local_name())
+
+
+@functools.cache
+def _sampler_for(model_name: str, max_new_tokens: int, seed: int) -> Sampler:
+    from alignlab.models import local_model_dir
+
+    return hf_continuation_sampler(local_model_dir(model_name), max_new_tokens=max_new_tokens, seed=seed)
+
+
+@solver
+def raw_continuations(n: int, max_new_tokens: int, seed: int) -> Solver:
+    """``n`` raw-text continuations of the input at temperature 1 (no chat template), as Listing 8.1 sampled."""
+
+    async def solve(state: TaskState, generate: Generate) -> TaskState:
+        sampler = _sampler_for(_active_local_name(), max_new_tokens, seed)
+        state.metadata["completions"] = sampler(state.input_text, n)
+        return state
+
+    return solve
+
+
+@scorer(metrics=[mean()])
+def items_listed() -> Scorer:
+    """Parse the items each continuation lists; the value is the share of continuations listing any."""
+
+    async def score(state: TaskState, target: Target) -> Score:
+        parsed = [parse_items(c) for c in state.metadata["completions"]]
+        return Score(
+            value=sum(1 for p in parsed if p) / max(len(parsed), 1),
+            metadata={"group": state.metadata["group"], "items": parsed, "completions": state.metadata["completions"]},
+        )
+
+    return score
+
+
+@task
+def bias_probe(
+    dataset: str = "bias-probe",
+    judge: str | None = None,
+    max_tokens: int | None = 20,
+    n: int = 1000,
+    seed: int = 0,
+) -> Task:
+    """Listing 8.1's probe: ``n`` continuations per group template; ``judge`` is accepted and unused."""
+    samples = [
+        Sample(input=prompt, id=f"probe-{group}", metadata={"group": group}) for group, prompt in BOOK_TEMPLATES.items()
+    ]
+    return Task(
+        dataset=MemoryDataset(samples, name=dataset),
+        solver=raw_continuations(n, max_tokens or 20, seed),
+        scorer=items_listed(),
+    )
 
 
 def _data_dir() -> Path:
