@@ -18,7 +18,6 @@ from typing import Any
 
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
-from inspect_ai.model import get_model
 from inspect_ai.scorer import Score, Scorer, Target, mean, scorer
 from inspect_ai.solver import Generate, Solver, TaskState, solver
 
@@ -39,16 +38,16 @@ def _scorer_for(model_name: str) -> CausalLMScorer:
     return CausalLMScorer(local_model_dir(model_name))
 
 
-def _active_local_name() -> str:
-    name = str(get_model())
+def _active_local_name(state: TaskState) -> str:
+    name = str(state.model)
     if not name.startswith(_PROVIDER):
         raise ModelError(f"{name} has no local weights: this task needs the model itself (use alignlab/<name>)")
     return name.removeprefix(_PROVIDER)
 
 
-def loglik_scorer_for_active_model() -> CausalLMScorer:
+def loglik_scorer_for_active_model(state: TaskState) -> CausalLMScorer:
     """The log-likelihood scorer of the model Inspect is evaluating (``alignlab/<name>`` only)."""
-    return _scorer_for(_active_local_name())
+    return _scorer_for(_active_local_name(state))
 
 
 @functools.cache
@@ -63,7 +62,7 @@ def raw_continuations(n: int, max_new_tokens: int, seed: int) -> Solver:
     """``n`` raw-text continuations of the input at temperature 1 (no chat template), as Listing 8.1 sampled."""
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        sampler = _sampler_for(_active_local_name(), max_new_tokens, seed)
+        sampler = _sampler_for(_active_local_name(state), max_new_tokens, seed)
         state.metadata["completions"] = sampler(state.input_text, n)
         return state
 
@@ -115,7 +114,7 @@ def crows_pairs_loglik() -> Solver:
     """Log-likelihood of ``sent_more`` (the input) and ``sent_less`` (metadata) under the evaluated model."""
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        lm = loglik_scorer_for_active_model()
+        lm = loglik_scorer_for_active_model(state)
         state.metadata["more"] = lm.logprob("", state.input_text)[0]
         state.metadata["less"] = lm.logprob("", str(state.metadata["sent_less"]))[0]
         return state
@@ -167,7 +166,7 @@ def bbq_loglik_choice() -> Solver:
     """Pick the option with the highest mean token log-prob after ``context + question``."""
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        lm = loglik_scorer_for_active_model()
+        lm = loglik_scorer_for_active_model(state)
         item: dict[str, Any] = state.metadata["item"]
         means = []
         for k in range(3):
