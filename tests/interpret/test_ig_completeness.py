@@ -48,3 +48,38 @@ def test_cli_reports_completeness_and_writes_html_and_png(tiny_model_dir: Path, 
 def test_cli_unknown_model_is_a_user_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["explain", "ig", "no-such-model", "--prompt", "x", "--out", str(tmp_path)])
     assert result.exit_code != 0 and "no local model 'no-such-model'" in str(result.exception)
+
+
+def test_a_worse_later_try_does_not_replace_a_closer_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # On default, 256 steps left delta -1.6 and 512 steps +5.7 (the integrand is not smooth): keep the 256-step result.
+    import torch
+
+    from alignlab.interpret import gradients
+
+    deltas = {256: -1.6, 512: 5.7}
+
+    class FakeLIG:
+        def __init__(self, *_: object) -> None: ...
+
+        def attribute(self, ids: torch.Tensor, *, n_steps: int, **_: object) -> tuple[torch.Tensor, torch.Tensor]:
+            return torch.full((1, ids.shape[1], 2), float(n_steps)), torch.tensor([deltas[n_steps]])
+
+    class Tok:
+        pad_token_id, eos_token_id, unk_token_id = 0, None, None
+
+        def decode(self, ids: list[int]) -> str:
+            return str(ids[0])
+
+    class Model:
+        def get_input_embeddings(self) -> None:
+            return None
+
+    monkeypatch.setattr(gradients, "LayerIntegratedGradients", FakeLIG)
+    ids = torch.tensor([[5, 6]])
+    with pytest.warns(IGConvergenceWarning):
+        attr = gradients._attribute(
+            Model(), Tok(), ids, lambda x: (x != 0).sum(-1).float() * 14.5, "logprob", 256, max_steps=512
+        )
+    assert [t.n_steps for t in attr.tries] == [256, 512]
+    assert attr.delta == pytest.approx(-1.6) and attr.n_steps == 256 and attr.attributions == [512.0, 512.0]
+    assert not attr.converged  # 1.6 > 5% of 29

@@ -64,7 +64,7 @@ class TokenAttributions:
         delta: Captum's convergence delta (sum of attributions − (target − baseline_target)).
         what: What f is (``reward`` or ``logprob``).
         tolerance: The completeness tolerance (share of max(|f(x) − f(baseline)|, 1)).
-        tries: Every attempt, in order; the last is the one reported.
+        tries: Every attempt, in order; the one with the smallest |delta| is reported.
     """
 
     tokens: list[str]
@@ -88,8 +88,8 @@ class TokenAttributions:
 
     @property
     def n_steps(self) -> int:
-        """Steps of the reported attempt."""
-        return self.tries[-1].n_steps if self.tries else 0
+        """Steps of the reported attempt (the try with the smallest |delta|)."""
+        return next((t.n_steps for t in self.tries if t.delta == self.delta), 0)
 
     def top(self, k: int = 5) -> list[tuple[str, float]]:
         """The ``k`` tokens with the largest absolute attribution."""
@@ -121,6 +121,7 @@ def _attribute(
         target, base = float(forward(ids)[0]), float(forward(baseline)[0])
     allowed = tolerance * max(abs(target - base), 1.0)
     tries: list[StepTry] = []
+    best: tuple[float, torch.Tensor] | None = None
     steps = n_steps
     while True:
         # A small internal batch bounds memory: n_steps × (T, vocab) logits at once is GBs on a real model.
@@ -128,14 +129,15 @@ def _attribute(
             ids, baselines=baseline, n_steps=steps, return_convergence_delta=True, internal_batch_size=batch_size
         )
         tries.append(StepTry(steps, float(delta[0])))
+        # More steps need not mean a smaller error on a spiky integrand: keep the closest try.
+        if best is None or abs(tries[-1].delta) < abs(best[0]):
+            best = (tries[-1].delta, attrs)
         if abs(tries[-1].delta) <= allowed or steps * 2 > max_steps:
             break
         steps *= 2
-    per_token = attrs.sum(dim=-1)[0]  # (T,)
+    per_token = best[1].sum(dim=-1)[0]  # (T,)
     tokens = [tokenizer.decode([int(t)]) for t in ids[0]]
-    result = TokenAttributions(
-        tokens, [float(a) for a in per_token], target, base, tries[-1].delta, what, tolerance, tries
-    )
+    result = TokenAttributions(tokens, [float(a) for a in per_token], target, base, best[0], what, tolerance, tries)
     if not result.converged:
         warnings.warn(
             f"Integrated Gradients of {what}: |delta| {abs(result.delta):.3g} > {allowed:.3g} after "
