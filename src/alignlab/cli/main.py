@@ -19,14 +19,16 @@ from alignlab.cli.explain import explain_app
 from alignlab.cli.fairness import fairness_app
 from alignlab.cli.gate import gate as gate_cmd
 from alignlab.cli.judge import judge_app
+from alignlab.cli.lineage import register as register_lineage
+from alignlab.cli.scorers import classify_app, scorers_app
 from alignlab.cli.train import register as register_train
 from alignlab.errors import AlignlabError
 from alignlab.settings import Settings, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="alignlab: alignment engineering workbench.")
-classify_app = typer.Typer(no_args_is_help=True, help="Label completions produced anywhere.")
 runs_app = typer.Typer(no_args_is_help=True, help="Past evaluation runs recorded in the store.")
 app.add_typer(classify_app, name="classify")
+app.add_typer(scorers_app, name="scorers")
 app.add_typer(runs_app, name="runs")
 app.add_typer(cgap_app, name="cgap")
 app.add_typer(cai_app, name="cai")
@@ -35,6 +37,7 @@ app.add_typer(judge_app, name="judge")
 app.add_typer(fairness_app, name="fairness")
 app.add_typer(explain_app, name="explain")
 register_train(app)
+register_lineage(app)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -43,6 +46,15 @@ LimitOpt = Annotated[Optional[int], typer.Option(help="Evaluate only the first N
 SeedOpt = Annotated[int, typer.Option(help="Generation seed.")]
 LogDirOpt = Annotated[Optional[Path], typer.Option("--log-dir", help="Where Inspect logs go.")]  # noqa: UP045
 JudgeOpt = Annotated[Optional[str], typer.Option(help="Model for the refusal classifier's 2nd stage.")]  # noqa: UP045
+MaxErrorsOpt = Annotated[
+    float,
+    typer.Option(
+        "--max-sample-errors",
+        min=0.0,
+        max=0.99,
+        help="Share of samples that may error with the run still a success (exit 1 above it, or when all errored).",
+    ),
+]
 
 
 def _store(settings: Settings):  # type: ignore[no-untyped-def]
@@ -79,14 +91,15 @@ def eval_cmd(
     model_base_url: Annotated[Optional[str], typer.Option(help="Base URL of an OpenAI-compatible server.")] = None,  # noqa: UP045
     max_tokens: Annotated[Optional[int], typer.Option(help="Max new tokens per answer.", min=1)] = None,  # noqa: UP045
     resume: Annotated[Optional[Path], typer.Option(help="Resume an interrupted run from its log.")] = None,  # noqa: UP045
+    max_sample_errors: MaxErrorsOpt = 0.0,
 ) -> None:
-    """Evaluate a model on a suite; prints rates with 95% CIs and records the run."""
+    """Evaluate a model on a suite; prints rates with 95% CIs and records the run (exit 1 if samples errored)."""
     from alignlab.evals.runner import resume_suite, run_suite
 
     settings = load_settings()
     store = _store(settings)
     if resume is not None:
-        run = resume_suite(str(resume), store=store)
+        run = resume_suite(str(resume), store=store, max_sample_errors=max_sample_errors)
     else:
         run = run_suite(
             suite,
@@ -100,6 +113,7 @@ def eval_cmd(
             log_dir=log_dir,
             base_url=model_base_url,
             max_tokens=max_tokens,
+            max_sample_errors=max_sample_errors,
         )
     _report([run])
 
@@ -139,12 +153,17 @@ def _report(runs: list) -> None:  # type: ignore[type-arg]
             console.print(
                 f"  interrupted — resume with: alignlab eval {r.summary.suite} --resume {r.summary.log_location}"
             )
+        if r.record.error:
+            style = "bold red" if r.failed else "yellow"
+            err_console.print(f"[{style}]{r.summary.suite} run {r.record.id[:8]}:[/] {r.record.error}", highlight=False)
     if any(r.record.status == "cancelled" for r in runs):
         sys.stdout.flush()
         sys.stderr.flush()
         # Skip interpreter finalisation: the generation thread may still be inside torch,
         # and tearing it down aborts the process ("terminate called without an active exception").
         os._exit(130)
+    if any(r.failed for r in runs):
+        raise typer.Exit(1)
 
 
 @app.command()
@@ -177,29 +196,6 @@ def demo(
         for suite, dataset in (("redteam", "alignlab-redteam"), ("overrefusal", "alignlab-lookalikes"))
     ]
     _report(runs)
-
-
-@classify_app.command("refusals")
-def classify_refusals(
-    file: Annotated[Path, typer.Argument(help="CSV with a prompt and a completion column.")],
-    out: Annotated[Path, typer.Option(help="Output CSV: every input column plus `label`.")],
-    prompt_col: Annotated[str, typer.Option(help="Prompt column.")] = "prompt",
-    response_col: Annotated[str, typer.Option(help="Completion column.")] = "completion",
-    judge: JudgeOpt = None,
-) -> None:
-    """Label each completion compliance / refusal / partial_refusal."""
-    from alignlab.evals.classify_file import classify_refusals_csv
-
-    result = classify_refusals_csv(file, out, prompt_col=prompt_col, response_col=response_col, judge=judge)
-    table = Table(title=f"{result.rows} rows → {out}")
-    table.add_column("label")
-    table.add_column("count", justify="right")
-    table.add_column("share", justify="right")
-    for label, count in sorted(result.labels.items()):
-        table.add_row(label, str(count), f"{count / max(result.rows, 1):.1%}")
-    console.print(table)
-    if judge:
-        console.print(f"judge consulted on {result.judged} rows; unparsed replies: {result.judge_unparsed}")
 
 
 @runs_app.command("list")

@@ -23,9 +23,9 @@ from alignlab.evals.compliance_gap.summary import summarize_compliance_gap
 from alignlab.evals.fairness.task_summary import summarize_bbq, summarize_bias_probe, summarize_crows_pairs
 from alignlab.evals.fairness.tasks import bbq, bias_probe, crows_pairs
 from alignlab.evals.metrics import Measure, harmful_compliance, over_refusal, unsafe_compliance
-from alignlab.evals.refusal_judge import classify_refusal_with_judge
 from alignlab.evals.summary import SuiteSummary, label_counts, measure_rows
 from alignlab.models import get_model
+from alignlab.scorers.refusal.judge import classify_refusal_with_judge
 from alignlab.settings import load_settings
 
 __all__ = [
