@@ -29,7 +29,10 @@ def _alignlab(*args: str, env_dir: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["eval", "redtem"], "unknown suite 'redtem'; valid suites: compliance-gap, overrefusal, redteam"),
+        (
+            ["eval", "redtem"],
+            "unknown suite 'redtem'; valid suites: bbq, bias-probe, compliance-gap, crows-pairs, overrefusal, redteam",
+        ),
         (["eval", "redteam", "--model", "defualt"], "unknown model 'defualt'"),
         (["eval", "redteam", "--dataset", "nope"], "unknown dataset 'nope'"),
         (["eval", "redteam", "--model", "openai/gpt-4o-mini"], "cannot use model 'openai/gpt-4o-mini'"),

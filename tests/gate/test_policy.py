@@ -32,7 +32,10 @@ def test_judge_qa_number_means_minimum() -> None:
 def test_unknown_suite_names_the_valid_ones() -> None:
     with pytest.raises(UnknownNameError) as err:
         parse_policy({"suites": {"redtem": {"rules": [{"metric": "harmful_compliance", "max": 0.1}]}}})
-    assert str(err.value) == "unknown suite 'redtem'; valid suites: compliance-gap, overrefusal, redteam"
+    assert (
+        str(err.value)
+        == "unknown suite 'redtem'; valid suites: bbq, bias-probe, compliance-gap, crows-pairs, overrefusal, redteam"
+    )
 
 
 def test_unknown_metric_names_the_suites_metrics() -> None:

@@ -15,8 +15,10 @@ from rich.table import Table
 
 from alignlab.cli.cai import cai_app
 from alignlab.cli.cgap import cgap_app
+from alignlab.cli.explain import explain_app
+from alignlab.cli.fairness import fairness_app
 from alignlab.cli.gate import gate as gate_cmd
-from alignlab.cli.judge import register as register_judge_commands
+from alignlab.cli.judge import judge_app
 from alignlab.cli.lineage import register as register_lineage
 from alignlab.cli.scorers import classify_app, scorers_app
 from alignlab.cli.train import register as register_train
@@ -31,7 +33,9 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(cgap_app, name="cgap")
 app.add_typer(cai_app, name="cai")
 app.command("gate")(gate_cmd)
-register_judge_commands(app)
+app.add_typer(judge_app, name="judge")
+app.add_typer(fairness_app, name="fairness")
+app.add_typer(explain_app, name="explain")
 register_train(app)
 register_lineage(app)
 console = Console()

@@ -20,6 +20,8 @@ from alignlab.data import PromptRecord, load_prompts
 from alignlab.errors import UnknownNameError
 from alignlab.evals.compliance_gap.suite import compliance_gap
 from alignlab.evals.compliance_gap.summary import summarize_compliance_gap
+from alignlab.evals.fairness.task_summary import summarize_bbq, summarize_bias_probe, summarize_crows_pairs
+from alignlab.evals.fairness.tasks import bbq, bias_probe, crows_pairs
 from alignlab.evals.labelling import label_answer
 from alignlab.evals.metrics import Measure, harmful_compliance, non_refusal, over_refusal, unsafe_compliance
 from alignlab.evals.summary import SuiteSummary, label_counts, measure_rows, used_judge
@@ -166,6 +168,25 @@ _SUITES: dict[str, SuiteSpec] = {
             Measure("compliance_harm", "harmful", "harmful", False),
         ),
         summarize=summarize_compliance_gap,
+    ),
+    "bbq": SuiteSpec(
+        "bbq", bbq, "bbq", "BBQ: accuracy and stereotype-matching answers (log-likelihood)", (), summarize_bbq
+    ),
+    "bias-probe": SuiteSpec(
+        "bias-probe",
+        bias_probe,
+        "bias-probe",
+        "Listing 8.1: items listed per group (sampled)",
+        (),
+        summarize_bias_probe,
+    ),
+    "crows-pairs": SuiteSpec(
+        "crows-pairs",
+        crows_pairs,
+        "crows-pairs",
+        "CrowS-Pairs: more-stereotyping sentence preferred",
+        (),
+        summarize_crows_pairs,
     ),
 }
 
