@@ -40,13 +40,17 @@ from alignlab.evals.fairness.mortgage import (
 from alignlab.evals.fairness.probe import (
     BOOK_TEMPLATES,
     BiasProbeResult,
+    IndependenceTest,
     ItemLogOdds,
     hf_continuation_sampler,
+    independence_test,
     item_log_odds,
     parse_items,
     plot_bias_probe,
     probe_bias,
+    write_probe_report,
 )
+from alignlab.evals.fairness.records import import_scoring_function, load_records_jsonl, protected_values
 from alignlab.evals.fairness.sandbox import SandboxedFunction, SandboxLimits, SandboxResult, run_sandboxed
 
 __all__ = [
@@ -69,6 +73,7 @@ __all__ = [
     "CounterfactualReport",
     "CrowsPairsResult",
     "GroupComparison",
+    "IndependenceTest",
     "ItemLogOdds",
     "LLMFairnessReport",
     "SandboxLimits",
@@ -81,14 +86,19 @@ __all__ = [
     "crows_pairs_scores",
     "extract_function",
     "hf_continuation_sampler",
+    "import_scoring_function",
+    "independence_test",
     "item_log_odds",
     "llm_counterfactual_fairness",
     "load_bbq",
     "load_crows_pairs",
+    "load_records_jsonl",
     "parse_items",
     "plot_bias_probe",
     "probe_bias",
+    "protected_values",
     "run_bbq",
     "run_crows_pairs",
     "run_sandboxed",
+    "write_probe_report",
 ]
