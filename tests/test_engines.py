@@ -99,8 +99,10 @@ def test_greedy_answer_does_not_depend_on_the_batch(exact_engine: OpenVINOEngine
 
 def test_too_long_prompt_fails_alone(exact_engine: OpenVINOEngine, sharp_model_dir: Path) -> None:
     ok = exact_engine.submit(_chat_ids(sharp_model_dir, ["Write a poem"])[0], SamplingParams(max_new_tokens=8))
-    with pytest.raises(ContextLengthError, match="exceeds the model's context of 128"):
-        exact_engine.submit([5] * 125, SamplingParams(max_new_tokens=8))
+    with pytest.raises(ContextLengthError, match="prompt of 130 tokens exceeds the model's context of 128"):
+        exact_engine.submit([5] * 130, SamplingParams(max_new_tokens=8))
+    capped = exact_engine.submit([5] * 120, SamplingParams(max_new_tokens=50)).result(timeout=60)
+    assert len(capped.token_ids) <= 8  # new tokens stop at the context's end
     assert len(ok.result(timeout=60).token_ids) > 0
 
 

@@ -13,6 +13,7 @@ the process.
 from __future__ import annotations
 
 import concurrent.futures
+import dataclasses
 import itertools
 import threading
 from dataclasses import dataclass, field
@@ -135,13 +136,16 @@ class OpenVINOEngine:
         """Queue one request; the future resolves when its generation ends.
 
         Raises:
-            ContextLengthError: the prompt plus ``max_new_tokens`` exceeds the context.
+            ContextLengthError: the prompt alone fills the context (new tokens are capped to what is left).
         """
-        if len(input_ids) + params.max_new_tokens > self.max_context:
+        if len(input_ids) >= self.max_context:
             raise ContextLengthError(
-                f"prompt of {len(input_ids)} tokens + {params.max_new_tokens} new tokens exceeds the model's"
-                f" context of {self.max_context} tokens"
+                f"prompt of {len(input_ids)} tokens exceeds the model's context of {self.max_context} tokens"
             )
+        # Like transformers' length limit: generation stops at the context's end (finish "length").
+        room = self.max_context - len(input_ids)
+        if params.max_new_tokens > room:
+            params = dataclasses.replace(params, max_new_tokens=room)
         future: concurrent.futures.Future[Completion] = concurrent.futures.Future()
         with self._cond:
             if self._closed:
