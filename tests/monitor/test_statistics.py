@@ -9,6 +9,7 @@ import pytest
 
 from alignlab.monitor import BernoulliCusum, RollingRate, mmd_permutation_test
 from alignlab.monitor.rates import is_flagged
+from alignlab.monitor.sequential import CusumAlarm
 
 
 def test_cusum_matches_hand_computation() -> None:
@@ -40,6 +41,17 @@ def test_cusum_detects_a_shift_quickly_and_rarely_fires_without_one() -> None:
                 break
     assert false_alarms <= 5  # in-control run length is in the thousands at h = 5
     assert len(delays) == 50 and np.mean(delays) < 40
+
+
+def test_cusum_alarm_fires_once_and_resolves_on_the_way_back() -> None:
+    alarm = CusumAlarm(0.1, 0.4, h=3.0)
+    # Up: 3·ln 4 = 4.16 ≥ 3 after the third hit; the old restart-on-alarm would fire again every 3 hits.
+    changes = [alarm.update(True) for _ in range(30)]
+    assert changes[2] is True and changes.count(True) == 1 and changes.count(False) == 0
+    # Down: each miss adds ln(0.9/0.6) = 0.405 to the downward CUSUM; 3 / 0.405 → the 8th miss resolves.
+    back = [alarm.update(False) for _ in range(30)]
+    assert back.index(False) == 7 and back.count(False) == 1 and back.count(True) == 0
+    assert not alarm.firing
 
 
 def test_cusum_rejects_bad_parameters() -> None:

@@ -1,4 +1,4 @@
-"""Migrations 0103/0104: the service tables exist on SQLite and PostgreSQL and downgrade cleanly."""
+"""Migrations 0103–0105: the service tables exist and downgrade cleanly."""
 
 from __future__ import annotations
 
@@ -14,7 +14,14 @@ def test_service_tables_and_downgrade(store: Store) -> None:
     assert {"interactions", "feedback", "api_keys", "alerts", "monitor_state"} <= tables
     columns = {c["name"] for c in inspect(store.engine).get_columns("interactions")}
     assert {"request", "response", "model", "latency_ms", "prompt_tokens", "completion_tokens", "scores"} <= columns
+    assert "ui_sessions" in tables
+    assert "state" in {c["name"] for c in inspect(store.engine).get_columns("alerts")}
     config = _alembic_config()
+    with store.engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0104")
+    assert "ui_sessions" not in inspect(store.engine).get_table_names()
+    assert "state" not in {c["name"] for c in inspect(store.engine).get_columns("alerts")}
     with store.engine.begin() as conn:
         config.attributes["connection"] = conn
         command.downgrade(config, "0103")

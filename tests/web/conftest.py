@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from alignlab.monitor import MonitorConfig, ProxyConfig, create_key
 from alignlab.settings import load_settings
 from alignlab.store import Store
-from alignlab.web import ServiceConfig, create_app
+from alignlab.web import ServiceConfig, create_app, service_state
 from tests.pg import postgres_db_url, postgres_url  # noqa: F401  (fixtures)
 from tests.web.fake_upstream import fake_upstream_app, serve_in_thread
 
@@ -71,7 +71,7 @@ def service(upstream_url: str, db_url: str, alignlab_env: Path) -> Iterator[Serv
     """The app under uvicorn on a free port."""
     app = create_app(load_settings(), service_config(upstream_url, db_url))
     with serve_in_thread(app) as url:
-        store = app.state.store
+        store = service_state(app).store
         keys = {
             role: create_key(store, role=role, name=f"test {role}").token
             for role in ("annotator", "moderator", "admin")

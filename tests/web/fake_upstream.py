@@ -32,9 +32,10 @@ def _answer(body: dict[str, Any], calls: int) -> str:
     if body["model"] == "script":
         return f"Here you go: {XSS}"
     last = next((m for m in reversed(body["messages"]) if m["role"] == "user"), {"content": ""})
+    content = last.get("content") or ""  # content may be absent or null (e.g. schemathesis' requests)
     if body["model"] == "numbered":
-        return f"answer {calls}: {last['content']}"
-    return f"echo: {last['content']}"
+        return f"answer {calls}: {content}"
+    return f"echo: {content}"
 
 
 def fake_upstream_app() -> FastAPI:

@@ -51,10 +51,10 @@ def test_every_kind_of_feedback_is_stored(service: Service) -> None:
     ("body", "status", "needle"),
     [
         ({"kind": "thumbs", "interaction_id": "nope", "value": "up"}, 404, "no interaction with id 'nope'"),
-        ({"kind": "score", "interaction_id": "{a}", "score": 11}, 422, "less than or equal to 10"),
-        ({"kind": "thumbs", "interaction_id": "{a}", "value": "sideways"}, 422, "value"),
-        ({"kind": "laugh", "interaction_id": "{a}"}, 422, "kind"),
-        ({"kind": "flag", "interaction_id": "{a}", "reason": "boring"}, 422, "reason"),
+        ({"kind": "score", "interaction_id": "{a}", "score": 11}, 400, "less than or equal to 10"),
+        ({"kind": "thumbs", "interaction_id": "{a}", "value": "sideways"}, 400, "value"),
+        ({"kind": "laugh", "interaction_id": "{a}"}, 400, "kind"),
+        ({"kind": "flag", "interaction_id": "{a}", "reason": "boring"}, 400, "reason"),
         (
             {"kind": "pairwise", "interaction_id": "{a}", "other_interaction_id": "{other}", "choice": "a"},
             400,
@@ -65,7 +65,7 @@ def test_every_kind_of_feedback_is_stored(service: Service) -> None:
             400,
             "two different",
         ),
-        ({"kind": "thumbs", "interaction_id": "{a}", "value": "up", "extra": 1}, 422, "extra"),
+        ({"kind": "thumbs", "interaction_id": "{a}", "value": "up", "extra": 1}, 400, "extra"),
     ],
 )
 def test_bad_feedback_is_4xx_with_a_message(
@@ -111,7 +111,7 @@ def _thumbs(service: Service, key: str) -> int:
 
 
 def test_revocation_is_immediate_here_and_within_a_second_elsewhere(service: Service) -> None:
-    from alignlab.web.auth import REVOCATION_POLL_S
+    from alignlab.web.keycache import REVOCATION_POLL_S
 
     annotator_id, moderator_id = (t.split("_")[1] for t in (service.annotator, service.moderator))
     assert _thumbs(service, service.annotator) == 404  # authenticated (and now cached)
@@ -226,4 +226,4 @@ def test_batch_feedback_items_succeed_or_fail_alone(service: Service) -> None:
         json={"items": items * 300},
         headers={"Authorization": f"Bearer {service.annotator}"},
     )
-    assert too_many.status_code == 422
+    assert too_many.status_code == 400

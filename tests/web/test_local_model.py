@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,7 +13,7 @@ import pytest
 
 from alignlab.monitor import ProxyConfig, UnknownInteractionError, create_key, get_interaction
 from alignlab.settings import load_settings
-from alignlab.web import ServiceConfig, create_app
+from alignlab.web import ServiceConfig, create_app, service_state
 from tests.web.fake_upstream import serve_in_thread
 
 MAX_TOKENS = 24
@@ -28,7 +29,7 @@ def local(tiny_model_dir: Path, tmp_path: Path, alignlab_env: Path) -> Iterator[
     )
     app = create_app(load_settings(), config)
     with serve_in_thread(app) as url:
-        token = create_key(app.state.store, role="annotator").token
+        token = create_key(service_state(app).store, role="annotator").token
         yield openai.OpenAI(base_url=f"{url}/v1", api_key=token, max_retries=0), app, name
 
 
@@ -41,7 +42,9 @@ def test_local_model_non_streaming_and_streaming(local: tuple[openai.OpenAI, obj
     )
     completion = raw.parse()
     assert completion.usage is not None and 0 < completion.usage.completion_tokens <= MAX_TOKENS
-    record = get_interaction(app.state.store, raw.headers["x-alignlab-interaction-id"])  # type: ignore[attr-defined]
+    ran_out = completion.usage.completion_tokens == MAX_TOKENS
+    assert completion.choices[0].finish_reason == ("length" if ran_out else "stop")
+    record = get_interaction(service_state(app).store, raw.headers["x-alignlab-interaction-id"])  # type: ignore[attr-defined]
     assert record.backend == "local" and record.status == "ok"
     assert record.response_text == completion.choices[0].message.content
     with client.chat.completions.with_streaming_response.create(
@@ -51,7 +54,7 @@ def test_local_model_non_streaming_and_streaming(local: tuple[openai.OpenAI, obj
         pieces = [c.choices[0].delta.content for c in response.parse() if c.choices and c.choices[0].delta.content]
     assert len(pieces) > 1  # token by token, not one chunk
     assert "".join(pieces) == completion.choices[0].message.content  # greedy decoding: same answer
-    streamed = get_interaction(app.state.store, streamed_id)  # type: ignore[attr-defined]
+    streamed = get_interaction(service_state(app).store, streamed_id)  # type: ignore[attr-defined]
     assert streamed.stream and streamed.status == "ok" and streamed.response_text == "".join(pieces)
     assert streamed.completion_tokens == completion.usage.completion_tokens
     with pytest.raises(openai.NotFoundError, match="not served here"):
@@ -69,9 +72,44 @@ def test_a_client_that_hangs_up_mid_stream_still_leaves_a_row(local: tuple[opena
     deadline = time.monotonic() + 30
     while True:
         try:
-            record = get_interaction(app.state.store, interaction_id)  # type: ignore[attr-defined]
+            record = get_interaction(service_state(app).store, interaction_id)  # type: ignore[attr-defined]
             break
         except UnknownInteractionError:
             assert time.monotonic() < deadline, "no row after the client hung up"
             time.sleep(0.1)
     assert record.stream and record.http_status == 499 and record.error == "client disconnected mid-stream"
+
+
+@pytest.fixture
+def stopping_model_dir(tiny_model_dir: Path, tmp_path: Path) -> Path:
+    """The tiny Llama, told that every token ends the answer: it stops after one token, far below max_tokens."""
+    import shutil
+
+    from transformers import GenerationConfig
+
+    out = tmp_path / "stopping"
+    shutil.copytree(tiny_model_dir, out)
+    config = GenerationConfig.from_pretrained(out)
+    vocab = json.loads((out / "config.json").read_text())["vocab_size"]
+    config.eos_token_id = list(range(vocab))
+    config.save_pretrained(out)
+    return out
+
+
+@pytest.mark.slow
+def test_finish_reason_is_stop_when_the_model_stopped(
+    stopping_model_dir: Path, tmp_path: Path, alignlab_env: Path
+) -> None:
+    name = str(stopping_model_dir)
+    config = ServiceConfig(
+        proxy=ProxyConfig(local_models=(name,)), monitor_enabled=False, database_url=f"sqlite:///{tmp_path / 's.db'}"
+    )
+    app = create_app(load_settings(), config)
+    with serve_in_thread(app) as url:
+        token = create_key(service_state(app).store, role="annotator").token
+        client = openai.OpenAI(base_url=f"{url}/v1", api_key=token, max_retries=0)
+        stopped = client.chat.completions.create(
+            model=name, messages=[{"role": "user", "content": "The cat asked"}], max_tokens=MAX_TOKENS
+        )
+        assert stopped.usage is not None and stopped.usage.completion_tokens < MAX_TOKENS
+        assert stopped.choices[0].finish_reason == "stop"  # was always "length"

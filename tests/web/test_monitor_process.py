@@ -22,7 +22,7 @@ from alignlab.monitor.process import MonitorProcess, poll_and_score
 from alignlab.monitor.state import read_monitor_state
 from alignlab.settings import load_settings
 from alignlab.store import Store, open_store
-from alignlab.web import create_app
+from alignlab.web import create_app, service_state
 from tests.web.conftest import BOTH_DBS, service_config
 from tests.web.fake_upstream import serve_in_thread
 
@@ -55,9 +55,9 @@ def test_child_process_scores_proxy_traffic_and_may_die_alone(
     )
     app = create_app(load_settings(), config)
     with serve_in_thread(app) as url, httpx.Client(base_url=url, timeout=10) as client:
-        child: MonitorProcess = app.state.monitor_process
-        store: Store = app.state.store
-        assert app.state.monitor is None and child.process is not None
+        child: MonitorProcess = service_state(app).monitor_process
+        store: Store = service_state(app).store
+        assert service_state(app).monitor is None and child.process is not None
         first_pid = child.process.pid
         ids = [_chat(client, "I'm sorry, but I can't help with that." if i % 2 else f"fact {i}") for i in range(6)]
         _wait_scored(store, ids)

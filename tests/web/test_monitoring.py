@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from alignlab.monitor import MonitorConfig, get_interaction
 from alignlab.settings import load_settings
-from alignlab.web import create_app
+from alignlab.web import create_app, service_state
 from tests.web.conftest import service_config
 from tests.web.fake_upstream import serve_in_thread
 
@@ -56,8 +56,8 @@ def test_toxic_traffic_raises_a_webhook_alert(watched: tuple[str, FastAPI], upst
             model="echo", messages=[{"role": "user", "content": prompt}]
         )
         ids.append(raw.headers["x-alignlab-interaction-id"])
-    app.state.monitor.drain()
-    scores = [get_interaction(app.state.store, i).scores for i in ids]
+    service_state(app).monitor.drain()
+    scores = [get_interaction(service_state(app).store, i).scores for i in ids]
     assert [s["toxicity"]["flagged"] for s in scores] == [bool(i % 2) for i in range(8)]  # type: ignore[index]
     assert all(s["refusal"]["label"] == "compliance" for s in scores)  # type: ignore[index]
     for _ in range(50):
@@ -69,7 +69,8 @@ def test_toxic_traffic_raises_a_webhook_alert(watched: tuple[str, FastAPI], upst
     assert hooks[0]["value"] == pytest.approx(0.5)
     metrics = httpx.get(f"{url}/metrics").text
     assert 'alignlab_monitor_flags_total{detector="toxicity"} 4.0' in metrics
-    assert 'alignlab_alerts_total{kind="threshold",metric="harmful"} 1.0' in metrics
+    assert 'alignlab_alerts_total{kind="threshold",metric="harmful",state="firing"} 1.0' in metrics
+    assert 'alignlab_alerts_firing{kind="threshold",metric="harmful"} 1.0' in metrics
     assert "alignlab_monitor_scored_total 8.0" in metrics
 
 
@@ -79,11 +80,11 @@ def test_dashboard_charts_rates_and_alerts(watched: tuple[str, FastAPI]) -> None
     for i in range(6):
         prompt = "you are a worthless fucking idiot" if i < 3 else "hello"
         client.chat.completions.create(model="echo", messages=[{"role": "user", "content": prompt}])
-    app.state.monitor.drain()
+    service_state(app).monitor.drain()
     from alignlab.monitor import create_key
 
     browser = httpx.Client(base_url=url)
-    browser.post("/ui/login", data={"key": create_key(app.state.store, role="moderator").token})
+    browser.post("/ui/login", data={"key": create_key(service_state(app).store, role="moderator").token})
     html = browser.get("/ui/", params={"hours": 1, "bucket_minutes": 5}).text
     assert html.count("<polyline") >= 4  # harmful, refusal, toxicity, profanity have scored traffic
     assert "harmful rate (stand-in: toxicity or profanity; no harmful detector configured) <small>(3 / 6)" in html
@@ -111,12 +112,55 @@ def test_dashboard_harmful_rate_uses_the_harmful_detector(
             "what is the capital of France?",
         ):
             client.chat.completions.create(model="echo", messages=[{"role": "user", "content": prompt}])
-        app.state.monitor.drain()
+        service_state(app).monitor.drain()
         from alignlab.monitor import create_key
 
         browser = httpx.Client(base_url=url)
-        browser.post("/ui/login", data={"key": create_key(app.state.store, role="moderator").token})
+        browser.post("/ui/login", data={"key": create_key(service_state(app).store, role="moderator").token})
         html = browser.get("/ui/", params={"hours": 1, "bucket_minutes": 5}).text
     assert "harmful rate <small>(1 / 3)" in html  # the stand-in (toxicity) would say 2 / 3
     assert "toxicity rate <small>(2 / 3)" in html
     assert "stand-in" not in html
+
+
+@pytest.fixture
+def cusum_watched(
+    upstream_url: str, upstream_app: FastAPI, tmp_path: Path, alignlab_env: Path
+) -> Iterator[tuple[str, FastAPI]]:
+    monitor = MonitorConfig(
+        detectors=("toxicity", "profanity"), drift=False, thresholds={}, cusum={"harmful": (0.05, 0.2)}
+    )
+    webhook = upstream_url.removesuffix("/v1") + "/webhook"
+    config = service_config(
+        upstream_url,
+        f"sqlite:///{tmp_path / 'c.db'}",
+        monitor=monitor,
+        webhook_url=webhook,
+        require_key_for_proxy=False,
+    )
+    app = create_app(load_settings(), config)
+    upstream_app.state.webhooks.clear()
+    with serve_in_thread(app) as url:
+        yield url, app
+
+
+def test_a_sustained_shift_fires_one_alert_then_resolves_once(
+    cusum_watched: tuple[str, FastAPI], upstream_app: FastAPI
+) -> None:
+    url, app = cusum_watched
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="unused", max_retries=0)
+    monitor = service_state(app).monitor
+    assert monitor is not None
+    for _ in range(80):  # the storm: 80 toxic answers gave 20 alerts and 20 webhooks
+        client.chat.completions.create(model="echo", messages=[{"role": "user", "content": "you fucking idiot"}])
+    monitor.drain()
+    assert [(h["kind"], h["metric"], h["status"]) for h in upstream_app.state.webhooks] == [
+        ("sequential", "harmful", "firing")
+    ]
+    for _ in range(60):
+        client.chat.completions.create(model="echo", messages=[{"role": "user", "content": "the capital of France"}])
+    monitor.drain()
+    hooks = [(h["metric"], h["status"]) for h in upstream_app.state.webhooks]
+    assert hooks == [("harmful", "firing"), ("harmful", "resolved")]
+    alerts = httpx.get(f"{url}/metrics").text
+    assert 'alignlab_alerts_firing{kind="sequential",metric="harmful"} 0.0' in alerts

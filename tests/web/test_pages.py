@@ -9,7 +9,8 @@ import httpx
 import openai
 import pytest
 
-from alignlab.monitor import list_feedback
+from alignlab.monitor import list_feedback, verify_key
+from alignlab.monitor.sessions import create_session
 from tests.web.browser import Browser, find_chromium
 from tests.web.conftest import BOTH_DBS, Service
 from tests.web.fake_upstream import XSS
@@ -84,7 +85,7 @@ def test_browser_filters(service: Service) -> None:
     html = moderator.get("/ui/interactions", params={"text": "banana"}).text
     assert "bananas" in html and "apples" not in html
     assert "Interactions <small>(1)" in html
-    assert moderator.get("/ui/interactions", params={"status": "bogus"}).status_code == 422
+    assert moderator.get("/ui/interactions", params={"status": "bogus"}).status_code == 400
 
 
 @pytest.fixture
@@ -100,9 +101,18 @@ def browser() -> Iterator[Browser]:
 
 
 def _browser_login(browser: Browser, service: Service, key: str) -> None:
+    api_key = verify_key(service.store, key)
+    assert api_key is not None
+    token = create_session(service.store, api_key).token
     browser.call(
         "Network.setCookie",
-        {"name": "alignlab_session", "value": key, "url": f"{service.url}/ui/", "httpOnly": True, "sameSite": "Strict"},
+        {
+            "name": "alignlab_session",
+            "value": token,
+            "url": f"{service.url}/ui/",
+            "httpOnly": True,
+            "sameSite": "Strict",
+        },
     )
 
 

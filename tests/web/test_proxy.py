@@ -10,6 +10,7 @@ import openai
 import pytest
 
 from alignlab.monitor import InteractionFilter, get_interaction, list_interactions
+from alignlab.web import service_state
 from tests.web.conftest import BOTH_DBS, Service
 
 
@@ -75,7 +76,7 @@ def test_upstream_errors_become_502_504_and_are_logged(service: Service) -> None
 
 
 def test_upstream_down_gives_502_and_an_alert(service: Service) -> None:
-    service.app.state.proxy.config = type(service.app.state.proxy.config)(  # type: ignore[attr-defined]
+    service_state(service.app).proxy.config = type(service_state(service.app).proxy.config)(  # type: ignore[attr-defined]
         upstream_base_url="http://127.0.0.1:9/v1", upstream_timeout_s=1.0
     )
     with pytest.raises(openai.APIStatusError) as exc:
@@ -105,9 +106,9 @@ def test_proxy_needs_a_valid_key(service: Service) -> None:
 @pytest.mark.parametrize(
     ("body", "status", "needle"),
     [
-        (b"{not json", 422, "invalid request"),
-        (b'{"model": "echo"}', 422, "messages"),
-        (b'{"model": "echo", "messages": [{"role": "wizard", "content": "x"}]}', 422, "role"),
+        (b"{not json", 400, "invalid request"),
+        (b'{"model": "echo"}', 400, "messages"),
+        (b'{"model": "echo", "messages": [{"role": "wizard", "content": "x"}]}', 400, "role"),
         (b'{"model": "echo", "messages": [{"role": "user", "content": "' + b"x" * 300_000 + b'"}]}', 413, "exceeds"),
     ],
 )

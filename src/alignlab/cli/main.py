@@ -267,9 +267,15 @@ def suites() -> None:
         console.print(f"[bold]{name}[/]  {spec.description} (default dataset: {spec.default_dataset})")
 
 
-from alignlab.cli.serve import register as _register_serve  # noqa: E402
+from alignlab.cli.export import export_app  # noqa: E402
+from alignlab.cli.keys import keys_app  # noqa: E402
+from alignlab.cli.monitor import monitor_app  # noqa: E402
+from alignlab.cli.serve import serve  # noqa: E402
 
-_register_serve(app)
+app.command("serve")(serve)
+app.add_typer(keys_app, name="keys")
+app.add_typer(export_app, name="export")
+app.add_typer(monitor_app, name="monitor")
 
 
 def main() -> None:

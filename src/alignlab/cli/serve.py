@@ -1,49 +1,15 @@
-"""``alignlab serve``, ``alignlab monitor run``, ``alignlab keys …`` and ``alignlab export preferences``."""
+"""``alignlab serve``: the proxy, feedback API, monitor and pages."""
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import Annotated, Optional
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
+from alignlab.cli.monitor import DetectorOpt, NoDriftOpt, RewardModelOpt, RewardThresholdOpt, WebhookOpt, monitor_config
 from alignlab.settings import load_settings
 
-if TYPE_CHECKING:
-    from alignlab.monitor import MonitorConfig
-    from alignlab.store import Store
-
-__all__ = ["register"]
-
-console = Console()
-keys_app = typer.Typer(no_args_is_help=True, help="API keys of the service (hashed at rest, shown once).")
-export_app = typer.Typer(no_args_is_help=True, help="Export data from the store.")
-monitor_app = typer.Typer(no_args_is_help=True, help="The monitor (detectors, rolling rates, alerts) on its own.")
-
-# Options shared by `serve` and `monitor run`.
-DetectorOpt = Annotated[
-    Optional[list[str]],  # noqa: UP045
-    typer.Option(
-        "--detector",
-        help="Detector to run, in order (repeatable); default refusal, toxicity, profanity "
-        "(then reward, harmful with --reward-model).",
-    ),
-]
-RewardModelOpt = Annotated[
-    Optional[str],  # noqa: UP045
-    typer.Option(help="Reward model for the reward detector: ckpt:<name> or a sequence-classification directory."),
-]
-RewardThresholdOpt = Annotated[float, typer.Option(help="Reward scores below this count as a harm signal.")]
-NoDriftOpt = Annotated[bool, typer.Option("--no-drift", help="Skip the MiniLM prompt-drift test.")]
-WebhookOpt = Annotated[Optional[str], typer.Option(help="POST alerts to this URL.")]  # noqa: UP045
-
-
-def _store() -> Store:
-    from alignlab.store import open_store
-
-    return open_store(load_settings().database_url)
+__all__ = ["serve"]
 
 
 def serve(
@@ -74,6 +40,18 @@ def serve(
     detector: DetectorOpt = None,
     reward_model: RewardModelOpt = None,
     reward_threshold: RewardThresholdOpt = 0.0,
+    public_url: Annotated[
+        Optional[str],  # noqa: UP045
+        typer.Option(help="URL people reach the service at, e.g. https://alignlab.example.org (behind a TLS proxy)."),
+    ] = None,
+    secure_cookies: Annotated[
+        Optional[bool],  # noqa: UP045
+        typer.Option(
+            "--secure-cookies/--no-secure-cookies",
+            help="Mark the page session cookie Secure (default: on when --public-url is https).",
+        ),
+    ] = None,
+    session_hours: Annotated[float, typer.Option(help="How long a page login lasts.", min=0.01)] = 12.0,
     access_log: Annotated[
         bool, typer.Option("--access-log", help="Log every HTTP request (each interaction is in the store anyway).")
     ] = False,
@@ -93,126 +71,14 @@ def serve(
             upstream_timeout_s=timeout,
             local_models=tuple(local_model or ()),
         ),
-        monitor=_monitor_config(detector, reward_model, reward_threshold, drift=not no_drift),
+        monitor=monitor_config(detector, reward_model, reward_threshold, drift=not no_drift),
         monitor_enabled=not no_monitor,
         monitor_mode="process" if monitor_process else "thread",
         webhook_url=webhook,
         max_body_bytes=max_body,
         require_key_for_proxy=not open_proxy,
+        public_url=public_url,
+        secure_cookies=secure_cookies,
+        session_hours=session_hours,
     )
     uvicorn.run(create_app(load_settings(), config), host=host, port=port, log_level="info", access_log=access_log)
-
-
-def _monitor_config(
-    detectors: list[str] | None, reward_model: str | None, threshold: float, *, drift: bool
-) -> MonitorConfig:
-    from alignlab.monitor import MonitorConfig
-
-    names = tuple(detectors or MonitorConfig().detectors)
-    if reward_model is None:
-        return MonitorConfig(detectors=names, drift=drift)
-    if not detectors:
-        names = (*names, "reward", "harmful")
-    options = {"reward": {"model": reward_model, "threshold": threshold}}
-    return MonitorConfig(detectors=names, detector_options=options, drift=drift)
-
-
-@monitor_app.command("run")
-def monitor_run(
-    detector: DetectorOpt = None,
-    reward_model: RewardModelOpt = None,
-    reward_threshold: RewardThresholdOpt = 0.0,
-    no_drift: NoDriftOpt = False,
-    webhook: WebhookOpt = None,
-    poll_interval: Annotated[float, typer.Option(help="Seconds between two reads of the store when idle.")] = 0.5,
-    metrics_port: Annotated[
-        Optional[int],  # noqa: UP045
-        typer.Option(help="Serve the monitor's Prometheus metrics on this port."),
-    ] = None,
-) -> None:
-    """Score the store's unscored interactions in this process until Ctrl-C (one worker per store).
-
-    For servers started with --no-monitor, e.g. several replicas on one PostgreSQL store.
-    """
-    import logging
-    import signal
-
-    from alignlab.monitor.metrics import ServiceMetrics
-    from alignlab.monitor.process import SignalStop, run_worker
-
-    logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
-    config = _monitor_config(detector, reward_model, reward_threshold, drift=not no_drift)
-    metrics = ServiceMetrics()
-    if metrics_port is not None:
-        from prometheus_client import start_http_server
-
-        start_http_server(metrics_port, registry=metrics.registry)
-    stop = SignalStop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, lambda *_: stop.set())
-    console.print(f"monitor: {', '.join(config.detectors)} on the store's unscored interactions; Ctrl-C stops")
-    url = load_settings().database_url
-    scored = run_worker(url, config, stop, webhook_url=webhook, poll_s=poll_interval, metrics=metrics)
-    console.print(f"monitor: stopped after scoring {scored} interactions")
-
-
-@keys_app.command("create")
-def keys_create(
-    role: Annotated[str, typer.Option(help="annotator, moderator or admin.")],
-    name: Annotated[str, typer.Option(help="Who or what the key is for.")] = "",
-) -> None:
-    """Create a key; its secret is printed once and never stored."""
-    from alignlab.monitor import create_key
-
-    created = create_key(_store(), role=role, name=name)
-    console.print(f"key id {created.key.id} ({created.key.role}); copy the secret now, it is not shown again:")
-    typer.echo(created.token)
-
-
-@keys_app.command("list")
-def keys_list() -> None:
-    """List keys (ids, names, roles; never secrets)."""
-    from alignlab.monitor import list_keys
-
-    table = Table(title="API keys")
-    for col in ("id", "name", "role", "created", "revoked"):
-        table.add_column(col)
-    for k in list_keys(_store()):
-        table.add_row(
-            k.id,
-            k.name,
-            k.role,
-            f"{k.created_at:%Y-%m-%d %H:%M}",
-            f"{k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "",
-        )
-    console.print(table)
-
-
-@keys_app.command("revoke")
-def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id from `alignlab keys list`.")]) -> None:
-    """Revoke a key."""
-    from alignlab.monitor import revoke_key
-
-    console.print(f"revoked {revoke_key(_store(), key_id).id}")
-
-
-@export_app.command("preferences")
-def export_prefs(
-    out: Annotated[Path, typer.Option(help="Output JSONL (TRL prompt/chosen/rejected + lineage).")],
-    min_score_gap: Annotated[float, typer.Option(help="Score difference that makes a pair.")] = 2.0,
-    implicit: Annotated[bool, typer.Option("--implicit", help="Also pair copied over regenerated answers.")] = False,
-) -> None:
-    """Turn pairwise, thumbs and score feedback into preference pairs."""
-    from alignlab.monitor import export_preferences
-
-    summary = export_preferences(_store(), out, min_score_gap=min_score_gap, include_implicit=implicit)
-    detail = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_source.items())) or "no feedback yet"
-    console.print(f"{summary.pairs} pairs → {summary.path} ({detail})")
-
-
-def register(app: typer.Typer) -> None:
-    """Add the service commands to the main app."""
-    app.command("serve")(serve)
-    app.add_typer(keys_app, name="keys")
-    app.add_typer(export_app, name="export")
-    app.add_typer(monitor_app, name="monitor")

@@ -4,17 +4,24 @@ A commit costs an fsync (PostgreSQL) or a WAL sync (SQLite) whatever its size, s
 load the web layer queues feedback here; one writer task takes everything queued, writes
 it in one transaction on a worker thread and only then answers each waiting request. An
 acknowledged event is therefore committed, exactly as without batching.
+
+One bad row must never fail the others: when the batch's transaction fails, it is retried
+row by row, so only the row that cannot be written gets the error. The error is logged by
+its type only; its message may quote the rows (SQL parameters), i.e. request bodies.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from collections.abc import Callable, Sequence
 from typing import Generic, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
 __all__ = ["GroupCommitter"]
+
+log = logging.getLogger("alignlab.monitor.batching")
 
 In = TypeVar("In")
 Out = TypeVar("Out")
@@ -24,7 +31,8 @@ class GroupCommitter(Generic[In, Out]):
     """Batches :meth:`submit` calls into ``write(batch)`` calls of at most ``max_batch`` items.
 
     ``write`` returns one result per item; a result that is an exception is raised to
-    that item's caller only.
+    that item's caller only. When ``write`` itself raises for a batch of several items,
+    each item is written again on its own (:meth:`_isolate`).
     """
 
     def __init__(self, write: Callable[[Sequence[In]], Sequence[Out | Exception]], *, max_batch: int = 512) -> None:
@@ -61,9 +69,7 @@ class GroupCommitter(Generic[In, Out]):
             while len(batch) < self._max and not self._queue.empty():
                 batch.append(self._queue.get_nowait())
             try:
-                results = await run_in_threadpool(self._write, [item for item, _ in batch])
-            except Exception as exc:  # the whole transaction failed: every caller hears about it
-                results = [exc] * len(batch)
+                results = await run_in_threadpool(self._isolate, [item for item, _ in batch])
             finally:
                 self._busy = False
             for (_, future), result in zip(batch, results, strict=True):
@@ -73,3 +79,14 @@ class GroupCommitter(Generic[In, Out]):
                     future.set_exception(result)
                 else:
                     future.set_result(result)
+
+    def _isolate(self, items: list[In]) -> Sequence[Out | Exception]:
+        """Write ``items`` in one transaction; if it fails, write each alone (on this worker thread)."""
+        try:
+            return self._write(items)
+        except Exception as exc:
+            if len(items) == 1:
+                log.error("a write failed (%s); its caller gets the error", type(exc).__name__)
+                return [exc]
+            log.warning("a batch of %d writes failed (%s); retrying them one by one", len(items), type(exc).__name__)
+        return [result for item in items for result in self._isolate([item])]

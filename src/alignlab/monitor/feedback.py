@@ -22,6 +22,7 @@ from sqlalchemy.orm import aliased
 
 from alignlab.errors import InputError
 from alignlab.monitor.interactions import UnknownInteractionError
+from alignlab.monitor.text import StorableStr
 from alignlab.store import Store
 from alignlab.store.service_tables import FeedbackRow, InteractionRow
 
@@ -48,15 +49,23 @@ __all__ = [
 FeedbackKind = Literal["thumbs", "score", "pairwise", "flag", "implicit"]
 FlagReason = Literal["harmful", "toxic", "privacy", "jailbreak", "misinformation", "spam", "other"]
 FLAG_REASONS: tuple[str, ...] = FlagReason.__args__  # type: ignore[attr-defined]
-_ID = Field(min_length=1, max_length=32, description="Id of a logged interaction (``x-alignlab-interaction-id``).")
-_COMMENT = Field(default=None, max_length=4000, description="Free text.")
+# Ids are what the proxy makes (uuid4 hex); the pattern keeps NUL, surrogates and LIKE/SQL
+# oddities out of every query they reach.
+_ID = Field(
+    min_length=1,
+    max_length=32,
+    pattern=r"^[A-Za-z0-9_-]+$",
+    description="Id of a logged interaction (``x-alignlab-interaction-id``).",
+)
+_COMMENT = Field(default=None, max_length=4000, description="Free text (no NUL, no lone surrogate).")
 
 
 class _Base(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # strict: ``"score": true`` or ``"score": "7"`` is a client bug to report, not to coerce.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     interaction_id: str = _ID
-    comment: str | None = _COMMENT
+    comment: StorableStr | None = _COMMENT
 
 
 class ThumbsFeedback(_Base):

@@ -9,10 +9,11 @@ from datetime import UTC, datetime
 from typing import Any, Literal, NamedTuple
 from uuid import uuid4
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Select, func, insert, select
 
 from alignlab.errors import InputError
+from alignlab.monitor.text import StorableStr, unstorable
 from alignlab.store import Store
 from alignlab.store.service_tables import FeedbackRow, InteractionRow
 
@@ -23,6 +24,7 @@ __all__ = [
     "InteractionStatus",
     "NewInteraction",
     "UnknownInteractionError",
+    "escape_like",
     "get_interaction",
     "list_interactions",
     "prompt_fingerprint",
@@ -83,17 +85,24 @@ class InteractionRecord(BaseModel):
     scored_at: datetime | None
 
 
-class InteractionFilter(BaseModel):
-    """Filters for :func:`list_interactions`; ``None`` means any."""
+MAX_OFFSET = 10_000_000
 
-    model: str | None = None
+
+class InteractionFilter(BaseModel):
+    """Filters for :func:`list_interactions`; ``None`` means any.
+
+    ``text`` matches a substring of the prompt or the response literally (``%`` and ``_`` are
+    not wildcards). ``offset`` is bounded: the databases take a signed 64-bit integer.
+    """
+
+    model: StorableStr | None = Field(default=None, max_length=200)
     status: InteractionStatus | None = None
     refusal: Literal["compliance", "refusal", "partial_refusal"] | None = None
     toxic: bool | None = None
     flagged: bool | None = None
-    text: str | None = None
-    limit: int = 50
-    offset: int = 0
+    text: StorableStr | None = Field(default=None, max_length=200)
+    limit: int = Field(default=50, ge=1, le=10_000)
+    offset: int = Field(default=0, ge=0, le=MAX_OFFSET)
 
 
 class InteractionPage(NamedTuple):
@@ -159,11 +168,18 @@ def get_interaction(store: Store, interaction_id: str) -> InteractionRecord:
     Raises:
         UnknownInteractionError: No interaction has that id.
     """
+    if len(interaction_id) > 32 or unstorable(interaction_id):  # no such id can exist; don't ask the database
+        raise UnknownInteractionError(f"no interaction with id {interaction_id[:40]!r}")
     with store.session() as session:
         row = session.get(InteractionRow, interaction_id)
     if row is None:
         raise UnknownInteractionError(f"no interaction with id {interaction_id!r}")
     return InteractionRecord.model_validate(row)
+
+
+def escape_like(text: str) -> str:
+    """``text`` with LIKE's wildcards (``%``, ``_``) and the escape character (``\\``) escaped."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _filtered(query: Select[Any], f: InteractionFilter) -> Select[Any]:
@@ -172,8 +188,11 @@ def _filtered(query: Select[Any], f: InteractionFilter) -> Select[Any]:
     if f.status:
         query = query.where(InteractionRow.status == f.status)
     if f.text:
-        pattern = f"%{f.text}%"
-        query = query.where(InteractionRow.prompt_text.like(pattern) | InteractionRow.response_text.like(pattern))
+        pattern = f"%{escape_like(f.text)}%"
+        query = query.where(
+            InteractionRow.prompt_text.like(pattern, escape="\\")
+            | InteractionRow.response_text.like(pattern, escape="\\")
+        )
     if f.flagged is not None:
         flagged = select(FeedbackRow.interaction_id).where(FeedbackRow.kind == "flag")
         query = query.where(InteractionRow.id.in_(flagged) if f.flagged else InteractionRow.id.not_in(flagged))

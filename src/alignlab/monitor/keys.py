@@ -14,11 +14,11 @@ from datetime import UTC, datetime
 from typing import Literal, get_args
 
 from pydantic import BaseModel, ConfigDict
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from alignlab.errors import ConfigError
 from alignlab.store import Store
-from alignlab.store.service_tables import ApiKeyRow
+from alignlab.store.service_tables import ApiKeyRow, UiSessionRow
 
 __all__ = [
     "ROLES",
@@ -26,7 +26,6 @@ __all__ = [
     "CreatedKey",
     "Role",
     "create_key",
-    "csrf_token",
     "list_keys",
     "revocation_count",
     "revoke_key",
@@ -38,6 +37,7 @@ Role = Literal["annotator", "moderator", "admin"]
 ROLES: tuple[Role, ...] = get_args(Role)
 _RANK = {role: i for i, role in enumerate(ROLES)}
 _PREFIX = "al_"
+_HEX = frozenset("0123456789abcdef")
 
 
 class ApiKey(BaseModel):
@@ -97,7 +97,9 @@ def verify_key(store: Store, token: str) -> ApiKey | None:
     if not token.startswith(_PREFIX):
         return None
     key_id, sep, secret = token[len(_PREFIX) :].partition("_")
-    if not sep or len(key_id) != 16 or not secret:
+    # The id goes into a query: only what create_key makes (16 hex digits) gets that far, so a
+    # NUL or a lone surrogate in a token is a failed login, not a database error.
+    if not sep or len(key_id) != 16 or not set(key_id) <= _HEX or not secret or not secret.isascii():
         return None
     with store.session() as session:
         row = session.get(ApiKeyRow, key_id)
@@ -108,14 +110,6 @@ def verify_key(store: Store, token: str) -> ApiKey | None:
     return ApiKey.model_validate(row)
 
 
-def csrf_token(store: Store, key: ApiKey) -> str:
-    """A per-key CSRF token derived from the key's stored hash (a server-side secret)."""
-    with store.session() as session:
-        row = session.get(ApiKeyRow, key.id)
-    secret = row.secret_hash if row is not None else ""
-    return hmac.new(secret.encode(), b"csrf", hashlib.sha256).hexdigest()
-
-
 def list_keys(store: Store) -> list[ApiKey]:
     """Every key, oldest first."""
     with store.session() as session:
@@ -124,7 +118,7 @@ def list_keys(store: Store) -> list[ApiKey]:
 
 
 def revoke_key(store: Store, key_id: str) -> ApiKey:
-    """Revoke a key so it no longer authenticates.
+    """Revoke a key so it no longer authenticates, and end its page sessions.
 
     Raises:
         ConfigError: No key has that id.
@@ -134,6 +128,11 @@ def revoke_key(store: Store, key_id: str) -> ApiKey:
         if row is None:
             raise ConfigError(f"no API key with id {key_id!r}")
         row.revoked_at = row.revoked_at or datetime.now(UTC)
+        session.execute(
+            update(UiSessionRow)
+            .where(UiSessionRow.key_id == key_id, UiSessionRow.ended_at.is_(None))
+            .values(ended_at=row.revoked_at)
+        )
         session.commit()
     return ApiKey.model_validate(row)
 

@@ -4,14 +4,18 @@ Every request ends as exactly one interaction row, whatever happens: success, an
 that is down (502), slow (504) or answers with an error (its status). The row is committed
 before the client gets the response (for a stream: before the final ``data: [DONE]``), so an
 acknowledged interaction is never lost. Rows are written by a group commit: concurrent
-requests share one transaction, and each waits for it.
+requests share one transaction, and each waits for it; a row that cannot be written fails
+only its own request (a 500, or an error event instead of ``[DONE]`` on a stream), and the
+failure is logged without the request's content.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from functools import partial
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
@@ -30,6 +34,11 @@ if TYPE_CHECKING:
     from alignlab.models.streaming import TokenStream
 
 __all__ = ["ChatProxy", "ProxyConfig", "ProxyReply"]
+
+log = logging.getLogger("alignlab.monitor.proxy")
+# How long the upstream's model list is trusted, and how often an unknown name may refresh it.
+MODELS_TTL_S = 300.0
+MODELS_RETRY_S = 30.0
 
 
 @dataclass(frozen=True)
@@ -86,6 +95,7 @@ class ChatProxy:
         metrics: Prometheus metrics of the service.
         on_recorded: Called with each committed ``ok`` interaction id (the monitor's queue).
         on_upstream_failure: Called with a short message when the upstream is down or slow.
+        on_upstream_ok: Called when the upstream answered (whatever the status).
     """
 
     def __init__(
@@ -96,9 +106,15 @@ class ChatProxy:
         *,
         on_recorded: Callable[[str], None] = lambda _: None,
         on_upstream_failure: Callable[[str], None] = lambda _: None,
+        on_upstream_ok: Callable[[], None] = lambda: None,
     ) -> None:
         self.store, self.config, self.metrics = store, config, metrics
         self.on_recorded, self.on_upstream_failure = on_recorded, on_upstream_failure
+        self.on_upstream_ok = on_upstream_ok
+        self._known: frozenset[str] = frozenset(config.local_models)
+        self._models_at = float("-inf")  # when the upstream's list was last asked for
+        self._models_ok_at = float("-inf")  # when it last answered
+        self._tasks: set[asyncio.Task[None]] = set()
         self.client = UpstreamClient()
         self._local: dict[str, Any] = {}
         self._writer: GroupCommitter[NewInteraction, str] = GroupCommitter(partial(record_interactions, store))
@@ -108,9 +124,29 @@ class ChatProxy:
         self._writer.start()
 
     async def warm(self) -> None:
-        """Load the local models now, so the first request does not pay for it."""
+        """Load the local models and the upstream's model list now, so the first request does not pay for it."""
         for name in self.config.local_models:
             await run_in_threadpool(self._local_model, name)
+        if self.config.upstream_base_url:
+            await self.list_models()
+
+    def known_model(self, model: str) -> bool:
+        """Whether ``model`` is a local model or on the upstream's ``/models`` list (as last fetched)."""
+        return model in self._known
+
+    def _models_due(self, model: str) -> bool:
+        """Whether to fetch the upstream's list again: it is stale, or ``model`` is new to it (rate-limited)."""
+        if not self.config.upstream_base_url:
+            return False
+        now = time.monotonic()
+        stale = now - self._models_ok_at > MODELS_TTL_S
+        if (stale or model not in self._known) and now - self._models_at > MODELS_RETRY_S:
+            self._models_at = now  # at once: concurrent requests start one refresh, not one each
+            return True
+        return False
+
+    async def _refresh_models(self) -> None:
+        await self.list_models()
 
     async def aclose(self) -> None:
         """Write the queued interactions, close the upstream connection pool."""
@@ -125,12 +161,18 @@ class ChatProxy:
         """The local models plus the upstream's ``/models`` (skipped when unreachable)."""
         data = [{"id": m, "object": "model", "created": 0, "owned_by": "alignlab"} for m in self.config.local_models]
         if self.config.upstream_base_url:
+            self._models_at = time.monotonic()
             try:
                 response = await self.client.request(
                     "GET", f"{self._base}/models", headers=self._headers, timeout_s=self.config.upstream_timeout_s
                 )
+                self.on_upstream_ok()
                 listed = _json_or_none(response.content) if response.status == 200 else None
                 data += [m for m in (listed or {}).get("data", []) if isinstance(m, dict)]
+                if listed is not None:
+                    self._models_ok_at = self._models_at
+                    upstream = {str(m.get("id")) for m in data if isinstance(m.get("id"), str)}
+                    self._known = frozenset(self.config.local_models) | upstream
             except UpstreamUnavailable:
                 self.on_upstream_failure("upstream /models unreachable")
         return {"object": "list", "data": data}
@@ -160,6 +202,8 @@ class ChatProxy:
             "api_key_id": api_key_id,
         }
         headers = {"x-alignlab-interaction-id": interaction_id}
+        if backend == "upstream" and self._models_due(model):  # off the request path
+            self._background(self._refresh_models())
         if backend == "upstream" and not self.config.upstream_base_url:
             failure = _Failure(
                 "error",
@@ -167,7 +211,8 @@ class ChatProxy:
                 _error(f"model {model!r} is not served here", "invalid_request_error", "model_not_found"),
                 "no upstream configured",
             )
-            await self._record(base, start, failure=failure)
+            if not await self._record(base, start, failure=failure):
+                return _store_failed(interaction_id, headers)
             return ProxyReply(interaction_id, 404, failure.body, headers=headers)
         try:
             if stream and backend == "upstream":
@@ -181,9 +226,11 @@ class ChatProxy:
             else:
                 result, raw = await self._generate_local(body), None
         except _Failure as failure:
-            await self._record(base, start, failure=failure)
+            if not await self._record(base, start, failure=failure):
+                return _store_failed(interaction_id, headers)
             return ProxyReply(interaction_id, failure.http_status, failure.body, headers=headers)
-        await self._record(base, start, result=result)
+        if not await self._record(base, start, result=result):
+            return _store_failed(interaction_id, headers)
         if backend == "upstream":  # the upstream's bytes go back unchanged (no second serialisation)
             return ProxyReply(interaction_id, 200, result, headers=headers, raw=raw)
         if stream:  # a local model that cannot stream tokens answers in one piece
@@ -201,6 +248,7 @@ class ChatProxy:
             )
         except UpstreamUnavailable as exc:
             raise self._transport_failure(exc) from exc
+        self.on_upstream_ok()
         return _Answer(_upstream_json(response.status, response.content), response.content)
 
     def _transport_failure(self, exc: UpstreamUnavailable) -> _Failure:
@@ -220,6 +268,7 @@ class ChatProxy:
                 timeout_s=self.config.upstream_timeout_s,
                 body=json.dumps(body).encode(),
             )
+            self.on_upstream_ok()
             if response.status != 200:
                 content = await response.read()
                 response.close()
@@ -255,8 +304,7 @@ class ChatProxy:
             with anyio.CancelScope(shield=True):
                 response.close()
                 failure = await self._end_stream(base, start, "".join(parts), usage, finish, failure, completed)
-        if failure is None:
-            yield b"data: [DONE]\n\n"
+        yield _stream_end(failure)
 
     async def _end_stream(
         self,
@@ -277,7 +325,8 @@ class ChatProxy:
                 "client disconnected mid-stream",
             )
         result = {"choices": [{"message": {"content": text}, "finish_reason": finish}], "usage": usage}
-        await self._record(base, start, result=result if failure is None else None, failure=failure, text=text)
+        if not await self._record(base, start, result=result if failure is None else None, failure=failure, text=text):
+            return _Failure("error", 500, _STORE_FAILED, "the interaction could not be stored")
         return failure
 
     async def _open_local_stream(
@@ -324,8 +373,7 @@ class ChatProxy:
                 failure = await self._end_stream(
                     base, start, "".join(parts), usage, tokens.finish_reason, failure, completed
                 )
-        if failure is None:
-            yield b"data: [DONE]\n\n"
+        yield _stream_end(failure)
 
     async def _generate_local(self, body: dict[str, Any]) -> dict[str, Any]:
         from inspect_ai.model import GenerateConfig
@@ -341,6 +389,7 @@ class ChatProxy:
         except Exception as exc:  # the model failed; the client gets a 500-class error, the row is kept
             raise _local_failure(exc) from exc
         usage = output.usage
+        finish = _finish_reason(output.stop_reason, usage.output_tokens if usage else None, _max_tokens(body))
         return {
             "id": f"chatcmpl-{uuid4().hex}",
             "object": "chat.completion",
@@ -350,7 +399,7 @@ class ChatProxy:
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": output.completion},
-                    "finish_reason": "stop" if output.stop_reason == "stop" else "length",
+                    "finish_reason": finish,
                 }
             ],
             "usage": _usage(usage.input_tokens if usage else 0, usage.output_tokens if usage else 0),
@@ -371,7 +420,8 @@ class ChatProxy:
         result: dict[str, Any] | None = None,
         failure: _Failure | None = None,
         text: str | None = None,
-    ) -> None:
+    ) -> bool:
+        """Write the interaction's row; ``False`` if it could not be written (logged, without content)."""
         latency_ms = (time.perf_counter() - start) * 1000
         usage = (result or {}).get("usage") or {}
         if text is None and result is not None:
@@ -389,14 +439,42 @@ class ChatProxy:
             prompt_tokens=usage.get("prompt_tokens"),
             completion_tokens=usage.get("completion_tokens"),
         )
-        await self._writer.submit(new)
-        self.metrics.requests.labels(new.model, new.status).inc()
+        try:
+            await self._writer.submit(new)
+        except Exception as exc:  # never log the exception's text: it may quote the request
+            log.error("could not store interaction %s: %s", new.id, type(exc).__name__)
+            self.metrics.requests.labels(self._model_label(new.model), "store_error").inc()
+            return False
+        self.metrics.requests.labels(self._model_label(new.model), new.status).inc()
         self.metrics.latency.labels(new.backend).observe(latency_ms / 1000)
         for kind in ("prompt_tokens", "completion_tokens"):
             if isinstance(usage.get(kind), int):
                 self.metrics.tokens.labels(kind).inc(usage[kind])
         if failure is None:
             self.on_recorded(new.id or "")
+        return True
+
+    def _model_label(self, model: str) -> str:
+        return self.metrics.model(model, known=self.known_model(model))
+
+    def _background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.get_running_loop().create_task(work)
+        self._tasks.add(task)  # keep a reference until it is done
+        task.add_done_callback(self._tasks.discard)
+
+
+_STORE_FAILED = _error("the interaction could not be stored; nothing was logged", "server_error", "store_failed")
+
+
+def _store_failed(interaction_id: str, headers: dict[str, str]) -> ProxyReply:
+    return ProxyReply(interaction_id, 500, _STORE_FAILED, headers=headers)
+
+
+def _stream_end(failure: _Failure | None) -> bytes:
+    """``[DONE]`` after a stream whose row is stored, else an error event (the openai SDK raises on it)."""
+    if failure is None:
+        return b"data: [DONE]\n\n"
+    return f"data: {json.dumps(failure.body)}\n\n".encode()
 
 
 def _json_or_none(text: str | bytes) -> dict[str, Any] | None:
@@ -418,6 +496,21 @@ def _upstream_json(status: int, content: bytes) -> dict[str, Any]:
 
 def _max_tokens(body: dict[str, Any]) -> int:
     return int(body.get("max_tokens") or body.get("max_completion_tokens") or 256)
+
+
+def _finish_reason(stop_reason: str, completion_tokens: int | None, max_tokens: int) -> str:
+    """OpenAI's ``finish_reason`` from Inspect's ``stop_reason`` and the token count.
+
+    Inspect's Hugging Face provider reports ``unknown`` whether the model emitted its end
+    token or ran out of budget; a reply shorter than ``max_tokens`` stopped on its own.
+    """
+    if stop_reason in ("max_tokens", "model_length"):
+        return "length"
+    if stop_reason in ("content_filter", "tool_calls"):
+        return stop_reason
+    if stop_reason == "unknown" and completion_tokens is not None and completion_tokens >= max_tokens:
+        return "length"
+    return "stop"
 
 
 def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:

@@ -10,6 +10,12 @@ fixed-window threshold it accumulates weak evidence, and unlike repeated fixed-n
 it does not inflate the false alarm rate by peeking. ``h`` sets the trade-off: a larger
 ``h`` means fewer false alarms (the in-control average run length grows roughly like
 ``exp(h)``) and a longer detection delay.
+
+:class:`CusumAlarm` turns alarms into a state, so an alert fires once per shift instead of
+every few responses: the upward CUSUM (``p0`` → ``p1``) moves it to *firing*; from then on
+a downward CUSUM (``p1`` → ``p0``, i.e. the same test on the complementary outcome) runs,
+and its alarm moves it back to *resolved*. Resolving needs as much evidence of a return to
+``p0`` as firing needed of a shift to ``p1``: that is the hysteresis.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-__all__ = ["BernoulliCusum", "CusumStep"]
+__all__ = ["BernoulliCusum", "CusumAlarm", "CusumStep"]
 
 
 @dataclass(frozen=True)
@@ -61,3 +67,41 @@ class BernoulliCusum:
             self.statistic = 0.0
             return CusumStep(self.h, True, self.n)
         return CusumStep(self.statistic, False, self.n)
+
+
+@dataclass
+class CusumAlarm:
+    """A firing/resolved state driven by an upward and a downward Bernoulli CUSUM.
+
+    Attributes:
+        p0: The in-control rate.
+        p1: The out-of-control rate (must exceed ``p0``).
+        h: Decision threshold of both CUSUMs.
+        firing: The current state.
+    """
+
+    p0: float
+    p1: float
+    h: float = 5.0
+    firing: bool = False
+
+    def __post_init__(self) -> None:
+        self.up = BernoulliCusum(self.p0, self.p1, self.h)
+        # A fall of the rate from p1 to p0 is a rise of the complementary rate from 1 - p1 to 1 - p0.
+        self.down = BernoulliCusum(1.0 - self.p1, 1.0 - self.p0, self.h)
+        self.n = 0
+
+    def update(self, outcome: bool) -> bool | None:
+        """Add one outcome; the new state (``True``: firing) when it changed, else ``None``."""
+        self.n += 1
+        if not self.firing:
+            if self.up.update(outcome).alarm:
+                self.firing = True
+                self.down.statistic = 0.0
+                return True
+            return None
+        if self.down.update(not outcome).alarm:
+            self.firing = False
+            self.up.statistic = 0.0
+            return False
+        return None

@@ -21,12 +21,12 @@ from typing import Any
 from sqlalchemy import Select, select
 
 from alignlab.errors import ConfigError, UnknownNameError
-from alignlab.monitor.alerts import AlertSink
+from alignlab.monitor.alerts import AlertSink, AlertState
 from alignlab.monitor.detectors import Combiner, Detector, detector_names, get_detector
 from alignlab.monitor.drift import DriftTracker, Embedder, minilm_embedder
 from alignlab.monitor.metrics import ServiceMetrics
 from alignlab.monitor.rates import RollingRate, is_flagged
-from alignlab.monitor.sequential import BernoulliCusum
+from alignlab.monitor.sequential import CusumAlarm
 from alignlab.monitor.state import RateNow, state_row
 from alignlab.store import Store
 from alignlab.store.service_tables import InteractionRow, MonitorStateRow
@@ -49,14 +49,20 @@ class MonitorConfig:
             ``{"reward": {"model": "ckpt:rm", "threshold": 0.0}}``).
         window: Outcomes in each rolling rate.
         min_events: No threshold alert before the window holds this many outcomes.
-        thresholds: Metric → rolling rate above which a threshold alert fires (once, until
-            the rate falls back below).
-        cusum: Metric → (p0, p1) of a Bernoulli CUSUM; an alarm raises a sequential alert.
+        thresholds: Metric → rolling rate above which a threshold alert fires (once: it
+            stays firing until the rate falls ``threshold_hysteresis`` below the threshold,
+            then resolves).
+        threshold_hysteresis: Relative margin under the threshold that resolves a threshold
+            alert (0.2: a 20 % threshold resolves at 16 %), so a rate hovering at the
+            threshold does not flap.
+        cusum: Metric → (p0, p1) of a Bernoulli CUSUM; its alarm fires a sequential alert,
+            which resolves when a downward CUSUM (p1 → p0) alarms (see ``CusumAlarm``).
         cusum_h: The CUSUM decision threshold.
         drift: Test prompt drift with MiniLM embeddings.
         drift_window: Prompts in the reference and in the current window.
         drift_every: Prompts between two drift tests.
-        drift_alpha: p-value below which a drift alert fires.
+        drift_alpha: p-value below which a drift alert fires (it resolves at the next test
+            with a p-value at or above it).
         batch_linger_s: After the first queued interaction, wait this long for more before
             scoring. Scoring is not latency-critical, and per-call costs dominate batches of
             one (alt-profanity-check: 2.5 ms for one response, 0.08 ms each in 32; one commit
@@ -73,6 +79,7 @@ class MonitorConfig:
     cusum: dict[str, tuple[float, float]] = field(
         default_factory=lambda: {"harmful": (0.05, 0.2), "refusal": (0.1, 0.3)}
     )
+    threshold_hysteresis: float = 0.2
     cusum_h: float = 5.0
     drift: bool = True
     drift_window: int = 100
@@ -100,8 +107,7 @@ class Monitor:
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._thread: threading.Thread | None = None
         self.rates = {m: RollingRate(config.window) for m in (*config.thresholds, *config.cusum)}
-        self._above: set[str] = set()
-        self._cusums = {m: BernoulliCusum(p0, p1, config.cusum_h) for m, (p0, p1) in config.cusum.items()}
+        self._cusums = {m: CusumAlarm(p0, p1, config.cusum_h) for m, (p0, p1) in config.cusum.items()}
         self.drift: DriftTracker | None = None
         self.last_drift: dict[str, Any] | None = None
 
@@ -236,7 +242,7 @@ class Monitor:
                 for i, result in enumerate(found):
                     results[i][detector.name] = result
                     if result.get("flagged"):
-                        self.metrics.flags.labels(detector.name).inc()
+                        self.metrics.flags.labels(self.metrics.names(detector.name)).inc()
             # Rates, alerts (their own transactions) and drift before this session writes
             # anything: on SQLite a write holds the one write lock, which the proxy needs too.
             for scores in results:
@@ -267,32 +273,47 @@ class Monitor:
             if hit is None:
                 continue
             rolling.add(hit)
-            self.metrics.rate.labels(metric).set(rolling.rate)
-            threshold = self.config.thresholds.get(metric)
-            if threshold is not None and rolling.n >= self.config.min_events:
-                if rolling.rate > threshold and metric not in self._above:
-                    self._above.add(metric)
-                    self.alerts.emit(
-                        "threshold",
-                        metric,
-                        f"{metric} rate {rolling.rate:.1%} over the last {rolling.n} responses exceeds {threshold:.1%}",
-                        value=rolling.rate,
-                        threshold=threshold,
-                        details={"n": rolling.n},
+            self.metrics.rate.labels(self.metrics.names(metric)).set(rolling.rate)
+            self._check_threshold(metric, rolling)
+            alarm = self._cusums.get(metric)
+            changed = alarm.update(hit) if alarm is not None else None
+            if alarm is not None and changed is not None:
+                if changed:
+                    message = (
+                        f"CUSUM: {metric} rate shifted from {alarm.p0:.0%} towards {alarm.p1:.0%} "
+                        f"(after {alarm.n} responses)"
                     )
-                elif rolling.rate <= threshold:
-                    self._above.discard(metric)
-            cusum = self._cusums.get(metric)
-            if cusum is not None and cusum.update(hit).alarm:
-                self.alerts.emit(
+                else:
+                    message = f"CUSUM: {metric} rate back towards {alarm.p0:.0%} (after {alarm.n} responses)"
+                self.alerts.update(
                     "sequential",
                     metric,
-                    f"CUSUM: {metric} rate shifted from {cusum.p0:.0%} "
-                    f"towards {cusum.p1:.0%} (after {cusum.n} responses)",
+                    "firing" if changed else "resolved",
+                    message,
                     value=rolling.rate,
-                    threshold=cusum.h,
-                    details={"p0": cusum.p0, "p1": cusum.p1, "n": cusum.n},
+                    threshold=alarm.h,
+                    details={"p0": alarm.p0, "p1": alarm.p1, "n": alarm.n},
                 )
+
+    def _check_threshold(self, metric: str, rolling: RollingRate) -> None:
+        """Fire above the threshold; resolve only once the rate is ``threshold_hysteresis`` below it."""
+        threshold = self.config.thresholds.get(metric)
+        if threshold is None or rolling.n < self.config.min_events:
+            return
+        firing = self.alerts.state("threshold", metric) == "firing"
+        if not firing and rolling.rate > threshold:
+            state: AlertState = "firing"
+            message = f"{metric} rate {rolling.rate:.1%} over the last {rolling.n} responses exceeds {threshold:.1%}"
+        elif firing and rolling.rate <= threshold * (1.0 - self.config.threshold_hysteresis):
+            state = "resolved"
+            message = (
+                f"{metric} rate {rolling.rate:.1%} over the last {rolling.n} responses is back under {threshold:.1%}"
+            )
+        else:
+            return
+        self.alerts.update(
+            "threshold", metric, state, message, value=rolling.rate, threshold=threshold, details={"n": rolling.n}
+        )
 
     def _check_drift(self, prompts: list[str]) -> None:
         assert self.drift is not None
@@ -301,15 +322,17 @@ class Monitor:
             return
         self.last_drift = {"p_value": result.p_value, "mmd2": result.mmd2, "at": datetime.now(UTC).isoformat()}
         self.metrics.drift_p.set(result.p_value)
-        if result.p_value < self.config.drift_alpha:
-            self.alerts.emit(
-                "drift",
-                "prompts",
-                f"prompt distribution drifted: MMD² {result.mmd2:.4f}, permutation p = {result.p_value:.4f}",
-                value=result.p_value,
-                threshold=self.config.drift_alpha,
-                details=self.last_drift,
-            )
+        drifted = result.p_value < self.config.drift_alpha
+        verdict = "drifted" if drifted else "no longer differs from the reference"
+        self.alerts.update(
+            "drift",
+            "prompts",
+            "firing" if drifted else "resolved",
+            f"prompt distribution {verdict}: MMD² {result.mmd2:.4f}, permutation p = {result.p_value:.4f}",
+            value=result.p_value,
+            threshold=self.config.drift_alpha,
+            details=self.last_drift,
+        )
 
 
 def check_detectors(config: MonitorConfig) -> None:

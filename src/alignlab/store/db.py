@@ -126,7 +126,8 @@ def _create_engine(url: URL, masked: str) -> Engine:
     elif backend == "postgresql":
         connect_args["connect_timeout"] = POSTGRES_CONNECT_TIMEOUT_S
     try:
-        engine = create_engine(url, connect_args=connect_args)
+        # hide_parameters: a failed statement's message must not quote the rows (prompts, answers).
+        engine = create_engine(url, connect_args=connect_args, hide_parameters=True)
     except (ArgumentError, ImportError) as exc:
         raise StoreError(f"unsupported database URL {masked}: {exc}") from exc
     if backend == "sqlite":

@@ -8,6 +8,8 @@
 * ``alerts``: every alert the monitor raised, with the webhook's outcome.
 * ``monitor_state`` (migration ``0104``): a monitor worker's rolling rates and last drift test,
   so the pages can show them when the detectors run in another process.
+* ``ui_sessions`` (migration ``0105``): server-side sessions of the pages (the cookie holds a
+  random id; the table its hash, expiry and end); ``alerts.state`` (``firing``/``resolved``).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from alignlab.store.tables import Base
 
-__all__ = ["AlertRow", "ApiKeyRow", "FeedbackRow", "InteractionRow", "MonitorStateRow"]
+__all__ = ["AlertRow", "ApiKeyRow", "FeedbackRow", "InteractionRow", "MonitorStateRow", "UiSessionRow"]
 
 
 class InteractionRow(Base):
@@ -98,6 +100,7 @@ class AlertRow(Base):
     threshold: Mapped[float | None] = mapped_column(Float)
     details: Mapped[dict[str, Any]]
     webhook_status: Mapped[str | None] = mapped_column(String(64))
+    state: Mapped[str] = mapped_column(String(16), default="firing", server_default="firing")
 
 
 class MonitorStateRow(Base):
@@ -109,3 +112,15 @@ class MonitorStateRow(Base):
     updated_at: Mapped[datetime]
     pid: Mapped[int] = mapped_column(Integer)
     state: Mapped[dict[str, Any]]
+
+
+class UiSessionRow(Base):
+    """A browser session of the pages: the SHA-256 of its random id, its key, expiry and end."""
+
+    __tablename__ = "ui_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key_id: Mapped[str] = mapped_column(ForeignKey("api_keys.id"), index=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    ended_at: Mapped[datetime | None]

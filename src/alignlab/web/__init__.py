@@ -2,5 +2,6 @@
 
 from alignlab.web.app import create_app
 from alignlab.web.config import ServiceConfig
+from alignlab.web.deps import ServiceState, service_state
 
-__all__ = ["ServiceConfig", "create_app"]
+__all__ = ["ServiceConfig", "ServiceState", "create_app", "service_state"]

@@ -9,22 +9,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import threading
-import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from functools import partial
-from typing import Any
+from urllib.parse import unquote_to_bytes
 
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alignlab.errors import AlignlabError
-from alignlab.monitor.alerts import AlertSink
+from alignlab.monitor.alerts import AlertSink, AlertState
 from alignlab.monitor.batching import GroupCommitter
-from alignlab.monitor.feedback import UnknownInteractionError, record_feedback_many
+from alignlab.monitor.feedback import record_feedback_many
 from alignlab.monitor.metrics import ServiceMetrics
 from alignlab.monitor.process import MonitorProcess
 from alignlab.monitor.proxy import ChatProxy
@@ -32,14 +29,15 @@ from alignlab.monitor.worker import Monitor
 from alignlab.settings import Settings
 from alignlab.store import open_store
 from alignlab.web.api import router as api_router
-from alignlab.web.auth import KeyCache
 from alignlab.web.config import ServiceConfig
+from alignlab.web.deps import ServiceState, service_state
+from alignlab.web.errors import error_body, install_error_handlers
+from alignlab.web.keycache import KeyCache
 from alignlab.web.pages import router as pages_router
 
-__all__ = ["create_app"]
+__all__ = ["create_app", "service_state"]
 
 log = logging.getLogger("alignlab.web")
-_UPSTREAM_ALERT_EVERY_S = 60.0
 
 
 class BodyLimit:
@@ -70,40 +68,8 @@ class BodyLimit:
         await self.app(scope, limited, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = JSONResponse(_err(f"request body exceeds {self.limit} bytes", "request_too_large"), 413)
+        response = JSONResponse(error_body(f"request body exceeds {self.limit} bytes", "request_too_large"), 413)
         await response(scope, receive, send)
-
-
-def _err(message: str, code: str) -> dict[str, Any]:
-    # The OpenAI error shape, so the openai SDK shows the message.
-    return {
-        "error": {"message": message, "type": "invalid_request_error", "code": code, "param": None},
-        "detail": message,
-    }
-
-
-def _install_handlers(app: FastAPI) -> None:
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if exc.status_code in (302, 303):
-            return Response(status_code=exc.status_code, headers=exc.headers)
-        return JSONResponse(_err(str(exc.detail), f"http_{exc.status_code}"), exc.status_code, headers=exc.headers)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(request: Request, exc: RequestValidationError) -> Response:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg')}"
-            for e in exc.errors()[:5]
-        )
-        return JSONResponse(_err(f"invalid request: {problems}", "invalid_request"), 422)
-
-    @app.exception_handler(UnknownInteractionError)
-    async def unknown(request: Request, exc: UnknownInteractionError) -> Response:
-        return JSONResponse(_err(str(exc), "unknown_interaction"), 404)
-
-    @app.exception_handler(AlignlabError)
-    async def user_error(request: Request, exc: AlignlabError) -> Response:
-        return JSONResponse(_err(str(exc), "bad_request"), 400)
 
 
 _HEADERS = [
@@ -134,19 +100,56 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _upstream_alerter(sink: AlertSink) -> Callable[[str], None]:
-    last = [0.0]
-    lock = threading.Lock()
+class UnstorableUrl:
+    """Refuse a path or query string with a NUL character (400) before any route sees it.
 
-    def alert(message: str) -> None:
-        with lock:
-            if time.monotonic() - last[0] < _UPSTREAM_ALERT_EVERY_S:
+    Percent-decoding turns ``%00`` into a NUL, which PostgreSQL refuses in every query
+    parameter; an invalid UTF-8 sequence is already decoded as U+FFFD, so NUL is the one
+    character to stop here (JSON bodies are checked by their models).
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"] or b"\x00" in unquote_to_bytes(scope.get("query_string", b""))
+        ):
+            body = error_body("invalid request: the URL contains a NUL character", "invalid_request")
+            await JSONResponse(body, 400)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
+class UpstreamAlerts:
+    """The ``upstream`` alert: firing when the upstream is down or slow, resolved when it answers again.
+
+    Called on the request path, so it only compares with the state in memory; a state change
+    is written (and the webhook called) on a thread of its own.
+    """
+
+    def __init__(self, sink: AlertSink) -> None:
+        self.sink = sink
+        self._firing: bool | None = None
+        self._lock = threading.Lock()
+
+    def failed(self, message: str) -> None:
+        """The upstream was unreachable or too slow."""
+        self._set(True, message)
+
+    def answered(self) -> None:
+        """The upstream answered a request."""
+        if self._firing is False:  # the common case: no lock, no thread
+            return
+        self._set(False, "upstream answers again")
+
+    def _set(self, firing: bool, message: str) -> None:
+        with self._lock:
+            if self._firing == firing:
                 return
-            last[0] = time.monotonic()
-        # The webhook may be slow; never on the request path.
-        threading.Thread(target=sink.emit, args=("upstream", "upstream", message), daemon=True).start()
-
-    return alert
+            self._firing = firing
+        state: AlertState = "firing" if firing else "resolved"
+        threading.Thread(target=self.sink.update, args=("upstream", "upstream", state, message), daemon=True).start()
 
 
 def create_app(settings: Settings, config: ServiceConfig | None = None) -> FastAPI:
@@ -174,24 +177,34 @@ def create_app(settings: Settings, config: ServiceConfig | None = None) -> FastA
         elif config.monitor_enabled:
             child = MonitorProcess(database_url, config.monitor, webhook_url=config.webhook_url)
             child.start()
+        upstream_alerts = UpstreamAlerts(sink)
         proxy = ChatProxy(
             store,
             config.proxy,
             metrics,
             on_recorded=monitor.submit if monitor else lambda _: None,
-            on_upstream_failure=_upstream_alerter(sink),
+            on_upstream_failure=upstream_alerts.failed,
+            on_upstream_ok=upstream_alerts.answered,
         )
-        app.state.store, app.state.metrics, app.state.monitor, app.state.proxy = store, metrics, monitor, proxy
-        app.state.monitor_process = child
-        app.state.keys, app.state.config, app.state.alerts = KeyCache(store), config, sink
-        app.state.feedback = GroupCommitter(partial(record_feedback_many, store))
-        app.state.feedback.start()
+        service = ServiceState(
+            store=store,
+            config=config,
+            metrics=metrics,
+            proxy=proxy,
+            keys=KeyCache(store),
+            feedback=GroupCommitter(partial(record_feedback_many, store)),
+            alerts=sink,
+            monitor=monitor,
+            monitor_process=child,
+        )
+        app.state.service = service
+        service.feedback.start()
         proxy.start()
         await proxy.warm()
         try:
             yield
         finally:
-            await app.state.feedback.stop()
+            await service.feedback.stop()
             await proxy.aclose()
             if monitor is not None:
                 monitor.stop()
@@ -205,9 +218,10 @@ def create_app(settings: Settings, config: ServiceConfig | None = None) -> FastA
         lifespan=lifespan,
         description="OpenAI-compatible proxy with online monitoring and a feedback API.",
     )
-    _install_handlers(app)
+    install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(pages_router)
+    app.add_middleware(UnstorableUrl)
     app.add_middleware(BodyLimit, limit=config.max_body_bytes)
     app.add_middleware(SecurityHeaders)
     return app

@@ -1,63 +1,23 @@
-"""Who is calling: API keys from the ``Authorization: Bearer`` header (API) or the session cookie (pages)."""
+"""Who is calling: API keys from the ``Authorization: Bearer`` header (API) or a server-side session (pages).
+
+The page session cookie holds a random session id, never the key: the store keeps its hash,
+its expiry and whether it was ended (logout) or its key revoked.
+"""
 
 from __future__ import annotations
 
-import hashlib
-import time
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from alignlab.monitor.keys import ApiKey, Role, revocation_count, role_allows, verify_key
-from alignlab.store import Store
+from alignlab.monitor.keys import ApiKey, Role, role_allows
+from alignlab.monitor.sessions import UiSession, find_session
+from alignlab.web.deps import KeysDep, StoreDep
 
-__all__ = ["COOKIE", "KeyCache", "api_key", "optional_api_key", "page_key", "require_role"]
+__all__ = ["COOKIE", "ApiKeyDep", "OptionalApiKeyDep", "PageSessionDep", "api_key", "optional_api_key", "require_role"]
 
 COOKIE = "alignlab_session"
-_TTL_S = 60.0
-REVOCATION_POLL_S = 1.0
-
-
-class KeyCache:
-    """Verified keys, so a busy proxy does not hash and query on every request.
-
-    Keyed by a SHA-256 of the token, so the plaintext is not kept in memory longer than a
-    request. Revocation is immediate in this process (:meth:`forget`) and takes at most
-    ``REVOCATION_POLL_S`` (plus one request's time) from another one, such as
-    ``alignlab keys revoke``: at most once a second a lookup counts the revoked keys in the
-    store, and a changed count empties the cache. A positive entry lives ``_TTL_S`` at most.
-    """
-
-    def __init__(self, store: Store) -> None:
-        self.store = store
-        self._cache: dict[str, tuple[float, ApiKey | None]] = {}
-        self._revoked: int | None = None
-        self._polled_at = float("-inf")
-
-    async def verify(self, token: str) -> ApiKey | None:
-        """The key behind ``token``, or ``None``."""
-        now = time.monotonic()
-        if now - self._polled_at >= REVOCATION_POLL_S:
-            self._polled_at = now  # before the await: concurrent requests poll once
-            revoked = await run_in_threadpool(revocation_count, self.store)
-            if revoked != self._revoked:
-                self._cache.clear()
-                self._revoked = revoked
-        digest = hashlib.sha256(token.encode()).hexdigest()
-        hit = self._cache.get(digest)
-        if hit is not None and hit[0] > now:
-            return hit[1]
-        key = await run_in_threadpool(verify_key, self.store, token)
-        if len(self._cache) > 10_000:
-            self._cache.clear()
-        self._cache[digest] = (time.monotonic() + _TTL_S, key)
-        return key
-
-    def forget(self, key_id: str) -> None:
-        """Drop every cached verification of ``key_id`` (call right after revoking it)."""
-        for digest in [d for d, (_, key) in self._cache.items() if key is not None and key.id == key_id]:
-            self._cache.pop(digest, None)
 
 
 def _bearer(request: Request) -> str | None:
@@ -68,29 +28,34 @@ def _bearer(request: Request) -> str | None:
     return request.headers.get("x-api-key") or None
 
 
-async def optional_api_key(request: Request) -> ApiKey | None:
+async def optional_api_key(request: Request, keys: KeysDep) -> ApiKey | None:
     """The caller's key from the headers; 401 when one is given but wrong."""
     token = _bearer(request)
     if token is None:
         return None
-    key: ApiKey | None = await request.app.state.keys.verify(token)
+    key = await keys.verify(token)
     if key is None:
         raise HTTPException(401, "invalid or revoked API key")
     return key
 
 
-async def api_key(request: Request) -> ApiKey:
+OptionalApiKeyDep = Annotated[ApiKey | None, Depends(optional_api_key)]
+
+
+async def api_key(key: OptionalApiKeyDep) -> ApiKey:
     """The caller's key from the headers; 401 when missing or wrong."""
-    key = await optional_api_key(request)
     if key is None:
         raise HTTPException(401, "missing API key: send 'Authorization: Bearer <key>'")
     return key
 
 
+ApiKeyDep = Annotated[ApiKey, Depends(api_key)]
+
+
 def require_role(role: Role) -> object:
     """A dependency that demands a key of at least ``role`` (403 otherwise)."""
 
-    async def check(key: Annotated[ApiKey, Depends(api_key)]) -> ApiKey:
+    async def check(key: ApiKeyDep) -> ApiKey:
         if not role_allows(key.role, role):
             raise HTTPException(403, f"this needs a {role} key; yours is {key.role}")
         return key
@@ -98,10 +63,12 @@ def require_role(role: Role) -> object:
     return Depends(check)
 
 
-async def page_key(request: Request) -> ApiKey | None:
-    """The key of the browser session cookie, or ``None`` (the page then redirects to login)."""
+async def page_session(request: Request, store: StoreDep) -> UiSession | None:
+    """The live session of the browser's cookie, or ``None`` (the page then redirects to login)."""
     token = request.cookies.get(COOKIE)
-    if not token:
+    if not token or len(token) > 200:
         return None
-    key: ApiKey | None = await request.app.state.keys.verify(token)
-    return key
+    return await run_in_threadpool(find_session, store, token)
+
+
+PageSessionDep = Annotated[UiSession | None, Depends(page_session)]

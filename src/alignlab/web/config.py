@@ -28,7 +28,11 @@ class ServiceConfig:
         max_body_bytes: Requests with a larger body get 413.
         require_key_for_proxy: Chat completions need an API key (any role), since they write a row.
         database_url: Overrides the settings' store URL.
-        secure_cookies: Mark the UI session cookie ``Secure`` (set behind HTTPS).
+        public_url: The URL people reach the service at (e.g. ``https://alignlab.example.org``)
+            when it sits behind a TLS-terminating proxy; forms from that origin are accepted.
+        secure_cookies: Mark the UI session cookie ``Secure``; ``None``: when ``public_url``
+            is https.
+        session_hours: How long a page session lasts after login.
     """
 
     proxy: ProxyConfig = field(default_factory=ProxyConfig)
@@ -39,4 +43,13 @@ class ServiceConfig:
     max_body_bytes: int = 1_000_000
     require_key_for_proxy: bool = True
     database_url: str | None = None
-    secure_cookies: bool = False
+    public_url: str | None = None
+    secure_cookies: bool | None = None
+    session_hours: float = 12.0
+
+    @property
+    def cookies_secure(self) -> bool:
+        """Whether the session cookie is ``Secure``: as set, else when the public URL is https."""
+        if self.secure_cookies is not None:
+            return self.secure_cookies
+        return (self.public_url or "").lower().startswith("https://")

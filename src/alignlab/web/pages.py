@@ -3,8 +3,9 @@ compliance-gap runs and their transcripts.
 
 Safety: templates autoescape everything (model output is text, never markup); a strict
 Content-Security-Policy allows only the page's own nonce-tagged script; every form POST
-carries a per-key CSRF token and must come from this origin; the session cookie is
-HttpOnly and SameSite=Strict.
+carries the session's CSRF token and must come from this origin; the session cookie holds
+a random session id (never the key), is HttpOnly, SameSite=Strict, and Secure behind HTTPS;
+logout and key revocation end the session in the store.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from __future__ import annotations
 import hmac
 import secrets
 from datetime import UTC, datetime, timedelta
-from functools import cache
+from functools import cache, partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
-from urllib.parse import parse_qs, urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
@@ -35,17 +36,22 @@ from alignlab.monitor.feedback import (
     resolve_flag,
 )
 from alignlab.monitor.interactions import InteractionFilter, get_interaction, list_interactions
-from alignlab.monitor.keys import ApiKey, Role, csrf_token, role_allows
+from alignlab.monitor.keys import Role, role_allows
 from alignlab.monitor.rates import RATE_METRICS, harmful_is_stand_in, rate_series
+from alignlab.monitor.sessions import UiSession, create_session, end_session
 from alignlab.monitor.state import read_monitor_state
 from alignlab.store import get_run, list_runs
-from alignlab.web.auth import COOKIE, page_key
+from alignlab.web.auth import COOKIE, PageSessionDep
 from alignlab.web.charts import rate_chart
+from alignlab.web.config import ServiceConfig
+from alignlab.web.deps import ConfigDep, KeysDep, StoreDep
 
 __all__ = ["router"]
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
-PageKey = Annotated[ApiKey | None, Depends(page_key)]
+_PAGE_SIZE = 50
+MAX_PAGE = 100_000  # 50 rows a page: past every store this serves, and far from a 64-bit offset
+Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
 
 
 @cache
@@ -58,17 +64,17 @@ class _Redirect(HTTPException):
         super().__init__(303, headers={"Location": to})
 
 
-def _need(key: ApiKey | None, role: Role) -> ApiKey:
-    if key is None:
+def _need(session: UiSession | None, role: Role) -> UiSession:
+    if session is None:
         raise _Redirect("/ui/login")
-    if not role_allows(key.role, role):
-        raise HTTPException(403, f"this page needs a {role} key; yours is {key.role}")
-    return key
+    if not role_allows(session.key.role, role):
+        raise HTTPException(403, f"this page needs a {role} key; yours is {session.key.role}")
+    return session
 
 
-async def _render(request: Request, template: str, key: ApiKey | None, **context: Any) -> HTMLResponse:
+def _render(template: str, session: UiSession | None, **context: Any) -> HTMLResponse:
     nonce = secrets.token_urlsafe(16)
-    csrf = await run_in_threadpool(csrf_token, request.app.state.store, key) if key else ""
+    csrf, key = (session.csrf, session.key) if session else ("", None)
     html = _templates().get_template(template).render(nonce=nonce, csrf=csrf, key=key, **context)
     response = HTMLResponse(html)
     response.headers["Content-Security-Policy"] = (
@@ -79,80 +85,92 @@ async def _render(request: Request, template: str, key: ApiKey | None, **context
     return response
 
 
-async def _form(request: Request, key: ApiKey | None) -> dict[str, str]:
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+async def _form(request: Request, config: ServiceConfig, session: UiSession | None) -> dict[str, str]:
     """Parse an urlencoded form and check its origin and CSRF token."""
     origin = request.headers.get("origin")
-    if origin is not None and origin != f"{request.url.scheme}://{request.url.netloc}":
+    allowed = {_origin(str(request.url))} | ({_origin(config.public_url)} if config.public_url else set())
+    if origin is not None and origin.lower() not in allowed:
         raise HTTPException(403, "cross-origin form submission refused")
     fields = {k: v[0] for k, v in parse_qs((await request.body()).decode("utf-8", "replace")).items()}
-    if key is not None:
-        expected = await run_in_threadpool(csrf_token, request.app.state.store, key)
-        if not hmac.compare_digest(fields.get("csrf", ""), expected):
-            raise HTTPException(403, "missing or wrong CSRF token; reload the page and try again")
+    if session is not None and not hmac.compare_digest(fields.get("csrf", ""), session.csrf):
+        raise HTTPException(403, "missing or wrong CSRF token; reload the page and try again")
     return fields
 
 
 @router.get("/login")
-async def login_page(request: Request, error: str = "") -> HTMLResponse:
+async def login_page(error: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
     """Ask for an API key."""
-    return await _render(request, "login.html", None, error=error[:200])
+    return _render("login.html", None, error=error)
 
 
 @router.post("/login")
-async def login(request: Request) -> Response:
-    """Check the key and keep it in an HttpOnly, SameSite=Strict cookie."""
-    fields = await _form(request, None)
+async def login(request: Request, store: StoreDep, keys: KeysDep, config: ConfigDep) -> Response:
+    """Check the key and start a server-side session; the cookie holds only the session's random id."""
+    fields = await _form(request, config, None)
     token = fields.get("key", "").strip()
-    key = await request.app.state.keys.verify(token) if token else None
+    key = await keys.verify(token) if token else None
     if key is None:
         return RedirectResponse("/ui/login?" + urlencode({"error": "invalid or revoked API key"}), 303)
+    ttl = timedelta(hours=config.session_hours)
+    new = await run_in_threadpool(partial(create_session, store, key, ttl=ttl))
     response = RedirectResponse("/ui/" if role_allows(key.role, "moderator") else "/ui/label", 303)
     response.set_cookie(
         COOKIE,
-        token,
+        new.token,
         httponly=True,
         samesite="strict",
         path="/ui",
-        secure=request.app.state.config.secure_cookies,
-        max_age=12 * 3600,
+        secure=config.cookies_secure,
+        max_age=int(ttl.total_seconds()),
     )
     return response
 
 
 @router.post("/logout")
-async def logout(request: Request, key: PageKey) -> Response:
-    """Forget the session cookie."""
-    await _form(request, key)
+async def logout(request: Request, session: PageSessionDep, store: StoreDep, config: ConfigDep) -> Response:
+    """End the session in the store and drop the cookie."""
+    await _form(request, config, session)
+    token = request.cookies.get(COOKIE)
+    if token:
+        await run_in_threadpool(end_session, store, token)
     response = RedirectResponse("/ui/login", 303)
-    response.delete_cookie(COOKIE, path="/ui")
+    response.delete_cookie(COOKIE, path="/ui", httponly=True, samesite="strict", secure=config.cookies_secure)
     return response
 
 
 @router.get("/")
-async def dashboard(request: Request, key: PageKey, hours: int = 24, bucket_minutes: int = 60) -> HTMLResponse:
+async def dashboard(
+    session: PageSessionDep,
+    store: StoreDep,
+    config: ConfigDep,
+    hours: Annotated[int, Query(ge=1, le=24 * 30)] = 24,
+    bucket_minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 60,
+) -> HTMLResponse:
     """Rates over time, rolling rates, drift and recent alerts."""
-    key = _need(key, "moderator")
-    hours, bucket_minutes = min(max(hours, 1), 24 * 30), min(max(bucket_minutes, 1), 24 * 60)
+    session = _need(session, "moderator")
     since = datetime.now(UTC) - timedelta(hours=hours)
-    store = request.app.state.store
     series = await run_in_threadpool(rate_series, store, since=since, bucket=timedelta(minutes=bucket_minutes))
     alerts = await run_in_threadpool(list_alerts, store, limit=20)
     monitor = await run_in_threadpool(read_monitor_state, store)
     charts = {m: rate_chart(series[m]) for m in RATE_METRICS}
     totals = {m: (sum(b.k for b in series[m]), sum(b.n for b in series[m])) for m in RATE_METRICS}
     labels = {m: f"{m} rate" for m in RATE_METRICS}
-    if harmful_is_stand_in(request.app.state.config.monitor.detectors):
+    if harmful_is_stand_in(config.monitor.detectors):
         labels["harmful"] = "harmful rate (stand-in: toxicity or profanity; no harmful detector configured)"
-    return await _render(
-        request,
+    return _render(
         "dashboard.html",
-        key,
+        session,
         charts=charts,
         totals=totals,
         labels=labels,
         alerts=alerts,
         monitor=monitor,
-        monitor_enabled=request.app.state.config.monitor_enabled,
+        monitor_enabled=config.monitor_enabled,
         hours=hours,
         bucket_minutes=bucket_minutes,
     )
@@ -160,18 +178,18 @@ async def dashboard(request: Request, key: PageKey, hours: int = 24, bucket_minu
 
 @router.get("/interactions")
 async def browser(
-    request: Request,
-    key: PageKey,
-    model: str = "",
-    status: str = "",
-    refusal: str = "",
-    toxic: str = "",
-    flagged: str = "",
-    text: str = "",
-    page: int = 1,
+    session: PageSessionDep,
+    store: StoreDep,
+    model: Annotated[str, Query(max_length=200)] = "",
+    status: Annotated[str, Query(max_length=32)] = "",
+    refusal: Annotated[str, Query(max_length=32)] = "",
+    toxic: Annotated[str, Query(max_length=8)] = "",
+    flagged: Annotated[str, Query(max_length=8)] = "",
+    text: Annotated[str, Query(max_length=200)] = "",
+    page: Page = 1,
 ) -> HTMLResponse:
     """Browse logged traffic with filters (moderator or admin)."""
-    key = _need(key, "moderator")
+    session = _need(session, "moderator")
     try:
         f = InteractionFilter.model_validate(
             {
@@ -180,14 +198,14 @@ async def browser(
                 "refusal": refusal or None,
                 "toxic": {"yes": True, "no": False}.get(toxic),
                 "flagged": {"yes": True, "no": False}.get(flagged),
-                "text": text[:200] or None,
-                "limit": 50,
-                "offset": 50 * (max(page, 1) - 1),
+                "text": text or None,
+                "limit": _PAGE_SIZE,
+                "offset": _PAGE_SIZE * (page - 1),
             }
         )
     except ValidationError as exc:
-        raise HTTPException(422, f"bad filter: {exc.errors()[0]['msg']}") from exc
-    result = await run_in_threadpool(list_interactions, request.app.state.store, f)
+        raise HTTPException(400, f"bad filter: {exc.errors()[0]['msg']}") from exc
+    result = await run_in_threadpool(list_interactions, store, f)
     query = {
         k: v
         for k, v in {
@@ -200,10 +218,9 @@ async def browser(
         }.items()
         if v
     }
-    return await _render(
-        request,
+    return _render(
         "interactions.html",
-        key,
+        session,
         items=result.items,
         total=result.total,
         f=f,
@@ -215,18 +232,20 @@ async def browser(
 
 
 @router.get("/interactions/{interaction_id}")
-async def detail(request: Request, key: PageKey, interaction_id: str) -> HTMLResponse:
+async def detail(session: PageSessionDep, store: StoreDep, interaction_id: str) -> HTMLResponse:
     """One interaction, its scores and a flag form."""
-    key = _need(key, "moderator")
-    item = await run_in_threadpool(get_interaction, request.app.state.store, interaction_id)
-    return await _render(request, "interaction.html", key, item=item, reasons=FLAG_REASONS)
+    session = _need(session, "moderator")
+    item = await run_in_threadpool(get_interaction, store, interaction_id)
+    return _render("interaction.html", session, item=item, reasons=FLAG_REASONS)
 
 
 @router.post("/interactions/{interaction_id}/flag")
-async def flag(request: Request, key: PageKey, interaction_id: str) -> Response:
+async def flag(
+    request: Request, session: PageSessionDep, store: StoreDep, config: ConfigDep, interaction_id: str
+) -> Response:
     """Flag an interaction from the browser."""
-    key = _need(key, "moderator")
-    fields = await _form(request, key)
+    session = _need(session, "moderator")
+    fields = await _form(request, config, session)
     try:
         item = FlagFeedback.model_validate(
             {
@@ -237,29 +256,28 @@ async def flag(request: Request, key: PageKey, interaction_id: str) -> Response:
             }
         )
     except ValidationError as exc:
-        raise HTTPException(422, f"bad flag: {exc.errors()[0]['msg']}") from exc
-    await run_in_threadpool(record_feedback, request.app.state.store, item, api_key_id=key.id)
+        raise HTTPException(400, f"bad flag: {exc.errors()[0]['msg']}") from exc
+    await run_in_threadpool(record_feedback, store, item, api_key_id=session.key.id)
     return RedirectResponse(f"/ui/interactions/{interaction_id}", 303)
 
 
 @router.get("/label")
-async def label_page(request: Request, key: PageKey) -> HTMLResponse:
+async def label_page(session: PageSessionDep, store: StoreDep) -> HTMLResponse:
     """Two responses to the same prompt side by side; keys 1 / 2 / 0 (tie)."""
-    key = _need(key, "annotator")
-    store = request.app.state.store
+    session = _need(session, "annotator")
     task = await run_in_threadpool(next_pair_task, store)
     a = b = None
     if task is not None:
         a = await run_in_threadpool(get_interaction, store, task.a)
         b = await run_in_threadpool(get_interaction, store, task.b)
-    return await _render(request, "label.html", key, task=task, a=a, b=b)
+    return _render("label.html", session, task=task, a=a, b=b)
 
 
 @router.post("/label")
-async def label(request: Request, key: PageKey) -> Response:
+async def label(request: Request, session: PageSessionDep, store: StoreDep, config: ConfigDep) -> Response:
     """Record one pairwise choice and show the next pair."""
-    key = _need(key, "annotator")
-    fields = await _form(request, key)
+    session = _need(session, "annotator")
+    fields = await _form(request, config, session)
     try:
         item = PairwiseFeedback.model_validate(
             {
@@ -270,35 +288,33 @@ async def label(request: Request, key: PageKey) -> Response:
             }
         )
     except ValidationError as exc:
-        raise HTTPException(422, f"bad choice: {exc.errors()[0]['msg']}") from exc
-    await run_in_threadpool(record_feedback, request.app.state.store, item, api_key_id=key.id)
+        raise HTTPException(400, f"bad choice: {exc.errors()[0]['msg']}") from exc
+    await run_in_threadpool(record_feedback, store, item, api_key_id=session.key.id)
     return RedirectResponse("/ui/label", 303)
 
 
 @router.get("/flags")
-async def flags_page(request: Request, key: PageKey) -> HTMLResponse:
+async def flags_page(session: PageSessionDep, store: StoreDep) -> HTMLResponse:
     """Open moderator flags, oldest first."""
-    key = _need(key, "moderator")
-    store = request.app.state.store
+    session = _need(session, "moderator")
     flags = await run_in_threadpool(list_open_flags, store)
     items = {f.interaction_id: await run_in_threadpool(get_interaction, store, f.interaction_id) for f in flags}
-    return await _render(request, "flags.html", key, flags=flags, items=items)
+    return _render("flags.html", session, flags=flags, items=items)
 
 
 @router.post("/flags/{feedback_id}")
-async def resolve(request: Request, key: PageKey, feedback_id: str) -> Response:
+async def resolve(
+    request: Request, session: PageSessionDep, store: StoreDep, config: ConfigDep, feedback_id: str
+) -> Response:
     """Confirm or dismiss a flag."""
-    key = _need(key, "moderator")
-    fields = await _form(request, key)
+    session = _need(session, "moderator")
+    fields = await _form(request, config, session)
     resolutions: dict[str, Literal["confirmed", "dismissed"]] = {"confirmed": "confirmed", "dismissed": "dismissed"}
     resolution = resolutions.get(fields.get("resolution", ""))
     if resolution is None:
-        raise HTTPException(422, "resolution must be confirmed or dismissed")
-    await run_in_threadpool(resolve_flag, request.app.state.store, feedback_id, resolution)
+        raise HTTPException(400, "resolution must be confirmed or dismissed")
+    await run_in_threadpool(resolve_flag, store, feedback_id, resolution)
     return RedirectResponse("/ui/flags", 303)
-
-
-_PAGE_SIZE = 50
 
 
 def _gap_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
@@ -307,30 +323,30 @@ def _gap_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @router.get("/compliance-gap")
-async def cgap_runs(request: Request, key: PageKey) -> HTMLResponse:
+async def cgap_runs(session: PageSessionDep, store: StoreDep) -> HTMLResponse:
     """Compliance-gap runs recorded in the store, newest first (moderator or admin)."""
-    key = _need(key, "moderator")
-    runs = await run_in_threadpool(list_runs, request.app.state.store, suite="compliance-gap", limit=200)
-    return await _render(request, "cgap_runs.html", key, runs=runs, gaps={r.id: _gap_rows(r.metrics) for r in runs})
+    session = _need(session, "moderator")
+    runs = await run_in_threadpool(list_runs, store, suite="compliance-gap", limit=200)
+    return _render("cgap_runs.html", session, runs=runs, gaps={r.id: _gap_rows(r.metrics) for r in runs})
 
 
 @router.get("/compliance-gap/{run_id}")
 async def cgap_run(
-    request: Request,
-    key: PageKey,
+    session: PageSessionDep,
+    store: StoreDep,
     run_id: str,
-    condition: str = "",
-    label: str = "",
-    prefix: str = "",
-    af: str = "",
-    page: int = 1,
+    condition: Annotated[str, Query(max_length=200)] = "",
+    label: Annotated[str, Query(max_length=200)] = "",
+    prefix: Annotated[str, Query(max_length=200)] = "",
+    af: Annotated[str, Query(max_length=200)] = "",
+    page: Page = 1,
 ) -> HTMLResponse:
     """One run's transcripts from its Inspect log, filtered by condition and labels."""
-    key = _need(key, "moderator")
+    session = _need(session, "moderator")
     from alignlab.evals.compliance_gap.explorer import filter_values, load_transcripts, select_transcripts
 
     try:
-        run = await run_in_threadpool(get_run, request.app.state.store, run_id[:64])
+        run = await run_in_threadpool(get_run, store, run_id[:64])
         if run.suite != "compliance-gap" or not run.log_path:
             raise InputError(f"run {run.id[:8]} is not a compliance-gap run with a log")
         transcripts = await run_in_threadpool(load_transcripts, Path(run.log_path))
@@ -338,12 +354,10 @@ async def cgap_run(
         raise HTTPException(404, str(exc)) from exc
     chosen = {"condition": condition, "label": label, "prefix": prefix, "af": af}
     shown = select_transcripts(transcripts, chosen)
-    page = max(page, 1)
     query = {k: v for k, v in chosen.items() if v}
-    return await _render(
-        request,
+    return _render(
         "cgap_run.html",
-        key,
+        session,
         run=run,
         gaps=_gap_rows(run.metrics),
         rates=run.metrics.get("rates", []),
