@@ -6,7 +6,7 @@ export TRANSFORMERS_OFFLINE = 1
 export HF_DATASETS_OFFLINE = 1
 VENV := .venv/bin
 
-.PHONY: setup demo align-demo cai-demo test lint typecheck fast bench bench-train
+.PHONY: setup demo align-demo cai-demo loop-demo test lint typecheck fast bench bench-train
 setup:
 	bash scripts/setup.sh
 
@@ -35,6 +35,10 @@ align-demo: setup
 
 cai-demo: setup
 	ALIGNLAB_DATA_DIR=$${ALIGNLAB_DATA_DIR:-$(CURDIR)/../shared/data} $(VENV)/alignlab cai run --config examples/cai/cai-default.yaml
+
+# serve → feedback through the API → export → DPO → evaluate → gate → lineage, on `default`.
+loop-demo: setup
+	ALIGNLAB_DATA_DIR=$${ALIGNLAB_DATA_DIR:-$(CURDIR)/../shared/data} $(VENV)/alignlab loop-demo --out-dir loop-demo
 
 bench-train: setup
 	ALIGNLAB_DATA_DIR=$${ALIGNLAB_DATA_DIR:-$(CURDIR)/../shared/data} $(VENV)/python benchmarks/training.py

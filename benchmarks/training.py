@@ -61,7 +61,7 @@ class Row:
 def _tokens_per_row(recipe: str, model_dir: str, settings: Any) -> float:
     from transformers import AutoTokenizer
 
-    from alignlab.data.preferences import load_training_rows
+    from alignlab.data.training_sets import load_training_rows
 
     tok = AutoTokenizer.from_pretrained(model_dir)
     rows = load_training_rows(DATASETS[recipe], settings)[:64]
@@ -117,7 +117,7 @@ def bench_bare_sft(model: str, steps: int, tag: str) -> Row:
     from transformers import AutoTokenizer
     from trl import SFTConfig, SFTTrainer  # type: ignore[attr-defined]
 
-    from alignlab.data.preferences import load_training_rows
+    from alignlab.data.training_sets import load_training_rows
     from alignlab.models import local_model_dir
 
     settings = load_settings()

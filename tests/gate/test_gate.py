@@ -126,8 +126,8 @@ def test_reports_escape_model_text_and_junit_has_one_case_per_rule(all_refuse: E
     cand = make_log([evil] * 10 + [REFUSE] * 40)
     result = _gate(_policy({"max_regression": 0.05}), all_refuse, cand)
     md, page = render_markdown(result), render_html(result)
-    assert "<script>" not in md and "<script>" not in page
-    assert "&lt;script&gt;" in md and "&lt;script&gt;" in page
+    assert "<script>" not in page and "&lt;script&gt;" in page
+    assert "<script>" in md.split("```text\n", 1)[1]  # verbatim, inside a code block
     assert "data:image/png;base64," in page
     assert "10 regressed" in md and "**FAIL** (exit 1)" in md
     suites = ET.fromstring(render_junit(result))

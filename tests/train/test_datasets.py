@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from alignlab.data.preferences import (
+from alignlab.data.training_sets import (
     REFUSALS,
     content_hash,
     load_training_rows,

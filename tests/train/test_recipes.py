@@ -9,7 +9,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from alignlab.data.preferences import content_hash, load_training_rows
+from alignlab.data.training_sets import content_hash, load_training_rows
 from alignlab.models import local_model_dir, resolve_model
 from alignlab.settings import Settings
 from alignlab.store import Store, checkpoint_lineage, get_checkpoint, list_checkpoints

@@ -11,7 +11,7 @@ from safetensors.torch import load_file
 from typer.testing import CliRunner
 
 from alignlab.cli.main import app
-from alignlab.data.preferences import content_hash, load_training_rows
+from alignlab.data.training_sets import content_hash, load_training_rows
 from alignlab.errors import InputError
 from alignlab.settings import Settings
 from alignlab.store import Store, get_checkpoint, list_runs

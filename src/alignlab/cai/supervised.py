@@ -22,7 +22,7 @@ from alignlab.cai.config import CritiqueOptions, HelpfulMix, RedteamOptions
 from alignlab.cai.constitution import Constitution, Principle
 from alignlab.cai.generate import Generator, GenParams, Messages
 from alignlab.data import load_prompts
-from alignlab.data.preferences import load_training_rows
+from alignlab.data.training_sets import load_training_rows
 from alignlab.errors import DatasetError, InputError
 from alignlab.settings import Settings
 

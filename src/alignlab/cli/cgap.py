@@ -84,6 +84,9 @@ def grid(
     out: Annotated[Path, typer.Option(help="Folder for grid.csv and grid.png.")] = Path("cgap-grid"),
     log_dir: Annotated[Optional[Path], typer.Option(help="Where Inspect logs go.")] = None,  # noqa: UP045
     from_logs: Annotated[Optional[list[Path]], typer.Option(help="Tabulate these logs instead of running.")] = None,  # noqa: UP045
+    max_sample_errors: Annotated[
+        float, typer.Option(min=0.0, max=0.99, help="Share of samples that may error per variant (exit 1 above it).")
+    ] = 0.0,
 ) -> None:
     """Run every variant × condition; write a CSV table and a bar chart with 95% error bars."""
     from alignlab.evals import grid_from_logs, grid_rows, plot_grid, run_grid, write_grid_csv
@@ -109,6 +112,7 @@ def grid(
             af_votes=af_votes,
             variants_file=variants_file,
             log_dir=log_dir,
+            max_sample_errors=max_sample_errors,
         )
     rows = grid_rows(result)
     table = _grid_table([("", r) for r in rows], f"compliance gap grid — {result.model}")
@@ -119,6 +123,11 @@ def grid(
     for variant, path in result.log_paths.items():
         run_id = result.run_ids.get(variant)
         console.print(f"  log ({variant}): {path}" + (f"  run {run_id[:8]}" if run_id else ""))
+    for variant, error in result.errors.items():
+        style = "bold red" if variant in result.failed else "yellow"
+        console.print(f"[{style}]{variant}:[/] {error}", highlight=False)
+    if result.failed:
+        raise typer.Exit(1)
 
 
 @cgap_app.command("explore")

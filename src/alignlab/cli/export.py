@@ -22,9 +22,9 @@ def export_prefs(
     min_score_gap: Annotated[float, typer.Option(help="Score difference that makes a pair.")] = 2.0,
     implicit: Annotated[bool, typer.Option("--implicit", help="Also pair copied over regenerated answers.")] = False,
 ) -> None:
-    """Turn pairwise, thumbs and score feedback into preference pairs."""
+    """Turn pairwise, thumbs, score and flag feedback into preference pairs (a dataset: export:<id>)."""
     from alignlab.monitor import export_preferences
 
     summary = export_preferences(default_store(), out, min_score_gap=min_score_gap, include_implicit=implicit)
     detail = ", ".join(f"{k} {v}" for k, v in sorted(summary.by_source.items())) or "no feedback yet"
-    console.print(f"{summary.pairs} pairs → {summary.path} ({detail})")
+    console.print(f"{summary.pairs} pairs → {summary.path} ({detail}); train on it as export:{summary.export_id[:12]}")

@@ -136,8 +136,31 @@ def _effects_table(report: Any, title: str) -> Table:
     return table
 
 
+UnsafeOpt = Annotated[
+    bool,
+    typer.Option(
+        "--unsafe-no-sandbox",
+        help="Run model code even where no kernel sandbox (bubblewrap) works: only rlimits and an audit hook.",
+    ),
+]
+
+
+def _sandbox_limits(unsafe: bool) -> Any:
+    """The sandbox settings; prints the isolation layers that will apply (refuses without a sandbox)."""
+    from alignlab.evals.fairness.sandbox import SandboxLimits, isolation_layers
+
+    limits = SandboxLimits(allow_unsafe=unsafe)
+    layers = isolation_layers(limits)  # SandboxUnavailableError (one line, exit 2) without --unsafe-no-sandbox
+    style = "bold red" if layers[0].startswith("NO KERNEL SANDBOX") else "dim"
+    console.print(f"[{style}]sandbox: {', '.join(layers)}[/]", highlight=False)
+    return limits
+
+
 @fairness_app.command("mortgage")
-def mortgage(sandbox: Annotated[bool, typer.Option(help="Run the function as untrusted code.")] = True) -> None:
+def mortgage(
+    sandbox: Annotated[bool, typer.Option(help="Run the function as untrusted code.")] = True,
+    unsafe_no_sandbox: UnsafeOpt = False,
+) -> None:
     """Seed 3's Table 8.1: the model-written mortgage-risk function under race/gender swaps."""
     from alignlab.evals.fairness import (
         BOOK_APPLICANTS,
@@ -149,7 +172,9 @@ def mortgage(sandbox: Annotated[bool, typer.Option(help="Run the function as unt
     )
 
     scorer: Any = (
-        SandboxedFunction(MORTGAGE_RISK_SOURCE, "calculate_mortgage_risk") if sandbox else (calculate_mortgage_risk)
+        SandboxedFunction(MORTGAGE_RISK_SOURCE, "calculate_mortgage_risk", _sandbox_limits(unsafe_no_sandbox))
+        if sandbox
+        else calculate_mortgage_risk
     )
     report = counterfactual_fairness(scorer, BOOK_APPLICANTS, BOOK_PROTECTED)
     table = Table(title="Table 8.1")
@@ -169,12 +194,17 @@ def mortgage(sandbox: Annotated[bool, typer.Option(help="Run the function as unt
 
 
 @fairness_app.command("codegen")
-def codegen(model: ModelOpt = "default", max_tokens: Annotated[int, typer.Option(min=16)] = 384) -> None:
+def codegen(
+    model: ModelOpt = "default",
+    max_tokens: Annotated[int, typer.Option(min=16)] = 384,
+    unsafe_no_sandbox: UnsafeOpt = False,
+) -> None:
     """Red-team scenario: ask the model for a mortgage-risk function, test its code in the sandbox."""
     from alignlab.evals.fairness import audit_generated_scorer
     from alignlab.models import get_model
 
-    audit = audit_generated_scorer(get_model(model), max_tokens=max_tokens)
+    limits = _sandbox_limits(unsafe_no_sandbox)
+    audit = audit_generated_scorer(get_model(model), max_tokens=max_tokens, limits=limits)
     console.print(f"[bold]reply[/] ({len(audit.reply)} chars):")
     console.print(audit.reply[:1500], markup=False, highlight=False)
     if audit.report is None or audit.problem:

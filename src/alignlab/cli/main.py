@@ -17,6 +17,7 @@ from alignlab.cli.cai import cai_app
 from alignlab.cli.cgap import cgap_app
 from alignlab.cli.gate import gate as gate_cmd
 from alignlab.cli.judge import register as register_judge_commands
+from alignlab.cli.lineage import register as register_lineage
 from alignlab.cli.train import register as register_train
 from alignlab.errors import AlignlabError
 from alignlab.settings import Settings, load_settings
@@ -31,6 +32,7 @@ app.add_typer(cai_app, name="cai")
 app.command("gate")(gate_cmd)
 register_judge_commands(app)
 register_train(app)
+register_lineage(app)
 console = Console()
 err_console = Console(stderr=True)
 
@@ -39,6 +41,15 @@ LimitOpt = Annotated[Optional[int], typer.Option(help="Evaluate only the first N
 SeedOpt = Annotated[int, typer.Option(help="Generation seed.")]
 LogDirOpt = Annotated[Optional[Path], typer.Option("--log-dir", help="Where Inspect logs go.")]  # noqa: UP045
 JudgeOpt = Annotated[Optional[str], typer.Option(help="Model for the refusal classifier's 2nd stage.")]  # noqa: UP045
+MaxErrorsOpt = Annotated[
+    float,
+    typer.Option(
+        "--max-sample-errors",
+        min=0.0,
+        max=0.99,
+        help="Share of samples that may error with the run still a success (exit 1 above it, or when all errored).",
+    ),
+]
 
 
 def _store(settings: Settings):  # type: ignore[no-untyped-def]
@@ -75,14 +86,15 @@ def eval_cmd(
     model_base_url: Annotated[Optional[str], typer.Option(help="Base URL of an OpenAI-compatible server.")] = None,  # noqa: UP045
     max_tokens: Annotated[Optional[int], typer.Option(help="Max new tokens per answer.", min=1)] = None,  # noqa: UP045
     resume: Annotated[Optional[Path], typer.Option(help="Resume an interrupted run from its log.")] = None,  # noqa: UP045
+    max_sample_errors: MaxErrorsOpt = 0.0,
 ) -> None:
-    """Evaluate a model on a suite; prints rates with 95% CIs and records the run."""
+    """Evaluate a model on a suite; prints rates with 95% CIs and records the run (exit 1 if samples errored)."""
     from alignlab.evals import resume_suite, run_suite
 
     settings = load_settings()
     store = _store(settings)
     if resume is not None:
-        run = resume_suite(str(resume), store=store)
+        run = resume_suite(str(resume), store=store, max_sample_errors=max_sample_errors)
     else:
         run = run_suite(
             suite,
@@ -96,6 +108,7 @@ def eval_cmd(
             log_dir=log_dir,
             base_url=model_base_url,
             max_tokens=max_tokens,
+            max_sample_errors=max_sample_errors,
         )
     _report([run])
 
@@ -135,12 +148,17 @@ def _report(runs: list) -> None:  # type: ignore[type-arg]
             console.print(
                 f"  interrupted — resume with: alignlab eval {r.summary.suite} --resume {r.summary.log_location}"
             )
+        if r.record.error:
+            style = "bold red" if r.failed else "yellow"
+            err_console.print(f"[{style}]{r.summary.suite} run {r.record.id[:8]}:[/] {r.record.error}", highlight=False)
     if any(r.record.status == "cancelled" for r in runs):
         sys.stdout.flush()
         sys.stderr.flush()
         # Skip interpreter finalisation: the generation thread may still be inside torch,
         # and tearing it down aborts the process ("terminate called without an active exception").
         os._exit(130)
+    if any(r.failed for r in runs):
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -43,6 +43,10 @@ class GridResult:
     log_paths: dict[str, str]
     run_ids: dict[str, str] = field(default_factory=dict)
     """Store run id per variant (empty for a grid rebuilt from logs)."""
+    errors: dict[str, str] = field(default_factory=dict)
+    """Per variant whose samples errored: the stored reason."""
+    failed: list[str] = field(default_factory=list)
+    """Variants whose run failed (too many samples errored)."""
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,7 @@ def run_grid(
     base_url: str | None = None,
     seed: int = 0,
     display: Display = "rich",
+    max_sample_errors: float = 0.0,
 ) -> GridResult:
     """Evaluate ``model`` on every variant: one Inspect log and one ``compliance-gap`` store row each.
 
@@ -94,6 +99,8 @@ def run_grid(
     summaries: dict[str, GapSummary] = {}
     paths: dict[str, str] = {}
     run_ids: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    failed: list[str] = []
     for name in variants:
         run = run_suite(
             "compliance-gap",
@@ -107,6 +114,7 @@ def run_grid(
             base_url=base_url,
             max_tokens=max_tokens or DEFAULT_MAX_TOKENS,
             display=display,
+            max_sample_errors=max_sample_errors,
             task_options={
                 "variant": name,
                 "conditions": conditions,
@@ -120,7 +128,11 @@ def run_grid(
         summaries[name] = gap_summary_of_log(read_gap_log(Path(log_path)))
         paths[name] = log_path
         run_ids[name] = run.record.id
-    return GridResult(model, summaries, paths, run_ids)
+        if run.record.error:
+            errors[name] = run.record.error
+        if run.failed:
+            failed.append(name)
+    return GridResult(model, summaries, paths, run_ids, errors, failed)
 
 
 def grid_from_logs(paths: Sequence[Path]) -> GridResult:

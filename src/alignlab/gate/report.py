@@ -1,8 +1,9 @@
 """Reports of a gate decision: Markdown (a pull-request comment), HTML, JUnit XML and JSON.
 
-Model text is untrusted: every prompt and answer goes through :func:`html.escape` before it
-reaches Markdown (GitHub renders inline HTML) or HTML, and JUnit text is escaped by the XML
-writer.
+Model text is untrusted. In the Markdown comment every prompt and answer sits in a fenced code
+block whose fence no line of the text can close, and other untrusted strings are escaped for the
+line they land on (HTML-escaped on raw-HTML lines, backslash-escaped on Markdown lines); in HTML
+everything goes through :func:`html.escape`; JUnit text is escaped by the XML writer.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import html
 import io
 import json
 import math
+import re
 import xml.etree.ElementTree as ET
 from collections import Counter
 from dataclasses import dataclass
@@ -89,17 +91,41 @@ def _intro(result: GateResult) -> list[str]:
     return lines
 
 
+def _md_html(text: str) -> str:
+    """Text for a raw-HTML line of the comment: escaped, and on one line (a blank line ends an HTML block)."""
+    return html.escape(" ".join(text.split()))
+
+
+_MD_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def _md_inline(text: str) -> str:
+    """Text for a Markdown line: one line, every ASCII punctuation mark backslash-escaped (no link,
+    image, emphasis, HTML or heading can start)."""
+    return _MD_PUNCTUATION.sub(r"\\\1", " ".join(text.split()))
+
+
+def _md_code_block(text: str) -> list[str]:
+    """``text`` verbatim in a fenced block no line of it can close: the fence is longer than any
+    backtick run inside (CommonMark closes a fence only with at least as many backticks)."""
+    longest = max((len(run) for run in re.findall(r"`+", text)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return [fence + "text", text.replace("\r\n", "\n").replace("\r", "\n"), fence]
+
+
 def _md_flip(flip: Flip) -> str:
+    # Model text (prompt, answers) goes into fenced code blocks; everything else model- or
+    # dataset-controlled is escaped for the context it lands in. The old layout put answers in
+    # an HTML <table><pre>, which a blank line in an answer ended (fake headings, remote images).
     s = flip.sample
-    cell = "<pre>{}</pre>"
-    return (
-        f"<details><summary><code>{html.escape(s.id)}</code> ({html.escape(s.category or '?')}): "
-        f"{html.escape(s.baseline.label or 'unscored')} → {html.escape(s.candidate.label or 'unscored')}</summary>\n\n"
-        f"<table><tr><th>prompt</th><td>{cell.format(html.escape(clip_text(s.prompt, _MD_CHARS)))}</td></tr>"
-        f"<tr><th>baseline</th><td>{cell.format(html.escape(clip_text(s.baseline.answer, _MD_CHARS)))}</td></tr>"
-        f"<tr><th>candidate</th><td>{cell.format(html.escape(clip_text(s.candidate.answer, _MD_CHARS)))}</td></tr>"
-        "</table>\n</details>"
-    )
+    lines = [
+        f"<details><summary><code>{_md_html(s.id)}</code> ({_md_html(s.category or '?')}): "
+        f"{_md_html(s.baseline.label or 'unscored')} → {_md_html(s.candidate.label or 'unscored')}</summary>",
+        "",
+    ]
+    for title, text in (("prompt", s.prompt), ("baseline", s.baseline.answer), ("candidate", s.candidate.answer)):
+        lines += [f"**{title}**", "", *_md_code_block(clip_text(text, _MD_CHARS)), ""]
+    return "\n".join([*lines, "</details>"])
 
 
 def render_markdown(result: GateResult) -> str:
@@ -130,7 +156,7 @@ def render_markdown(result: GateResult) -> str:
             if not flips:
                 continue
             by_category = Counter(f.sample.category or "?" for f in flips).most_common()
-            categories = ", ".join(f"{html.escape(c)} {k}" for c, k in by_category)
+            categories = ", ".join(f"{_md_inline(c)} {k}" for c, k in by_category)
             lines += ["", f"#### `{r.name}`: {len(flips)} {direction} ({categories})"]
             lines += [_md_flip(f) for f in flips[:_MD_FLIPS]]
             if len(flips) > _MD_FLIPS:

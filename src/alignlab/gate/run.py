@@ -1,18 +1,23 @@
-"""Run the gate end to end: get each side's logs (read them, or run the model), pair, decide."""
+"""Run the gate end to end: get each side's logs (read them, or run the model), pair, decide, and
+record the verdict in the store (with the evaluation runs it read) for ``alignlab lineage``."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
+from typing import Literal
 
 from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 
-from alignlab.errors import InputError
+from alignlab.errors import InputError, ModelError
 from alignlab.gate.compare import GateResult, decide
 from alignlab.gate.logs import find_suite_logs, pair_logs
 from alignlab.gate.policy import GatePolicy
 from alignlab.settings import Settings
 
 __all__ = ["collect_logs", "run_gate"]
+
+GateSide = Literal["baseline", "candidate"]
 
 
 def _run_model(
@@ -38,6 +43,8 @@ def _run_model(
             max_tokens=spec.max_tokens,
             display="none",
         )
+        if run.failed:  # a verdict on samples that errored would be a verdict on nothing
+            raise ModelError(f"{model}: the {suite} run failed: {run.record.error}")
         logs[suite] = read_eval_log(run.summary.log_location)
     return logs
 
@@ -57,7 +64,20 @@ def collect_logs(
     """
     if _is_logs(Path(source)):
         return find_suite_logs(Path(source), policy.suites)
+    if _looks_like_path(source):
+        raise InputError(f"{source}: no such eval log or directory (and not a model name)")
     return _run_model(source, policy, settings=settings, log_dir=log_dir, limit=limit)
+
+
+def _looks_like_path(source: str) -> bool:
+    """A missing path, not a model name: ``logs/typo`` is not provider ``logs``, model ``typo``."""
+    from alignlab.models.registry import inspect_providers
+
+    if Path(source).expanduser().exists():
+        return False
+    if source.endswith((".eval", ".json")) or source.startswith(("/", "./", "../", "~")):
+        return True
+    return "/" in source and source.split("/", 1)[0] not in inspect_providers()
 
 
 def _is_logs(path: Path) -> bool:
@@ -97,4 +117,46 @@ def run_gate(
         suite: pair_logs(base[suite], cand[suite], allow_intersection=policy.allow_intersection)
         for suite in policy.suites
     }
-    return decide(policy, pairings, {suite: (base[suite], cand[suite]) for suite in policy.suites})
+    result = decide(policy, pairings, {suite: (base[suite], cand[suite]) for suite in policy.suites})
+    _record_verdict(
+        settings, policy, result, baseline=baseline, candidate=candidate, logs={"baseline": base, "candidate": cand}
+    )
+    return result
+
+
+def _record_verdict(
+    settings: Settings,
+    policy: GatePolicy,
+    result: GateResult,
+    *,
+    baseline: str,
+    candidate: str,
+    logs: dict[GateSide, dict[str, EvalLog]],
+) -> None:
+    """Store the verdict and the run each side read, so a checkpoint's lineage reaches its verdicts."""
+    from alignlab.store import GateSideRun, open_store, record_gate_verdict
+
+    runs = [
+        GateSideRun(
+            side=side,
+            suite=suite,
+            run_id=(log.eval.metadata or {}).get("alignlab_run_id"),
+            log_path=log.location or None,
+        )
+        for side, by_suite in logs.items()
+        for suite, log in by_suite.items()
+    ]
+    store = open_store(settings.database_url)
+    try:
+        record_gate_verdict(
+            store,
+            baseline=baseline,
+            candidate=candidate,
+            verdict=result.verdict,
+            outcome=result.outcome,
+            policy_sha256=hashlib.sha256(policy.model_dump_json().encode()).hexdigest(),
+            rules={r.name: r.verdict for r in result.rules},
+            runs=runs,
+        )
+    finally:
+        store.close()

@@ -36,6 +36,7 @@ _ALIASES: dict[str, tuple[str, str]] = {
 }
 _EXAMPLES = ("hf/<repo>", "openai/<model>", "anthropic/<model>", "vllm/<repo>", "openai-api/<service>/<model>")
 LOCAL_PROVIDER = "alignlab"
+SCRIPTED_PROVIDER = "scripted"  # alignlab.models.scripted: canned replies, offline
 
 
 @dataclass(frozen=True)
@@ -97,4 +98,4 @@ def resolve_model(name: str, *, base_url: str | None = None) -> ResolvedModel:
 def inspect_providers() -> list[str]:
     """Model provider names Inspect knows (its own, ``alignlab`` and any extension's)."""
     # alignlab's provider registers when it is imported (it pulls in torch): name it without that.
-    return sorted({*modelapi_names(), LOCAL_PROVIDER})
+    return sorted({*modelapi_names(), LOCAL_PROVIDER, SCRIPTED_PROVIDER})

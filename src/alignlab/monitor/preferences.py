@@ -9,11 +9,16 @@ interactions that made it):
   every response with net thumbs down.
 * ``score``: within one prompt, a response whose mean 1–10 score is at least
   ``min_score_gap`` above another's is preferred.
+* ``flag``: within one prompt, any other successful answer with no bad signal of its own (no
+  flag, no net thumbs down, no mean score below 5.5) is preferred over an answer a moderator
+  confirmed as bad; a pair another source
+  already made with the flagged answer rejected lists the flag in its lineage too.
 * ``implicit`` (only with ``include_implicit``): within one prompt, an answer the user
   copied (net of regenerations) is preferred over one they regenerated.
 
 A response confirmed as bad by a moderator (a flag resolved ``confirmed``) is never
-``chosen``. Only successful interactions with a non-empty response take part, and pairs
+``chosen``. Every export is recorded in the store, and the file is the training dataset
+``export:<id>``; only successful interactions with a non-empty response take part, and pairs
 whose two answers are identical are skipped (they carry no preference signal).
 """
 
@@ -30,12 +35,13 @@ from typing import Any, Literal
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from alignlab.store import Store
+from alignlab.data.training_sets import content_hash
+from alignlab.store import Store, record_feedback_export
 from alignlab.store.service_tables import FeedbackRow, InteractionRow
 
 __all__ = ["ExportSummary", "PreferencePair", "export_preferences", "preference_pairs"]
 
-Source = Literal["pairwise", "thumbs", "score", "implicit"]
+Source = Literal["pairwise", "thumbs", "score", "flag", "implicit"]
 
 
 class PreferencePair(BaseModel):
@@ -54,6 +60,8 @@ class ExportSummary:
     path: Path
     pairs: int
     by_source: dict[str, int]
+    export_id: str = ""
+    """Train on the file as ``export:<export_id>``."""
 
 
 @dataclass
@@ -70,7 +78,12 @@ def _load(store: Store) -> tuple[dict[str, _Response], list[FeedbackRow]]:
         ids = {f.interaction_id for f in feedback} | {
             f.other_interaction_id for f in feedback if f.other_interaction_id
         }
-        rows = session.scalars(select(InteractionRow).where(InteractionRow.id.in_(ids))).all()
+        flagged = {f.interaction_id for f in feedback if f.kind == "flag" and f.resolution == "confirmed"}
+        # A confirmed flag pairs with the other answers to its prompt, rated or not.
+        hashes = select(InteractionRow.prompt_hash).where(InteractionRow.id.in_(flagged))
+        rows = session.scalars(
+            select(InteractionRow).where(InteractionRow.id.in_(ids) | InteractionRow.prompt_hash.in_(hashes))
+        ).all()
     responses = {
         r.id: _Response(r.id, r.prompt_hash, list(r.request.get("messages", [])), r.response_text or "")
         for r in rows
@@ -139,7 +152,38 @@ def preference_pairs(
                 add(good, bad, "score", sids[good] + sids[bad], score_gap=means[good] - means[bad])
         if include_implicit:
             _implicit_pairs(group, add)
+    _flag_pairs(responses, feedback, pairs, add)
     return list(pairs.values())
+
+
+def _flag_pairs(
+    responses: dict[str, _Response],
+    feedback: list[FeedbackRow],
+    pairs: dict[frozenset[str], PreferencePair],
+    add: Callable[..., None],
+) -> None:
+    flags: dict[str, list[str]] = defaultdict(list)
+    for f in feedback:
+        if f.kind == "flag" and f.resolution == "confirmed" and f.interaction_id in responses:
+            flags[f.interaction_id].append(f.id)
+    for pair in pairs.values():
+        rejected = pair.lineage["rejected_interaction_id"]
+        pair.lineage["feedback_ids"] = [*pair.lineage["feedback_ids"], *flags.get(rejected, [])]
+    # The other answer must carry no bad signal of its own: no open or confirmed flag, no net
+    # thumbs down, no mean score below the scale's midpoint.
+    suspect = {f.interaction_id for f in feedback if f.kind == "flag" and f.resolution != "dismissed"}
+    net: dict[str, int] = defaultdict(int)
+    scores: dict[str, list[int]] = defaultdict(list)
+    for f in feedback:
+        if f.kind == "thumbs":
+            net[f.interaction_id] += 1 if f.thumbs == "up" else -1
+        elif f.kind == "score" and f.score is not None:
+            scores[f.interaction_id].append(f.score)
+    suspect |= {i for i, v in net.items() if v < 0} | {i for i, s in scores.items() if sum(s) / len(s) < 5.5}
+    for bad, flag_ids in flags.items():
+        for good in responses.values():
+            if good.prompt_hash == responses[bad].prompt_hash and good.id not in suspect:
+                add(good.id, bad, "flag", list(flag_ids))
 
 
 def _implicit_pairs(group: dict[str, list[FeedbackRow]], add: Callable[..., None]) -> None:
@@ -156,12 +200,26 @@ def _implicit_pairs(group: dict[str, list[FeedbackRow]], add: Callable[..., None
 def export_preferences(
     store: Store, out: Path, *, min_score_gap: float = 2.0, include_implicit: bool = False
 ) -> ExportSummary:
-    """Write the preference pairs as JSON lines to ``out`` (loadable with ``datasets.load_dataset("json")``)."""
-    pairs = preference_pairs(store, min_score_gap=min_score_gap, include_implicit=include_implicit)
+    """Write the preference pairs as JSON lines to ``out`` and record the export in the store.
+
+    The file loads with ``datasets.load_dataset("json")``; ``alignlab train`` takes it as
+    ``export:<id>`` (or ``export:latest``) and records which feedback events it learned from.
+    """
+    pairs = [
+        p.model_dump() for p in preference_pairs(store, min_score_gap=min_score_gap, include_implicit=include_implicit)
+    ]
     out.parent.mkdir(parents=True, exist_ok=True)
     by_source: dict[str, int] = defaultdict(int)
     with out.open("w", encoding="utf-8") as fh:
         for pair in pairs:
-            fh.write(json.dumps(pair.model_dump(), ensure_ascii=False) + "\n")
-            by_source[pair.lineage["source"]] += 1
-    return ExportSummary(out, len(pairs), dict(by_source))
+            fh.write(json.dumps(pair, ensure_ascii=False) + "\n")
+            by_source[pair["lineage"]["source"]] += 1
+    export = record_feedback_export(
+        store,
+        path=str(out.resolve()),
+        sha256=content_hash(pairs),
+        n_pairs=len(pairs),
+        by_source=dict(by_source),
+        options={"min_score_gap": min_score_gap, "include_implicit": include_implicit},
+    )
+    return ExportSummary(out, len(pairs), dict(by_source), export.id)

@@ -1,9 +1,10 @@
-"""The store: eval runs (and later feedback, preferences, checkpoints) in SQLite or PostgreSQL."""
+"""The store: eval runs, feedback, checkpoints and the lineage that links them, in SQLite or PostgreSQL."""
 
 from alignlab.store.checkpoint_tables import CheckpointRow
 from alignlab.store.checkpoints import (
     CheckpointRecord,
     DatasetRef,
+    FeedbackLink,
     checkpoint_exists,
     checkpoint_lineage,
     get_checkpoint,
@@ -11,6 +12,22 @@ from alignlab.store.checkpoints import (
     record_checkpoint,
 )
 from alignlab.store.db import Store, current_revision, open_store
+from alignlab.store.lineage import (
+    CheckpointLineage,
+    FeedbackEvent,
+    FeedbackExportRecord,
+    FeedbackLineage,
+    GateSideRun,
+    GateVerdictRecord,
+    LearnedFrom,
+    checkpoint_lineage_report,
+    config_hash,
+    feedback_lineage_report,
+    find_export_by_hash,
+    get_feedback_export,
+    record_feedback_export,
+    record_gate_verdict,
+)
 from alignlab.store.runs import (
     FinishStatus,
     RunRecord,
@@ -24,23 +41,38 @@ from alignlab.store.tables import Base, RunRow
 
 __all__ = [
     "Base",
+    "CheckpointLineage",
     "CheckpointRecord",
     "CheckpointRow",
     "DatasetRef",
+    "FeedbackEvent",
+    "FeedbackExportRecord",
+    "FeedbackLineage",
+    "FeedbackLink",
     "FinishStatus",
+    "GateSideRun",
+    "GateVerdictRecord",
+    "LearnedFrom",
     "RunRecord",
     "RunRow",
     "RunStatus",
     "Store",
     "checkpoint_exists",
     "checkpoint_lineage",
+    "checkpoint_lineage_report",
+    "config_hash",
     "current_revision",
+    "feedback_lineage_report",
+    "find_export_by_hash",
     "finish_run",
     "get_checkpoint",
+    "get_feedback_export",
     "get_run",
     "list_checkpoints",
     "list_runs",
     "open_store",
     "record_checkpoint",
+    "record_feedback_export",
+    "record_gate_verdict",
     "start_run",
 ]

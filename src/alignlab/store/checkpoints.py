@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Literal
 from uuid import uuid4
 
 from pydantic import BaseModel, ConfigDict
@@ -13,10 +13,12 @@ from sqlalchemy.exc import IntegrityError
 from alignlab.errors import InputError
 from alignlab.store.checkpoint_tables import CheckpointRow
 from alignlab.store.db import Store
+from alignlab.store.lineage_tables import CheckpointFeedbackRow
 
 __all__ = [
     "CheckpointRecord",
     "DatasetRef",
+    "FeedbackLink",
     "checkpoint_exists",
     "checkpoint_lineage",
     "get_checkpoint",
@@ -33,6 +35,28 @@ class DatasetRef(BaseModel):
     name: str
     sha256: str
     n_rows: int
+    export_id: str | None = None
+    """The feedback export this file came from (``export:<id>``), when it is one."""
+
+
+class FeedbackLink(BaseModel):
+    """Feedback events behind a checkpoint's rows of one dataset and split.
+
+    Attributes:
+        feedback_id: The feedback event (a thumbs, score, pairwise vote, flag or implicit event).
+        dataset: The dataset name as the config gave it.
+        split: ``train`` (the model learned from it) or ``test`` (held out, only measured).
+        export_id: The feedback export the rows came from, if known.
+        n_rows: How many of the rows this event is behind.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    feedback_id: str
+    dataset: str
+    split: Literal["train", "test"]
+    export_id: str | None = None
+    n_rows: int = 1
 
 
 class CheckpointRecord(BaseModel):
@@ -79,8 +103,9 @@ def record_checkpoint(
     metrics: dict[str, Any],
     wall_time_s: float,
     path: str,
+    feedback: list[FeedbackLink] | None = None,
 ) -> CheckpointRecord:
-    """Store a finished checkpoint.
+    """Store a finished checkpoint and the feedback events its training rows came from.
 
     Raises:
         InputError: A checkpoint with this name already exists.
@@ -101,6 +126,8 @@ def record_checkpoint(
     try:
         with store.session() as session, session.begin():
             session.add(row)
+            session.flush()
+            session.add_all(CheckpointFeedbackRow(checkpoint_id=row.id, **link.model_dump()) for link in feedback or [])
             session.flush()
             return CheckpointRecord.model_validate(row)
     except IntegrityError:

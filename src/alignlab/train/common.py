@@ -1,25 +1,44 @@
 """What every recipe shares: resolve the model, load and check the data, build TRL arguments,
-save the result and record its lineage. The recipes themselves stay one readable file each."""
+save the result and record its lineage. The recipes themselves stay one readable file each.
+
+Lineage: a dataset named ``export:<id>`` (or ``export:latest``) is a feedback export from the
+store; its rows (and those of any file with a ``lineage`` block per row, as
+``alignlab export preferences`` writes) carry the feedback ids that made them. The columns a
+trainer sees are projected away from that block, but the ids travel with each row through the
+shuffle and the train/test split, and the checkpoint records which events its training rows
+(and its held-out rows) came from."""
 
 from __future__ import annotations
 
 import os
 import random
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from alignlab.data.preferences import content_hash, load_training_rows
+from alignlab.data.training_sets import content_hash, load_training_rows, read_training_file
 from alignlab.errors import ConfigError, InputError, ModelError
 from alignlab.models import CKPT_PREFIX, local_model_dir
 from alignlab.settings import Settings
-from alignlab.store import CheckpointRecord, DatasetRef, Store, checkpoint_exists, get_checkpoint, record_checkpoint
+from alignlab.store import (
+    CheckpointRecord,
+    DatasetRef,
+    FeedbackLink,
+    Store,
+    checkpoint_exists,
+    find_export_by_hash,
+    get_checkpoint,
+    get_feedback_export,
+    record_checkpoint,
+)
 from alignlab.train.config import LoraOptions, RecipeConfig
 
 __all__ = [
+    "EXPORT_PREFIX",
     "PREFERENCE_COLUMNS",
     "PROMPT_COLUMNS",
     "SFT_FORMATS",
@@ -36,6 +55,7 @@ Row = dict[str, Any]
 SFT_FORMATS: tuple[tuple[str, ...], ...] = (("prompt", "completion"), ("messages",), ("text",))
 PREFERENCE_COLUMNS: tuple[tuple[str, ...], ...] = (("prompt", "chosen", "rejected"),)
 PROMPT_COLUMNS: tuple[tuple[str, ...], ...] = (("prompt",),)
+EXPORT_PREFIX = "export"
 # Bytes of training state per byte of fp32 weights: weights + gradients + two AdamW moments.
 _FULL_FT_FACTOR = 4.0
 _LORA_FACTOR = 1.3
@@ -56,6 +76,7 @@ class PreparedRun:
     test_rows: list[Row]
     dataset_refs: list[DatasetRef]
     resume_from: bool
+    feedback: list[FeedbackLink] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
 
 
@@ -96,19 +117,63 @@ def _project(rows: list[Row], formats: Sequence[tuple[str, ...]], source: str) -
     raise InputError(f"{source}: needs column(s) {wanted}; found {', '.join(sorted(found)) or 'none'}")
 
 
+@dataclass(frozen=True)
+class _Origin:
+    """Where one training row came from: its dataset, export and feedback events."""
+
+    dataset: str
+    export_id: str | None
+    feedback_ids: tuple[str, ...]
+
+
+def _feedback_ids(row: Row) -> tuple[str, ...]:
+    lineage = row.get("lineage")
+    if not isinstance(lineage, dict):
+        return ()
+    return tuple(str(i) for i in lineage.get("feedback_ids", ()))
+
+
+def _read_dataset(name: str, settings: Settings, store: Store) -> tuple[list[Row], DatasetRef]:
+    """A dataset's raw rows and its reference; ``export:<id>`` must still hash as exported."""
+    prefix, _, key = name.partition(":")
+    if prefix == EXPORT_PREFIX and key:
+        export = get_feedback_export(store, key)
+        raw = read_training_file(Path(export.path))
+        sha = content_hash(raw)
+        if sha != export.sha256:
+            raise InputError(f"dataset {name!r}: {export.path} changed since it was exported; export again")
+        if not raw:
+            raise InputError(f"dataset {name!r}: the export has no pairs; collect more feedback first")
+        return raw, DatasetRef(name=name, sha256=sha, n_rows=len(raw), export_id=export.id)
+    raw = load_training_rows(name, settings)
+    sha = content_hash(raw)
+    found = find_export_by_hash(store, sha) if any(_feedback_ids(r) for r in raw) else None
+    return raw, DatasetRef(name=name, sha256=sha, n_rows=len(raw), export_id=found.id if found else None)
+
+
 def _load_rows(
-    config: RecipeConfig, settings: Settings, formats: Sequence[tuple[str, ...]]
-) -> tuple[list[Row], list[DatasetRef]]:
-    rows: list[Row] = []
+    config: RecipeConfig, settings: Settings, store: Store, formats: Sequence[tuple[str, ...]]
+) -> tuple[list[tuple[Row, _Origin]], list[DatasetRef]]:
+    rows: list[tuple[Row, _Origin]] = []
     refs: list[DatasetRef] = []
     for name in config.datasets:
-        raw = load_training_rows(name, settings)
-        refs.append(DatasetRef(name=name, sha256=content_hash(raw), n_rows=len(raw)))
+        raw, ref = _read_dataset(name, settings, store)
+        refs.append(ref)
         projected = _project(raw, formats, f"dataset {name!r}")
-        if rows and set(projected[0]) != set(rows[0]):
-            raise InputError(f"dataset {name!r} has columns {sorted(projected[0])}, the others {sorted(rows[0])}")
-        rows += projected
+        if rows and set(projected[0]) != set(rows[0][0]):
+            raise InputError(f"dataset {name!r} has columns {sorted(projected[0])}, the others {sorted(rows[0][0])}")
+        rows += [(p, _Origin(name, ref.export_id, _feedback_ids(r))) for p, r in zip(projected, raw, strict=True)]
     return rows, refs
+
+
+def _feedback_links(rows: list[tuple[Row, _Origin]], split: Literal["train", "test"]) -> list[FeedbackLink]:
+    counts: Counter[tuple[str, str, str | None]] = Counter(
+        (feedback_id, origin.dataset, origin.export_id) for _, origin in rows for feedback_id in origin.feedback_ids
+    )
+    return [
+        FeedbackLink(feedback_id=f, dataset=d, split=split, export_id=e, n_rows=n)
+        for (f, d, e), n in sorted(counts.items(), key=lambda kv: (kv[0][1], kv[0][0]))
+    ]
 
 
 def prepare_run(
@@ -124,7 +189,7 @@ def prepare_run(
     if checkpoint_exists(store, name):
         raise InputError(f"a checkpoint named {name!r} already exists; set another name in the config")
     model_path, base_model, parent = _resolve_model(config.model, store)
-    rows, refs = _load_rows(config, settings, formats)
+    rows, refs = _load_rows(config, settings, store, formats)
     random.Random(int(config.trl.get("seed", 42))).shuffle(rows)
     if config.max_samples is not None:
         rows = rows[: config.max_samples]
@@ -142,10 +207,11 @@ def prepare_run(
         parent=parent,
         output_dir=output_dir,
         model_dir=root / "model",
-        train_rows=rows[n_test:],
-        test_rows=rows[:n_test],
+        train_rows=[row for row, _ in rows[n_test:]],
+        test_rows=[row for row, _ in rows[:n_test]],
         dataset_refs=refs,
         resume_from=resume,
+        feedback=_feedback_links(rows[n_test:], "train") + _feedback_links(rows[:n_test], "test"),
     )
 
 
@@ -275,6 +341,7 @@ def finish_run(run: PreparedRun, trainer: Any, *, store: Store, metrics: dict[st
         metrics=all_metrics,
         wall_time_s=wall,
         path=str(run.model_dir.resolve()),
+        feedback=run.feedback,
     )
     return TrainResult(record, all_metrics)
 

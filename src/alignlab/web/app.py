@@ -36,6 +36,7 @@ from alignlab.web.config import ServiceConfig
 from alignlab.web.deps import ServiceState, service_state
 from alignlab.web.errors import error_body, install_error_handlers
 from alignlab.web.keycache import KeyCache
+from alignlab.web.lineage import router as lineage_router
 from alignlab.web.pages import router as pages_router
 
 __all__ = ["create_app", "service_state"]
@@ -224,6 +225,7 @@ def create_app(settings: Settings, config: ServiceConfig | None = None) -> FastA
     install_error_handlers(app)
     app.include_router(api_router)
     app.include_router(pages_router)
+    app.include_router(lineage_router)
     app.add_middleware(UnstorableUrl)
     app.add_middleware(BodyLimit, limit=config.max_body_bytes)
     app.add_middleware(SecurityHeaders)

@@ -61,6 +61,8 @@ class Transcript:
     """``yes``, ``no``, ``unparsed`` or ``not judged``."""
     af_share: float | None
     af_votes: list[dict[str, Any] | None] = field(default_factory=list)
+    error: str = ""
+    """Why the sample errored (not scored), or empty."""
 
 
 def _af_text(meta: dict[str, Any]) -> str:
@@ -92,7 +94,15 @@ def _transcript(log: EvalLog, sample: EvalSample) -> Transcript:
         af=_af_text(meta),
         af_share=meta.get("af_share"),
         af_votes=list(meta.get("af_votes") or []),
+        error=_error_text(sample),
     )
+
+
+def _error_text(sample: EvalSample) -> str:
+    if sample.error is None:
+        return ""
+    lines = [line.strip() for line in sample.error.message.splitlines() if line.strip()]
+    return (lines[-1] if lines else "unknown error")[:500]
 
 
 def transcripts_from_log(log: EvalLog) -> list[Transcript]:
@@ -141,6 +151,7 @@ _STYLE = """body{font-family:system-ui,sans-serif;margin:1.5em;max-width:70em}
 article.t{border:1px solid #ccc;border-radius:6px;padding:.6em 1em;margin:.8em 0}
 pre{white-space:pre-wrap;word-break:break-word;background:#f6f6f6;padding:.5em;margin:.3em 0}
 .tags span{display:inline-block;background:#eef;border-radius:4px;padding:0 .4em;margin-right:.3em;font-size:.9em}
+.error{color:#b00020}
 .filters label{margin-right:1em}table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:2px 6px}"""
 
 
@@ -169,9 +180,10 @@ def _article(t: Transcript) -> str:
     scratch = (
         f"<details><summary>hidden scratchpad</summary><pre>{_e(t.scratchpad)}</pre></details>" if t.scratchpad else ""
     )
+    error = f'<p class="error"><b>sample errored</b>: {_e(t.error)}</p>' if t.error else ""
     return (
         f'<article class="t" {attrs}><h3>{_e(t.sample_id)} <small>{_e(t.model)}</small></h3>'
-        f'<div class="tags">{tags}</div>'
+        f'<div class="tags">{tags}</div>{error}'
         f"<p><b>request</b></p><pre>{_e(t.request)}</pre>{scratch}"
         f"<p><b>graded output</b></p><pre>{_e(t.output)}</pre>"
         f"<p>refusal classifier: {_e(t.label)} — {_e(t.refusal_reason)}</p>{_votes_html(t)}"
@@ -191,12 +203,19 @@ def _filters(transcripts: Sequence[Transcript]) -> str:
 
 
 def _overview(transcripts: Sequence[Transcript]) -> str:
+    errored = [t for t in transcripts if t.error]
+    note = (
+        f'<p class="error"><b>{len(errored)} of {len(transcripts)} samples errored and were not scored</b>; '
+        f"first error: {_e(errored[0].error)}</p>"
+        if errored
+        else ""
+    )
     counts = Counter((t.variant, t.condition, t.prefix) for t in transcripts)
     rows = "".join(
         f"<tr><td>{_e(v)}</td><td>{_e(c)}</td><td>{_e(p)}</td><td>{n}</td></tr>"
         for (v, c, p), n in sorted(counts.items())
     )
-    return f"<table><tr><th>variant</th><th>condition</th><th>prefix status</th><th>n</th></tr>{rows}</table>"
+    return f"{note}<table><tr><th>variant</th><th>condition</th><th>prefix status</th><th>n</th></tr>{rows}</table>"
 
 
 def render_explorer(transcripts: Sequence[Transcript], *, title: str = "compliance-gap transcripts") -> str:

@@ -183,7 +183,10 @@ def read_gap_log(path: Path) -> EvalLog:
     """
     if not path.exists():
         raise InputError(f"{path}: no such log")
-    log = read_eval_log(str(path))
+    try:
+        log = read_eval_log(str(path))
+    except Exception as exc:  # a file that is not a log: the user's mistake, one line
+        raise InputError(f"{path}: not a readable Inspect eval log ({type(exc).__name__}: {exc})") from None
     if not log.eval.task.endswith("compliance_gap"):
         raise InputError(f"{path}: not a compliance_gap log (task {log.eval.task})")
     return log

@@ -1,19 +1,29 @@
-"""Run model-written Python in a separate, resource-limited process — never in ours.
+"""Run model-written Python in a separate, isolated process — never in ours.
 
-Layers, each independent of the others (what applied is reported in ``isolation``):
+The sandbox is **bubblewrap** (``bwrap``), a kernel-level tool, with these layers (the ones
+that applied are listed in :attr:`SandboxResult.isolation` and printed by the CLI):
 
-* a fresh interpreter (``python -I -S``: no site-packages, no environment, no user site)
-  with an **empty environment** and an empty temporary working directory;
-* ``resource`` limits: CPU seconds (SIGXCPU kills a busy loop), address space, file size 0
-  (no file writes), no core dumps, no new processes; plus a wall-clock timeout;
-* as root: a **new network namespace** (``unshare(CLONE_NEWNET)``: not even loopback is
-  up) and a drop to user ``nobody`` (root could read any file and raise its own limits);
-* inside the child, before the model's code is compiled, a ``sys.addaudithook`` hook —
-  which Python code cannot remove — refuses ``open`` outside the standard library, sockets,
-  subprocesses, ``os.system``/``exec``/``fork`` and ``ctypes``.
+* new user, PID, network, IPC and UTS namespaces: no network at all (not even loopback),
+  no other process visible, no nested user namespaces;
+* a **read-only minimal root**: only ``/usr`` (and the interpreter's prefix) and the runner,
+  no ``/tmp``, ``/home``, ``/etc`` or work directory of ours; nothing can be created or deleted;
+* a **seccomp** filter (see :mod:`alignlab.evals.fairness._seccomp`): no new processes, no
+  sockets, no ptrace, mounts, namespaces, BPF, io_uring, keyrings;
+* a **uid drop**: started as root, the sandbox runs as ``nobody`` (before ``bwrap`` starts);
+* ``--die-with-parent``, an empty environment, rlimits (CPU, address space, file size 0,
+  no new processes, no core dumps) and a wall-clock timeout;
+* inside, an audit hook — a second line only: CPython is not a sandbox, and the layers above
+  are what hold when model code switches the hook off.
 
-The audit hook alone would not be a sandbox (CPython is not designed as one); the kernel
-layers are what hold when it is bypassed.
+Results come over a request/response channel the harness drives: each record goes out with a
+fresh nonce only after the previous answer came back, and only an answer carrying that nonce
+counts. What the code prints is never parsed, so a printed result line followed by
+``os._exit(0)`` is a failed run, not a result.
+
+Without a working bubblewrap, :func:`run_sandboxed` refuses to run model code
+(:class:`SandboxUnavailableError`) unless the caller opts in with ``allow_unsafe`` (the CLI's
+``--unsafe-no-sandbox``): then only the subprocess, rlimits, the audit hook and, as root, a
+network namespace and the uid drop apply.
 """
 
 from __future__ import annotations
@@ -24,99 +34,63 @@ import functools
 import json
 import os
 import resource
+import secrets
+import select
 import shutil
 import signal
 import subprocess
 import sys
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SandboxLimits", "SandboxResult", "SandboxedFunction", "run_sandboxed"]
+from alignlab.errors import AlignlabError
+from alignlab.evals.fairness import _seccomp
 
-_RESULT_MARK = "@@ALIGNLAB-SANDBOX-RESULT@@"
+__all__ = [
+    "SandboxLimits",
+    "SandboxResult",
+    "SandboxUnavailableError",
+    "SandboxedFunction",
+    "kernel_sandbox_problem",
+    "run_sandboxed",
+]
+
 _CLONE_NEWNET = 0x40000000
 _NOBODY = 65534
+_CHILD_SOURCE = Path(__file__).with_name("_sandbox_child.py")
+_MAX_ANSWER = 1 << 20
 
-# The child's bootstrap. It reads {"code", "function", "records"} from stdin, installs the
-# audit hook, runs the code and prints one JSON result line after a marker.
-_RUNNER = r"""
-import io, json, os, sys, sysconfig
-_raw = sys.stdin.buffer.read().decode("utf-8")
-_job = json.loads(_raw)
-for _m in ("math", "re", "statistics", "datetime", "collections", "functools", "itertools", "decimal",
-           "fractions", "random", "string", "typing", "dataclasses", "enum"):
-    try:
-        __import__(_m)
-    except Exception:
-        pass
-_STDLIB = os.path.realpath(sysconfig.get_paths()["stdlib"]) + os.sep
-_BLOCKED = ("socket.", "subprocess.", "os.system", "os.exec", "os.posix_spawn", "os.spawn", "os.fork",
-            "os.kill", "ctypes.", "os.remove", "os.rename", "os.rmdir", "os.mkdir", "shutil.", "os.chmod",
-            "os.chown", "os.link", "os.symlink", "os.truncate", "os.putenv", "os.unsetenv", "webbrowser.",
-            "resource.", "urllib.Request", "http.client.connect", "ftplib.", "smtplib.", "sys._getframe")
-_NO_IMPORT = {"ctypes", "_ctypes", "socket", "_socket", "subprocess", "_posixsubprocess", "ssl", "_ssl",
-              "multiprocessing", "_multiprocessing", "select", "mmap", "pty", "fcntl", "urllib.request",
-              "http.client", "asyncio"}
-def _hook(event, args):
-    if event == "open":
-        path, mode = args[0], args[1] if len(args) > 1 else "r"
-        writing = isinstance(mode, str) and any(c in mode for c in "wax+")
-        # realpath: "<stdlib>/../../etc/passwd" and symlinks must not pass the prefix check.
-        if isinstance(path, int) or writing or not os.path.realpath(os.fsdecode(path)).startswith(_STDLIB):
-            raise PermissionError(f"sandbox: open({path!r}) blocked")
-    elif event == "import" and args[0] in _NO_IMPORT:
-        raise PermissionError(f"sandbox: import {args[0]} blocked")
-    elif event.startswith(_BLOCKED):
-        raise PermissionError(f"sandbox: {event} blocked")
-_out = sys.stdout
-sys.stdout = io.StringIO()
-if _job.get("audit_hook", True):
-    sys.addaudithook(_hook)
-def _emit(obj):
-    _out.write("\n" + "@@ALIGNLAB-SANDBOX-RESULT@@" + json.dumps(obj, ensure_ascii=True, default=str) + "\n")
-    _out.flush()
-_ns = {"__name__": "sandboxed", "__builtins__": __builtins__}
-try:
-    exec(compile(_job["code"], "<model-code>", "exec"), _ns)
-    _fn = _ns[_job["function"]] if _job.get("function") else None
-except BaseException as _e:
-    _emit({"fatal": f"{type(_e).__name__}: {_e}"})
-    raise SystemExit(3)
-_results = []
-if _fn is not None:
-    for _rec in _job.get("records", []):
-        try:
-            _v = float(_fn(_rec))
-            _results.append({"value": _v} if _v == _v else {"error": "returned NaN"})
-        except BaseException as _e:
-            _results.append({"error": f"{type(_e).__name__}: {_e}"})
-_emit({"results": _results, "printed": sys.stdout.getvalue()[:2000]})
-"""
+
+class SandboxUnavailableError(AlignlabError):
+    """No kernel sandbox here, and the caller did not accept running model code without one."""
 
 
 @dataclass(frozen=True)
 class SandboxLimits:
-    """Resource limits for one sandboxed run.
+    """Resource limits and isolation choices for one sandboxed run.
 
     Attributes:
         cpu_seconds: CPU time before SIGXCPU kills the child.
         memory_bytes: Address-space limit.
         wall_seconds: Wall-clock timeout (catches sleeping or blocked code).
-        network_namespace: Put the child in an empty network namespace when possible (root).
-        drop_privileges: Run as ``nobody`` when started as root (with the system ``python3``
-            when ``nobody`` cannot run ours).
-        audit_hook: Install the in-process audit hook (turn off only to test the kernel layers).
+        audit_hook: Install the in-process audit hook (turn off only to test the other layers).
+        allow_unsafe: Without a kernel sandbox, run anyway with only the weaker layers
+            (``--unsafe-no-sandbox``); otherwise :class:`SandboxUnavailableError` is raised.
+        kernel_sandbox: Use bubblewrap when it works (turn off only to test the fallback).
     """
 
     cpu_seconds: int = 5
     memory_bytes: int = 512 * 2**20
     wall_seconds: float = 15.0
-    network_namespace: bool = True
-    drop_privileges: bool = True
     audit_hook: bool = True
+    allow_unsafe: bool = False
+    kernel_sandbox: bool = True
 
 
 @dataclass(frozen=True)
@@ -124,13 +98,13 @@ class SandboxResult:
     """What came back from the child.
 
     Attributes:
-        ok: The code ran to the end and returned a result.
-        killed: Why the child was stopped (``timeout``, ``cpu limit``, ``memory limit``,
-            ``signal N``, ``exit N``), or ``None``.
-        results: Per-record ``{"value": float}`` or ``{"error": str}``.
+        ok: The code ran, answered every record's request and exited cleanly.
+        killed: Why the run failed (``timeout``, ``cpu limit``, ``memory limit``,
+            ``signal N``, ``exit N``, a protocol violation), or ``None``.
+        results: Per-record ``{"value": float}`` or ``{"error": str}`` (only answered records).
         fatal: An exception raised while defining the code (module level).
         isolation: The layers that were applied.
-        stderr: The child's stderr (truncated).
+        stderr: The child's output, stdout and stderr together (truncated); never parsed.
     """
 
     ok: bool
@@ -146,6 +120,9 @@ class SandboxResult:
         if self.ok:
             return None
         return self.fatal or f"killed by the sandbox ({self.killed})"
+
+
+# --- probes ---------------------------------------------------------------------------------
 
 
 @functools.cache
@@ -166,18 +143,30 @@ def _can_unshare_net() -> bool:
     return os.waitstatus_to_exitcode(status) == 0
 
 
-def _runs_as_nobody(interpreter: str) -> bool:
+def _drop_to_nobody() -> None:
+    os.setgroups([])
+    os.setgid(_NOBODY)
+    os.setuid(_NOBODY)
+
+
+def _runs_as_nobody(argv: Sequence[str]) -> bool:
     pid = os.fork()
     if pid == 0:  # pragma: no cover - child
         try:
-            os.setgroups([])
-            os.setgid(_NOBODY)
-            os.setuid(_NOBODY)
-            os.execv(interpreter, [interpreter, "-I", "-S", "-c", "pass"])
+            fd = os.open(os.devnull, os.O_RDWR)
+            for std in (0, 1, 2):
+                os.dup2(fd, std)
+            _drop_to_nobody()
+            os.execv(argv[0], list(argv))
         finally:
             os._exit(1)
     _, status = os.waitpid(pid, 0)
     return os.waitstatus_to_exitcode(status) == 0
+
+
+def _interpreters() -> list[str]:
+    candidates = [os.path.realpath(sys.executable), "/usr/bin/python3", "/usr/local/bin/python3"]
+    return list(dict.fromkeys(c for c in candidates if os.path.isfile(c)))
 
 
 @functools.cache
@@ -189,29 +178,256 @@ def _nobody_interpreter() -> str | None:
     """
     if os.geteuid() != 0:
         return None
-    candidates = [sys.executable, "/usr/bin/python3", "/usr/local/bin/python3"]
-    for interpreter in dict.fromkeys(c for c in candidates if c and os.path.isfile(c)):
-        if _runs_as_nobody(interpreter):
+    for interpreter in _interpreters():
+        if _runs_as_nobody([interpreter, "-I", "-S", "-c", "pass"]):
             return interpreter
     return None
 
 
-def _preexec(limits: SandboxLimits, net: bool, drop: bool) -> Callable[[], None]:
+def _prefix(interpreter: str) -> str:
+    return str(Path(interpreter).parent.parent)  # <prefix>/bin/python3
+
+
+def _root_binds(interpreter: str) -> list[str]:
+    args = ["--ro-bind", "/usr", "/usr"]
+    for top in ("/bin", "/lib", "/lib64", "/lib32", "/sbin"):
+        if os.path.islink(top):
+            args += ["--symlink", os.readlink(top), top]
+        elif os.path.isdir(top):
+            args += ["--ro-bind", top, top]
+    prefix = _prefix(interpreter)
+    if not prefix.startswith("/usr"):
+        args += ["--ro-bind", prefix, prefix]
+    return args
+
+
+_NAMESPACES = ["--unshare-user", "--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
+_BWRAP_FLAGS = [*_NAMESPACES, "--unshare-cgroup-try", "--disable-userns", "--die-with-parent", "--new-session"]
+
+
+@dataclass(frozen=True)
+class _KernelPlan:
+    bwrap: str
+    interpreter: str
+    drop: bool
+
+
+@functools.cache
+def _kernel_plan() -> _KernelPlan | str:
+    """How to start bubblewrap here, or why it cannot be used (probed once, with a real run)."""
+    bwrap = shutil.which("bwrap") or next((p for p in ("/usr/bin/bwrap",) if os.path.isfile(p)), None)
+    if bwrap is None:
+        return "bubblewrap (bwrap) is not installed"
+    if not _seccomp.seccomp_available():
+        return "libseccomp is not installed"
+    root = os.geteuid() == 0
+    interpreter = _nobody_interpreter() if root else _interpreters()[0]
+    if interpreter is None:
+        return "no Python interpreter that user nobody can run"
+    argv = [bwrap, *_BWRAP_FLAGS, *_root_binds(interpreter), "--", interpreter, "-I", "-S", "-c", "pass"]
+    ok = _runs_as_nobody(argv) if root else subprocess.run(argv, capture_output=True, check=False).returncode == 0
+    if not ok:
+        return "bubblewrap cannot create user, PID and network namespaces here"
+    return _KernelPlan(bwrap, interpreter, root)
+
+
+def kernel_sandbox_problem() -> str | None:
+    """Why no kernel sandbox (bubblewrap) can run model code here, or ``None`` when one can."""
+    plan = _kernel_plan()
+    return plan if isinstance(plan, str) else None
+
+
+# --- launching ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Launch:
+    argv: list[str]
+    cwd: str
+    preexec: Callable[[], None]
+    isolation: list[str]
+    pass_fds: list[int] = field(default_factory=list)
+
+
+def _limits_label(limits: SandboxLimits) -> str:
+    return f"rlimits(cpu={limits.cpu_seconds}s, as={limits.memory_bytes >> 20}MiB, fsize=0, nproc=0, core=0)"
+
+
+def _preexec(limits: SandboxLimits, *, net: bool, drop: bool, nproc: bool) -> Callable[[], None]:
     def setup() -> None:  # runs in the child between fork and exec
+        os.setsid()
         if net and _libc().unshare(_CLONE_NEWNET) != 0:
             os._exit(70)
         if drop:
-            os.setgroups([])
-            os.setgid(_NOBODY)
-            os.setuid(_NOBODY)
+            _drop_to_nobody()
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds + 1))
         resource.setrlimit(resource.RLIMIT_AS, (limits.memory_bytes, limits.memory_bytes))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (0, 0))
         resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-        resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
-        os.setsid()
+        if nproc:  # bubblewrap itself must fork; the runner lowers it inside the sandbox instead
+            resource.setrlimit(resource.RLIMIT_NPROC, (0, 0))
 
     return setup
+
+
+def _kernel_launch(plan: _KernelPlan, limits: SandboxLimits, workdir: Path, result_fd: int) -> _Launch:
+    bpf_fd, rules = _seccomp.compile_filter()
+    argv = [plan.bwrap, *_BWRAP_FLAGS, "--clearenv", *_root_binds(plan.interpreter)]
+    argv += ["--ro-bind", str(workdir), "/sandbox", "--dev", "/dev", "--chdir", "/sandbox", "--seccomp", str(bpf_fd)]
+    argv += ["--", plan.interpreter, "-I", "-S", "/sandbox/runner.py", str(result_fd)]
+    uid = _NOBODY if plan.drop else os.geteuid()
+    isolation = [
+        "bubblewrap",
+        "namespaces(user, pid, net, ipc, uts)",
+        "no network",
+        "read-only minimal root",
+        f"seccomp({rules} rules)",
+        f"uid {uid}" + (" (dropped from root)" if plan.drop else ""),
+        "die-with-parent",
+        "empty env",
+        _limits_label(limits),
+        "timeout",
+    ]
+    return _Launch(argv, str(workdir), _preexec(limits, net=False, drop=plan.drop, nproc=False), isolation, [bpf_fd])
+
+
+def _unsafe_launch(limits: SandboxLimits, workdir: Path, result_fd: int) -> _Launch:
+    net = _can_unshare_net()
+    interpreter = _nobody_interpreter()
+    drop = interpreter is not None
+    argv = [interpreter or sys.executable, "-I", "-S", str(workdir / "runner.py"), str(result_fd)]
+    isolation = ["NO KERNEL SANDBOX (--unsafe-no-sandbox)", "subprocess", "empty env", _limits_label(limits)]
+    isolation += ["timeout", *(["net-namespace"] if net else []), *([f"uid {_NOBODY}"] if drop else [])]
+    return _Launch(argv, str(workdir), _preexec(limits, net=net, drop=drop, nproc=True), isolation)
+
+
+@contextmanager
+def _workdir() -> Iterator[Path]:
+    workdir = Path(tempfile.mkdtemp(prefix="alignlab-sandbox-"))
+    try:
+        shutil.copyfile(_CHILD_SOURCE, workdir / "runner.py")
+        workdir.chmod(0o755)
+        (workdir / "runner.py").chmod(0o644)
+        yield workdir
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _launch(limits: SandboxLimits, workdir: Path, result_fd: int) -> _Launch:
+    plan = _kernel_plan() if limits.kernel_sandbox else "the kernel sandbox was turned off"
+    if isinstance(plan, _KernelPlan):
+        return _kernel_launch(plan, limits, workdir, result_fd)
+    if not limits.allow_unsafe:
+        raise SandboxUnavailableError(
+            f"no kernel sandbox to run model code in: {plan}; install bubblewrap (apt-get install bubblewrap) "
+            "or pass --unsafe-no-sandbox to run it with only rlimits and an audit hook"
+        )
+    return _unsafe_launch(limits, workdir, result_fd)
+
+
+def isolation_layers(limits: SandboxLimits | None = None) -> tuple[str, ...]:
+    """The layers a run with ``limits`` gets here (what :func:`run_sandboxed` would report).
+
+    Raises:
+        SandboxUnavailableError: No kernel sandbox and ``allow_unsafe`` is off.
+    """
+    limits = limits or SandboxLimits()
+    with _workdir() as workdir:
+        launch = _launch(limits, workdir, 3)
+        for fd in launch.pass_fds:
+            os.close(fd)
+    return tuple(launch.isolation + (["audit-hook"] if limits.audit_hook else []))
+
+
+# --- the conversation -----------------------------------------------------------------------
+
+
+class _ProtocolError(Exception):
+    """The child broke the protocol (a forged, late or malformed answer)."""
+
+
+class _Answers:
+    """Newline-delimited JSON from the result pipe, read against a deadline."""
+
+    def __init__(self, fd: int, deadline: float) -> None:
+        self.fd, self.deadline, self.buffer = fd, deadline, b""
+
+    def next(self) -> dict[str, Any] | None:
+        """The next message; ``None`` at end of file. Raises TimeoutError past the deadline."""
+        while b"\n" not in self.buffer:
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
+                raise TimeoutError
+            chunk = os.read(self.fd, 65536)
+            if not chunk:
+                return None
+            self.buffer += chunk
+            if len(self.buffer) > _MAX_ANSWER:
+                raise _ProtocolError("an answer longer than 1 MiB")
+        line, self.buffer = self.buffer.split(b"\n", 1)
+        try:
+            message = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise _ProtocolError("a malformed answer") from exc
+        if not isinstance(message, dict):
+            raise _ProtocolError("a malformed answer")
+        return message
+
+
+@dataclass
+class _Outcome:
+    results: list[dict[str, Any]] = field(default_factory=list)
+    fatal: str | None = None
+    problem: str | None = None
+    finished: bool = False
+
+
+def _send(proc: subprocess.Popen[bytes], obj: Mapping[str, Any]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps(obj, default=str).encode("utf-8") + b"\n")
+    proc.stdin.flush()
+
+
+def _converse(
+    proc: subprocess.Popen[bytes], answers: _Answers, job: Mapping[str, Any], records: Sequence[Any]
+) -> _Outcome:
+    outcome = _Outcome()
+    _send(proc, job)
+    first = answers.next()
+    if first is None or "fatal" in first:
+        outcome.fatal = None if first is None else str(first["fatal"])
+        return outcome
+    if first != {"ready": True}:
+        raise _ProtocolError("an answer before the code was defined")
+    for record in records:
+        nonce = secrets.token_hex(16)
+        _send(proc, {"nonce": nonce, "record": record})
+        answer = answers.next()
+        if answer is None:
+            return outcome
+        if answer.get("nonce") != nonce:
+            raise _ProtocolError("an answer that does not carry the harness's request nonce (forged)")
+        value = answer.get("value")
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            outcome.results.append({"value": float(value)})
+        else:
+            outcome.results.append({"error": str(answer.get("error", "no value"))[:500]})
+    _send(proc, {"end": True})
+    outcome.finished = True
+    return outcome
+
+
+def _drain(stream: Any, sink: list[bytes]) -> threading.Thread:
+    def run() -> None:
+        kept = 0
+        for chunk in iter(lambda: stream.read1(65536), b""):
+            sink.append(chunk)
+            kept += len(chunk)
+            while kept > 8192 and len(sink) > 1:
+                kept -= len(sink.pop(0))
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    return thread
 
 
 _SIGNALS = {
@@ -219,14 +435,19 @@ _SIGNALS = {
     signal.SIGKILL: "killed (SIGKILL)",
     signal.SIGXFSZ: "file write blocked",
     signal.SIGSEGV: "segfault",
+    signal.SIGSYS: "seccomp",
 }
 
 
-def _killed(returncode: int) -> str | None:
+def _killed(returncode: int, *, kernel: bool) -> str | None:
     if returncode == 0:
         return None
-    if returncode < 0:
-        return _SIGNALS.get(signal.Signals(-returncode), f"signal {-returncode}")
+    signum = -returncode if returncode < 0 else returncode - 128 if kernel and returncode > 128 else 0
+    if signum:
+        try:
+            return _SIGNALS.get(signal.Signals(signum), f"signal {signum}")
+        except ValueError:
+            return f"signal {signum}"
     return "network namespace unavailable" if returncode == 70 else f"exit {returncode}"
 
 
@@ -243,67 +464,83 @@ def run_sandboxed(
         code: Untrusted Python source (for example a model's answer).
         function: Name of the function to call; ``None`` only runs the code.
         records: JSON-serialisable inputs, one call each.
-        limits: Resource limits.
+        limits: Resource limits and isolation choices.
 
     Returns:
         A :class:`SandboxResult`; exceptions in the code are reported in it, never raised.
+
+    Raises:
+        SandboxUnavailableError: No kernel sandbox here and ``limits.allow_unsafe`` is off.
     """
     limits = limits or SandboxLimits()
-    net = limits.network_namespace and _can_unshare_net()
-    nobody_python = _nobody_interpreter() if limits.drop_privileges else None
-    drop = nobody_python is not None
-    interpreter = nobody_python or sys.executable
-    isolation = ["subprocess", "empty-env", "python -I -S", "rlimits(cpu,as,fsize=0,nproc=0)", "timeout"]
-    isolation += ["net-namespace"] if net else []
-    isolation += [f"uid nobody ({interpreter})"] if drop else []
-    isolation += ["audit-hook"] if limits.audit_hook else []
-    workdir = Path(tempfile.mkdtemp(prefix="alignlab-sandbox-"))
+    job = {"code": code, "function": function, "audit_hook": limits.audit_hook}
+    result_r, result_w = os.pipe()
     try:
-        runner = workdir / "runner.py"
-        runner.write_text(_RUNNER, encoding="utf-8")
-        workdir.chmod(0o755)
-        runner.chmod(0o644)
-        job = json.dumps(
-            {"code": code, "function": function, "records": list(records), "audit_hook": limits.audit_hook}, default=str
-        )
-        try:
-            proc = subprocess.run(
-                [interpreter, "-I", "-S", str(runner)],
-                input=job.encode("utf-8"),
-                capture_output=True,
-                env={},
-                cwd=workdir,
-                timeout=limits.wall_seconds,
-                preexec_fn=_preexec(limits, net, drop),
-                check=False,
-            )
-        except subprocess.TimeoutExpired as exc:
-            stderr = (exc.stderr or b"").decode("utf-8", "replace")[-2000:]
-            return SandboxResult(False, "timeout", [], None, tuple(isolation), stderr)
+        with _workdir() as workdir:
+            launch = _launch(limits, workdir, result_w)
+            isolation = tuple(launch.isolation + (["audit-hook"] if limits.audit_hook else []))
+            return _run(launch, isolation, job, list(records), limits, (result_r, result_w))
     finally:
-        shutil.rmtree(workdir, ignore_errors=True)
-    return _parse(proc, tuple(isolation))
+        for fd in (result_r, result_w):
+            with suppress(OSError):
+                os.close(fd)
 
 
-def _parse(proc: subprocess.CompletedProcess[bytes], isolation: tuple[str, ...]) -> SandboxResult:
-    stdout = proc.stdout.decode("utf-8", "replace")
-    stderr = proc.stderr.decode("utf-8", "replace")[-2000:]
-    payload: dict[str, Any] = {}
-    if _RESULT_MARK in stdout:
-        try:
-            payload = json.loads(stdout.rsplit(_RESULT_MARK, 1)[1].strip().splitlines()[0])
-        except (json.JSONDecodeError, IndexError):
-            payload = {}
-    killed = _killed(proc.returncode)
-    if killed is None and "MemoryError" in stderr:
+def _run(
+    launch: _Launch,
+    isolation: tuple[str, ...],
+    job: Mapping[str, Any],
+    records: list[Any],
+    limits: SandboxLimits,
+    pipe: tuple[int, int],
+) -> SandboxResult:
+    try:
+        proc = subprocess.Popen(  # argv built here, no shell
+            launch.argv,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            env={},
+            cwd=launch.cwd,
+            pass_fds=[pipe[1], *launch.pass_fds],
+            preexec_fn=launch.preexec,  # the limits and uid drop must precede exec
+        )
+    finally:
+        for fd in launch.pass_fds:
+            os.close(fd)
+    os.close(pipe[1])  # only the child holds the write end now: EOF when it exits
+    output: list[bytes] = []
+    drainer = _drain(proc.stdout, output)
+    deadline = time.monotonic() + limits.wall_seconds
+    outcome, killed = _Outcome(), None
+    try:
+        outcome = _converse(proc, _Answers(pipe[0], deadline), job, records)
+        proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+    except (TimeoutError, subprocess.TimeoutExpired):
+        killed = "timeout"
+    except _ProtocolError as exc:
+        killed = f"protocol violation: {exc}"
+    except BrokenPipeError:
+        pass
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+        drainer.join(timeout=2)
+    return _result(proc.returncode, outcome, killed, isolation, b"".join(output).decode("utf-8", "replace"))
+
+
+def _result(
+    returncode: int, outcome: _Outcome, killed: str | None, isolation: tuple[str, ...], output: str
+) -> SandboxResult:
+    kernel = "bubblewrap" in isolation
+    killed = killed or _killed(returncode, kernel=kernel)
+    if (outcome.fatal and outcome.fatal.startswith("MemoryError")) or (killed is None and "MemoryError" in output):
         killed = "memory limit"
-    fatal = payload.get("fatal")
-    if isinstance(fatal, str) and fatal.startswith("MemoryError"):
-        killed = "memory limit"
-    ok = proc.returncode == 0 and "results" in payload
-    return SandboxResult(
-        ok, None if ok else (killed or "no result"), payload.get("results", []), fatal, isolation, stderr
-    )
+    ok = killed is None and outcome.finished and outcome.fatal is None
+    if not ok and killed is None:
+        killed = "no result" if not outcome.finished else "exit 0 before the harness ended the run"
+    return SandboxResult(ok, None if ok else killed, outcome.results, outcome.fatal, isolation, output[-4000:])
 
 
 @dataclass(frozen=True)
@@ -319,7 +556,7 @@ class SandboxedFunction:
     limits: SandboxLimits = SandboxLimits()
 
     def score_batch(self, records: Sequence[Mapping[str, Any]]) -> list[tuple[float | None, str | None]]:
-        """``(value, error)`` per record; a killed child gives every record the kill reason."""
+        """``(value, error)`` per record; a failed run gives every record the failure reason."""
         result = run_sandboxed(self.code, function=self.function, records=records, limits=self.limits)
         if not result.ok:
             return [(None, result.failure)] * len(records)

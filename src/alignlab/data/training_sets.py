@@ -1,4 +1,4 @@
-"""Named training datasets: preference pairs, refusal SFT and value-targeted (PALMS) data.
+"""The training-dataset registry: preference pairs, refusal SFT and value-targeted (PALMS) data.
 
 Rows come out in TRL's conversational formats, so every recipe can feed them to its trainer
 unchanged:
@@ -9,7 +9,9 @@ unchanged:
 
 Public datasets follow the same rule as :mod:`alignlab.data.registry`: the file under
 ``ALIGNLAB_DATA_DIR`` wins when that is set, otherwise the canonical source is downloaded into
-the cache. A path to a local ``.jsonl`` file is accepted wherever a name is.
+the cache. A path to a local ``.jsonl`` file is accepted wherever a name is. Exported feedback
+(``export:<id>``) is resolved by the training layer, which reads the store, and read here
+with :func:`read_training_file`.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ __all__ = [
     "get_training_spec",
     "load_training_rows",
     "parse_hh_dialogue",
+    "read_training_file",
     "require_columns",
     "training_dataset_names",
 ]
@@ -199,16 +202,27 @@ def load_training_rows(name: str, settings: Settings) -> list[Row]:
     """
     path = Path(name).expanduser()
     if name.endswith(".jsonl") and path.is_file():
-        try:
-            rows = _read_jsonl(path)
-        except json.JSONDecodeError as exc:
-            raise DatasetError(f"{path}: not JSON lines ({exc.msg} at line {exc.lineno})") from None
+        rows = read_training_file(path)
     else:
         spec = get_training_spec(name)
         rows = spec.parse(locate_files(spec.name, spec.files, spec.source_urls, settings), settings)
     if not rows:
         raise DatasetError(f"training dataset {name!r} is empty")
     return rows
+
+
+def read_training_file(path: Path) -> list[Row]:
+    """Rows of a JSON-lines file (a feedback export, or any file of training rows).
+
+    Raises:
+        DatasetError: The file is missing or is not JSON lines.
+    """
+    if not path.is_file():
+        raise DatasetError(f"{path}: no such file")
+    try:
+        return _read_jsonl(path)
+    except json.JSONDecodeError as exc:
+        raise DatasetError(f"{path}: not JSON lines ({exc.msg} at line {exc.lineno})") from None
 
 
 def require_columns(rows: Sequence[Row], columns: Sequence[str], source: str) -> None:
