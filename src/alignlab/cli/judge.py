@@ -147,7 +147,7 @@ UnsafeOpt = Annotated[
 
 def _sandbox_limits(unsafe: bool) -> Any:
     """The sandbox settings; prints the isolation layers that will apply (refuses without a sandbox)."""
-    from alignlab.evals.fairness.sandbox import SandboxLimits, isolation_layers
+    from alignlab.evals.fairness import SandboxLimits, isolation_layers
 
     limits = SandboxLimits(allow_unsafe=unsafe)
     layers = isolation_layers(limits)  # SandboxUnavailableError (one line, exit 2) without --unsafe-no-sandbox

@@ -79,7 +79,7 @@ def rl(config: ConfigOpt, name: NameOpt = None, resume: ResumeOpt = False) -> No
 @train_app.command("datasets")
 def datasets() -> None:
     """List the training datasets."""
-    from alignlab.data.training_sets import get_training_spec, training_dataset_names
+    from alignlab.data import get_training_spec, training_dataset_names
 
     for ds_name in training_dataset_names():
         spec = get_training_spec(ds_name)

@@ -44,7 +44,7 @@ def get_model(
     resolved = resolve_model(name, base_url=base_url)
     # alignlab's own providers register on import (Inspect would also find them through the entry point).
     if resolved.local:
-        import alignlab.models.provider  # noqa: F401  (imports torch)
+        import alignlab.models.provider  # imports torch
     elif resolved.inspect_name.startswith(f"{SCRIPTED_PROVIDER}/"):
         import alignlab.models.scripted  # noqa: F401
     try:

@@ -47,7 +47,13 @@ from alignlab.evals.fairness.probe import (
     plot_bias_probe,
     probe_bias,
 )
-from alignlab.evals.fairness.sandbox import SandboxedFunction, SandboxLimits, SandboxResult, run_sandboxed
+from alignlab.evals.fairness.sandbox import (
+    SandboxedFunction,
+    SandboxLimits,
+    SandboxResult,
+    isolation_layers,
+    run_sandboxed,
+)
 
 __all__ = [
     "BOOK_APPLICANTS",
@@ -81,6 +87,7 @@ __all__ = [
     "crows_pairs_scores",
     "extract_function",
     "hf_continuation_sampler",
+    "isolation_layers",
     "item_log_odds",
     "llm_counterfactual_fairness",
     "load_bbq",
