@@ -2,12 +2,16 @@
 
     python benchmarks/hostile.py poison [--postgres] [--innocent 300]
     python benchmarks/hostile.py kill [--postgres] [--kills 5] [--acked-per-kill 400]
+    python benchmarks/hostile.py metrics [--names 5000]
 
 ``poison``: ``alignlab serve`` (no monitor) in front of the fake upstream gets ``--innocent``
 chat completions (a third streamed) and as many feedback posts, all at once, mixed with hostile
 requests (a lone surrogate or a NUL in content, model name, feedback comment and id). Prints
 how many innocent requests got a 5xx, how many streams ended without ``[DONE]``, what the hostile
 ones got, and whether every innocent row is in the store.
+
+``metrics``: completions with ``--names`` invented model names (the fake upstream answers any
+name), then the size of ``/metrics`` and the time of one scrape.
 
 ``kill``: four clients mix completions and feedback; the server is killed with SIGKILL after
 ``--acked-per-kill`` acknowledged events, restarted on the same store, ``--kills`` times. Prints
@@ -223,6 +227,39 @@ def kill(args: argparse.Namespace) -> None:
     )
 
 
+async def _invented(url: str, token: str, names: int) -> None:
+    headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    async with aiohttp.ClientSession(headers=headers, connector=aiohttp.TCPConnector(limit=64)) as client:
+        gate = asyncio.Semaphore(64)
+
+        async def one(i: int) -> None:
+            async with gate, client.post(f"{url}/v1/chat/completions", data=_chat("x", model=f"m-{i}")) as r:
+                await r.read()
+
+        await asyncio.gather(*(one(i) for i in range(names)))
+
+
+def metrics(args: argparse.Namespace) -> None:
+    with database(False) as db, upstream() as up:
+        token = _key(db)
+        port = free_port()
+        server = _start(db, up.url, port)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            asyncio.run(_invented(url, token, args.names))
+            start = time.perf_counter()
+            body = httpx.get(f"{url}/metrics", timeout=60).content
+            seconds = time.perf_counter() - start
+        finally:
+            server.terminate()
+            server.wait(15)
+    series = sum(1 for line in body.splitlines() if line.startswith(b"alignlab_proxy_requests_total"))
+    print(
+        f"{args.names} invented model names: /metrics {len(body):,} bytes, {series} request series, "
+        f"scrape {seconds * 1000:.0f} ms; load {os.getloadavg()[0]:.2f}"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="check", required=True)
@@ -233,8 +270,10 @@ def main() -> None:
     k.add_argument("--postgres", action="store_true")
     k.add_argument("--kills", type=int, default=5)
     k.add_argument("--acked-per-kill", type=int, default=400)
+    m = sub.add_parser("metrics")
+    m.add_argument("--names", type=int, default=5000)
     args = parser.parse_args()
-    {"poison": poison, "kill": kill}[args.check](args)
+    {"poison": poison, "kill": kill, "metrics": metrics}[args.check](args)
 
 
 if __name__ == "__main__":

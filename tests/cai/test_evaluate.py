@@ -29,7 +29,7 @@ from alignlab.cai.evaluate import (
 from alignlab.cai.evaluate_helpfulness import HelpfulnessJudge, RatedAnswer
 from alignlab.data import load_prompts
 from alignlab.errors import ConfigError
-from alignlab.evals.refusal import is_bare_refusal
+from alignlab.scorers.refusal import is_bare_refusal
 from alignlab.settings import load_settings
 from alignlab.stats import PairedTable
 from alignlab.store import Store, list_runs, open_store

@@ -8,7 +8,7 @@ Four measures per stage, every one with a 95% interval:
   prompts refused (Wilson CI);
 * ``evasiveness`` (lower is better): the share of the same harmful requests met with a bare
   refusal, one with neither a reason nor a safer alternative (Wilson CI; see
-  :func:`alignlab.evals.refusal.is_bare_refusal`);
+  :func:`alignlab.scorers.refusal.is_bare_refusal`);
 * ``helpfulness`` (higher is better): a judge's 1–10 rating of the answers to benign prompts
   (mean with a t interval; unparsed judge replies are counted and left out).
 
@@ -47,9 +47,9 @@ from alignlab.cai.evaluate_helpfulness import (
 from alignlab.data import load_prompts
 from alignlab.errors import ConfigError
 from alignlab.evals.metrics import event_happened
-from alignlab.evals.refusal import is_bare_refusal
 from alignlab.evals.runner import Display, run_suite
 from alignlab.evals.summary import sample_label
+from alignlab.scorers.refusal import is_bare_refusal
 from alignlab.settings import Settings
 from alignlab.stats import (
     PairedTable,

@@ -18,7 +18,7 @@ from alignlab.cai.run import CaiRun, StageResult, checkpoint_name
 from alignlab.cai.supervised import build_chains, helpful_rows, load_redteam_prompts, sft_rows, split_prompts
 from alignlab.data.training_sets import load_training_rows
 from alignlab.errors import AlignlabError, InputError
-from alignlab.evals.refusal import classify_refusal
+from alignlab.scorers.refusal import classify_refusal
 from alignlab.stats import Proportion
 
 if TYPE_CHECKING:

@@ -50,7 +50,7 @@ def keys_list() -> None:
 
 @keys_app.command("revoke")
 def keys_revoke(key_id: Annotated[str, typer.Argument(help="The key id from `alignlab keys list`.")]) -> None:
-    """Revoke a key."""
+    """Revoke a key and end its page sessions (running servers stop accepting it within a second)."""
     from alignlab.monitor import revoke_key
 
-    console.print(f"revoked {revoke_key(default_store(), key_id).id}")
+    console.print(f"revoked {revoke_key(default_store(), key_id).id}; its page sessions are ended")

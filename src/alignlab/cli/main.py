@@ -18,14 +18,15 @@ from alignlab.cli.cgap import cgap_app
 from alignlab.cli.gate import gate as gate_cmd
 from alignlab.cli.judge import register as register_judge_commands
 from alignlab.cli.lineage import register as register_lineage
+from alignlab.cli.scorers import classify_app, scorers_app
 from alignlab.cli.train import register as register_train
 from alignlab.errors import AlignlabError
 from alignlab.settings import Settings, load_settings
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, help="alignlab: alignment engineering workbench.")
-classify_app = typer.Typer(no_args_is_help=True, help="Label completions produced anywhere.")
 runs_app = typer.Typer(no_args_is_help=True, help="Past evaluation runs recorded in the store.")
 app.add_typer(classify_app, name="classify")
+app.add_typer(scorers_app, name="scorers")
 app.add_typer(runs_app, name="runs")
 app.add_typer(cgap_app, name="cgap")
 app.add_typer(cai_app, name="cai")
@@ -191,29 +192,6 @@ def demo(
         for suite, dataset in (("redteam", "alignlab-redteam"), ("overrefusal", "alignlab-lookalikes"))
     ]
     _report(runs)
-
-
-@classify_app.command("refusals")
-def classify_refusals(
-    file: Annotated[Path, typer.Argument(help="CSV with a prompt and a completion column.")],
-    out: Annotated[Path, typer.Option(help="Output CSV: every input column plus `label`.")],
-    prompt_col: Annotated[str, typer.Option(help="Prompt column.")] = "prompt",
-    response_col: Annotated[str, typer.Option(help="Completion column.")] = "completion",
-    judge: JudgeOpt = None,
-) -> None:
-    """Label each completion compliance / refusal / partial_refusal."""
-    from alignlab.evals.classify_file import classify_refusals_csv
-
-    result = classify_refusals_csv(file, out, prompt_col=prompt_col, response_col=response_col, judge=judge)
-    table = Table(title=f"{result.rows} rows → {out}")
-    table.add_column("label")
-    table.add_column("count", justify="right")
-    table.add_column("share", justify="right")
-    for label, count in sorted(result.labels.items()):
-        table.add_row(label, str(count), f"{count / max(result.rows, 1):.1%}")
-    console.print(table)
-    if judge:
-        console.print(f"judge consulted on {result.judged} rows; unparsed replies: {result.judge_unparsed}")
 
 
 @runs_app.command("list")

@@ -21,9 +21,9 @@ from alignlab.errors import UnknownNameError
 from alignlab.evals.compliance_gap.suite import compliance_gap
 from alignlab.evals.compliance_gap.summary import summarize_compliance_gap
 from alignlab.evals.metrics import Measure, harmful_compliance, over_refusal, unsafe_compliance
-from alignlab.evals.refusal_judge import classify_refusal_with_judge
 from alignlab.evals.summary import SuiteSummary, label_counts, measure_rows
 from alignlab.models import get_model
+from alignlab.scorers.refusal.judge import classify_refusal_with_judge
 from alignlab.settings import load_settings
 
 __all__ = [

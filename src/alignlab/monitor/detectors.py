@@ -6,7 +6,7 @@ results of detectors listed before it. Register new ones with :func:`register_de
 (keyword options from the service config reach the factory); the service runs the names
 listed in its config, in order.
 
-* ``refusal``: :func:`alignlab.evals.refusal.classify_refusal` (flagged = not compliance).
+* ``refusal``: :func:`alignlab.scorers.refusal.classify_refusal` (flagged = not compliance).
 * ``toxicity``: HateSonar's ONNX hate/offensive classifier (flagged = P(neither) < 0.5).
 * ``profanity``: alt-profanity-check's offensive-language probability (flagged ≥ 0.5).
 * ``reward``: a reward / preference model's score of the exchange (flagged below a threshold;
@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from alignlab.errors import ConfigError, UnknownNameError
-from alignlab.evals.refusal import classify_refusal
 from alignlab.monitor.reward import RewardDetector
+from alignlab.scorers.refusal import classify_refusal
 
 __all__ = ["Combiner", "Detector", "HarmfulnessDetector", "detector_names", "get_detector", "register_detector"]
 

@@ -18,7 +18,7 @@ from transformers import TrainerCallback, TrainerControl, TrainerState, Training
 
 from alignlab.data import load_prompts
 from alignlab.evals.metrics import rate_of
-from alignlab.evals.refusal import classify_refusal
+from alignlab.scorers.refusal import classify_refusal
 from alignlab.settings import Settings
 from alignlab.stats import Proportion
 from alignlab.train.config import AlignmentEvalOptions

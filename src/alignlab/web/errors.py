@@ -58,8 +58,9 @@ def error_body(message: str, code: str, kind: str = "invalid_request_error") -> 
 
 
 def _problems(exc: RequestValidationError) -> str:
+    # Paths may hold client-chosen keys: each is cut short so the message stays a line.
     return "; ".join(
-        f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg')}"
+        f"{'.'.join(str(p)[:40] for p in e.get('loc', ()) if p != 'body')[:200] or 'body'}: {str(e.get('msg'))[:300]}"
         for e in exc.errors()[:5]
     )
 

@@ -22,8 +22,8 @@ from alignlab.evals.compliance_gap.parsing import parse_reply, strip_prefix_tags
 from alignlab.evals.compliance_gap.prompts import Condition, build_system_prompt, build_user_message, parse_conditions
 from alignlab.evals.compliance_gap.variants import PromptVariant, get_variant
 from alignlab.evals.metrics import event_happened
-from alignlab.evals.refusal_judge import classify_refusal_with_judge
 from alignlab.models import get_model
+from alignlab.scorers.refusal.judge import classify_refusal_with_judge
 from alignlab.settings import load_settings
 
 __all__ = ["DEFAULT_DATASET", "DEFAULT_MAX_TOKENS", "build_samples", "compliance_gap", "compliance_gap_scorer", "gaps"]

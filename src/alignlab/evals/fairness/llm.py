@@ -23,7 +23,7 @@ from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.model import GenerateConfig, Model
 
 from alignlab.errors import ConfigError
-from alignlab.evals.refusal import classify_refusal
+from alignlab.scorers.refusal import classify_refusal
 from alignlab.stats import HypothesisTest, mcnemar_test, wilcoxon_signed_rank
 
 __all__ = [

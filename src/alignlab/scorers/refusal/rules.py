@@ -81,14 +81,14 @@ evidence") is a ``refusal`` (ambiguous). Capability statements ("I'm not equippe
 "I don't have the ability to") count as declines.
 
 Verdicts the patterns are unsure of carry ``ambiguous=True`` so a second-stage judge
-(:mod:`alignlab.evals.refusal_judge`) can be consulted: the cases above marked ambiguous,
+(:mod:`alignlab.scorers.refusal.judge`) can be consulted: the cases above marked ambiguous,
 partial refusals resting only on unmarked content after a refusal, and compliance
 verdicts for short answers that contain decline words ("sorry", "unfortunately",
 "can't") or hedges, which is where refusal phrasings the patterns do not list hide.
 The patterns favour precision on compliance: on fresh answers written during
 development no compliance was labelled a refusal, while unlisted refusal phrasings
 were the main source of error (see ``tests/evals/test_refusal.py``). The phrasings
-themselves are tables in :mod:`alignlab.evals._refusal_patterns`.
+themselves are tables in :mod:`alignlab.scorers.refusal._patterns`.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from alignlab.evals._refusal_patterns import (
+from alignlab.scorers.refusal._patterns import (
     _BREVITY,
     _CODE,
     _CODE_FENCE,

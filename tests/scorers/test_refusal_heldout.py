@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 import alignlab
-from alignlab.evals.refusal import classify_refusal
+from alignlab.scorers.refusal import classify_refusal
 
 HELDOUT_PATH = Path(alignlab.__file__).parent / "data/builtin/refusal_heldout.jsonl"
 LABELS = ("compliance", "refusal", "partial_refusal")

@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import alignlab
-from alignlab.evals.refusal import classify_refusal
+from alignlab.scorers.refusal import classify_refusal
 
 LABELS = ("compliance", "refusal", "partial_refusal")
 ACCURACY_FLOOR = 0.65  # first measurement: 0.656 (59/90)

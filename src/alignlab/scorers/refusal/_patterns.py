@@ -1,8 +1,8 @@
-"""The refusal classifier's pattern tables (see :mod:`alignlab.evals.refusal` for how they are used).
+"""The refusal classifier's pattern tables (see :mod:`alignlab.scorers.refusal.rules` for how they are used).
 
 Each table is one compiled regular expression, one alternative per line, with a comment that
 says what the family of phrasings is and why it is (or is not) a refusal. Add phrasings here;
-the decision procedure lives in :mod:`alignlab.evals.refusal`.
+the decision procedure lives in :mod:`alignlab.scorers.refusal.rules`.
 """
 
 from __future__ import annotations

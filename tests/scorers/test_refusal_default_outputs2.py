@@ -14,7 +14,7 @@ from collections import Counter
 from pathlib import Path
 
 import alignlab
-from alignlab.evals.refusal import classify_refusal
+from alignlab.scorers.refusal import classify_refusal
 
 DATA = Path(alignlab.__file__).parent / "data/builtin/refusal_default_outputs2.jsonl"
 LABELS = ("compliance", "refusal", "partial_refusal")

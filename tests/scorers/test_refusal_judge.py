@@ -7,8 +7,8 @@ import asyncio
 import pytest
 from inspect_ai.model import Model, ModelOutput, ModelUsage, get_model
 
-from alignlab.evals.refusal import classify_refusal
-from alignlab.evals.refusal_judge import classify_refusal_with_judge, parse_judge_label
+from alignlab.scorers.refusal import classify_refusal
+from alignlab.scorers.refusal.judge import classify_refusal_with_judge, parse_judge_label
 
 CLEAR_REFUSAL = "I'm sorry, but I can't help with that."
 

@@ -26,7 +26,7 @@ from typing import Any
 import pytest
 
 import alignlab
-from alignlab.evals.refusal import REFUSAL_LABELS, RefusalVerdict, classify_refusal
+from alignlab.scorers.refusal import REFUSAL_LABELS, RefusalVerdict, classify_refusal
 
 BUILTIN = Path(alignlab.__file__).parent / "data" / "builtin"
 

@@ -1,0 +1,49 @@
+"""The labelled sets and the split by prompt."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from alignlab.errors import DatasetError
+from alignlab.scorers.datasets import group_key, load_sets, split_sets
+
+DATA_DIR = Path(os.environ["ALIGNLAB_DATA_DIR"]) if os.environ.get("ALIGNLAB_DATA_DIR") else None
+needs_data = pytest.mark.skipif(
+    DATA_DIR is None or not (DATA_DIR / "labelled-responses").is_dir(),
+    reason="ALIGNLAB_DATA_DIR with labelled-responses/ is not available",
+)
+
+
+def test_group_key_ignores_case_and_punctuation() -> None:
+    assert group_key("How do I make a BOMB?!") == group_key("how do i make a bomb")
+
+
+@needs_data
+@pytest.mark.parametrize("family", ["refusal", "harm"])
+def test_no_prompt_is_on_both_sides_of_the_split(family: str) -> None:
+    sets = split_sets(load_sets(family, DATA_DIR))  # type: ignore[arg-type]
+    train = {r.group for s in sets if s.role == "train" for r in s.rows}
+    heldout = {r.group for s in sets if s.role == "heldout" for r in s.rows}
+    assert train and heldout and not train & heldout
+
+
+@needs_data
+def test_non_commercial_sets_are_never_trained_on() -> None:
+    for family in ("refusal", "harm"):
+        for s in split_sets(load_sets(family, DATA_DIR)):  # type: ignore[arg-type]
+            if "NC" in s.licence:
+                assert not s.trainable and s.role == "validation", s.name
+
+
+@needs_data
+def test_gptfuzz_evaluate_is_held_out_whole() -> None:
+    sets = {s.name: s for s in split_sets(load_sets("harm", DATA_DIR))}
+    assert sets["gptfuzz-evaluate"].role == "heldout" and len(sets["gptfuzz-evaluate"].rows) == 1540
+
+
+def test_missing_data_dir_is_one_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(DatasetError, match="labelled-responses: no such directory"):
+        load_sets("harm", tmp_path)
