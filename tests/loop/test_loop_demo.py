@@ -58,6 +58,8 @@ def test_loop_demo_chain_on_the_tiny_model(
     # the other direction: which checkpoints learned from this flag?
     learned = feedback_lineage_report(store, f"feedback:{flags[0].id[:10]}")
     assert [(c.checkpoint.name, c.split) for c in learned.checkpoints] == [("loop-tiny", "train")]
+    by_export = feedback_lineage_report(store, f"export:{result.export.export_id[:8]}")
+    assert [(c.checkpoint.name, c.n_events) for c in by_export.checkpoints] == [("loop-tiny", len(exported_ids))]
 
     out = CliRunner().invoke(app, ["lineage", "ckpt:loop-tiny"], terminal_width=200)
     assert out.exit_code == 0, out.output

@@ -78,6 +78,10 @@ def _rates(metrics: dict[str, Any]) -> str:
     return ", ".join(shown) or "-"
 
 
+def _num(value: object) -> str:
+    return f"{value:.4f}" if isinstance(value, float) else "n/a"
+
+
 def _rules(rules: dict[str, str]) -> str:
     return ", ".join(f"{k} {v}" for k, v in rules.items()) or "-"
 
@@ -163,7 +167,7 @@ def loop_demo(
     x = result.export
     console.print(f"export:{x.export_id[:12]}: {x.pairs} pairs ({_pairs(x.by_source)}) → {escape(str(x.path))}")
     m = result.checkpoint.metrics
-    console.print(f"{result.checkpoint.model_name}: DPO loss {m.get('first_loss')} → {m.get('last_loss')}")
+    console.print(f"{result.checkpoint.model_name}: DPO loss {_num(m.get('first_loss'))} → {_num(m.get('last_loss'))}")
     for side, run in (("baseline", result.baseline), ("candidate", result.candidate)):
         console.print(f"{side} {escape(run.record.model)}: {_rates(run.record.metrics)}", highlight=False)
     console.print(f"gate: {result.gate.outcome.upper()}")
