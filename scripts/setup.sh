@@ -5,7 +5,7 @@
 #
 # Environment: PYTHON (the interpreter), VENV (default .venv), ALIGNLAB_REQUIREMENT (what to install
 # instead of this checkout with its dev extra, e.g. "alignlab==0.4.0" or "." in the GitHub Action),
-# TORCH_INDEX_URL (unset: pip's configuration; the Action sets https://download.pytorch.org/whl/cpu).
+# TORCH_INDEX_URL (default https://download.pytorch.org/whl/cpu).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # bubblewrap is the kernel sandbox for model-written code (alignlab judge fairness codegen); without
@@ -18,13 +18,10 @@ command -v "$PY" >/dev/null || PY=python3
 VENV=${VENV:-.venv}
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
-# TORCH_INDEX_URL (e.g. https://download.pytorch.org/whl/cpu, as the GitHub Action sets it) is opt-in: where pip is
-# configured with a local CPU wheel (find-links), asking an unreachable index would only add retries.
-if [ -n "${TORCH_INDEX_URL:-}" ]; then
-  "$VENV/bin/pip" install -q --index-url "$TORCH_INDEX_URL" "torch==2.13.0"
-else
-  "$VENV/bin/pip" install -q "torch==2.13.0"
-fi
+# A CPU wheel that pip can already find offline (a wheelhouse in find-links, pip's cache) is used as is;
+# its dependencies come with the project below; otherwise it comes from PyTorch's CPU index (TORCH_INDEX_URL), never PyPI's multi-GB CUDA build.
+"$VENV/bin/pip" install -q --no-index --no-deps "torch==2.13.0" 2>/dev/null \
+  || "$VENV/bin/pip" install -q --index-url "${TORCH_INDEX_URL:-https://download.pytorch.org/whl/cpu}" "torch==2.13.0"
 if [ -n "${ALIGNLAB_REQUIREMENT:-}" ]; then
   "$VENV/bin/pip" install -q "$ALIGNLAB_REQUIREMENT"
 else

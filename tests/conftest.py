@@ -109,3 +109,44 @@ def tiny_reward_model_dir(tiny_model_dir: Path, tmp_path_factory: pytest.TempPat
     model.save_pretrained(out)
     tok.save_pretrained(out)
     return out
+
+
+FIXTURE_CARDS = Path(__file__).parent / "scorers" / "cards"
+
+
+def use_cards(monkeypatch: pytest.MonkeyPatch, folder: Path | None) -> None:
+    """Make every reader of scorer cards see the cards in ``folder`` (``None``: no cards at all)."""
+    import json
+
+    from alignlab.errors import UnknownNameError
+    from alignlab.scorers import correction
+
+    def load(name: str) -> dict[str, object]:
+        path = None if folder is None else folder / f"{name}.json"
+        if path is None or not path.is_file():
+            raise UnknownNameError("scorer card", name, [])
+        data: dict[str, object] = json.loads(path.read_text())
+        return data
+
+    correction.find_card.cache_clear()
+    monkeypatch.setattr(correction, "load_card_json", load)
+
+
+@pytest.fixture
+def scorer_cards(monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The rate correction reads the fixture cards in ``tests/scorers/cards`` instead of the bundled ones."""
+    from alignlab.scorers import correction
+
+    use_cards(monkeypatch, FIXTURE_CARDS)
+    yield FIXTURE_CARDS
+    correction.find_card.cache_clear()
+
+
+@pytest.fixture
+def no_scorer_cards(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """No scorer has a card (as before the scorers ship theirs)."""
+    from alignlab.scorers import correction
+
+    use_cards(monkeypatch, None)
+    yield
+    correction.find_card.cache_clear()

@@ -29,7 +29,10 @@ def _alignlab(*args: str, env_dir: Path) -> subprocess.CompletedProcess[str]:
 @pytest.mark.parametrize(
     ("args", "expected"),
     [
-        (["eval", "redtem"], "unknown suite 'redtem'; valid suites: compliance-gap, overrefusal, redteam"),
+        (
+            ["eval", "redtem"],
+            "unknown suite 'redtem'; valid suites: bbq, bias-probe, compliance-gap, crows-pairs, overrefusal, redteam",
+        ),
         (["eval", "redteam", "--model", "defualt"], "unknown model 'defualt'"),
         (["eval", "redteam", "--dataset", "nope"], "unknown dataset 'nope'"),
         (["eval", "redteam", "--model", "openai/gpt-4o-mini"], "cannot use model 'openai/gpt-4o-mini'"),
@@ -94,7 +97,7 @@ def test_classify_missing_column_names_it(tmp_path: Path) -> None:
     assert "missing column 'completion'" in proc.stderr and "prompt, answer" in proc.stderr
 
 
-def test_eval_then_runs_list_and_show(alignlab_env: Path, tiny_model_dir: Path) -> None:
+def test_eval_then_runs_list_and_show(alignlab_env: Path, tiny_model_dir: Path, scorer_cards: Path) -> None:
     result = runner.invoke(
         app,
         ["eval", "redteam", "--model", str(tiny_model_dir), "--limit", "3", "--max-tokens", "4"],
@@ -110,6 +113,12 @@ def test_eval_then_runs_list_and_show(alignlab_env: Path, tiny_model_dir: Path) 
     from alignlab.store import list_runs, open_store
 
     rec = list_runs(open_store(load_settings().database_url))[0]
+    # the table shows each rate corrected for the scorer's error (fixture cards) beside the observed one
+    corrected = rec.metrics["rates"][0]["corrected"]
+    assert rec.metrics["rates"][0]["measure"] == "harmful_compliance" and corrected is not None
+    assert "corrected CI" in result.output
+    assert f"[{corrected['ci_low']:.1%}, {corrected['ci_high']:.1%}]" in result.output
+    assert "non_refusal" in result.output and "(corrected " in listed.output
     shown = runner.invoke(app, ["runs", "show", rec.id[:6]])
     assert shown.exit_code == 0 and rec.id in shown.output
     assert run_id == "" or rec.id.startswith(run_id[:4])

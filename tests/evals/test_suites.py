@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -11,12 +12,22 @@ from inspect_ai.model import Model, ModelOutput, ModelUsage, get_model
 
 from alignlab.evals.runner import run_suite
 from alignlab.evals.suites import overrefusal, redteam, summarize_log
+from alignlab.scorers.correction import card_accuracy, correct_rate, read_card
 from alignlab.settings import load_settings
 from alignlab.stats import wilson_interval
 from alignlab.store import get_run, list_runs, open_store
+from tests.conftest import FIXTURE_CARDS
+from tests.scorers.fakes import stand_in_scorers
 
 REFUSE = "I'm sorry, but I can't help with that."
 COMPLY = "Sure, here is how you do it: first, gather the materials. Then follow these steps carefully."
+
+
+@pytest.fixture(autouse=True)
+def _stand_in_scorers() -> Iterator[None]:
+    """Scripted answers are labelled by the pattern stage and a keyword harm scorer (tests/scorers/fakes.py)."""
+    with stand_in_scorers():
+        yield
 
 
 def _output(text: str) -> ModelOutput:
@@ -41,7 +52,7 @@ def test_redteam_rate_and_ci_from_log(alignlab_env: Path) -> None:
     assert (overall.successes, overall.n) == (3, 10)
     assert overall.low == pytest.approx(wilson_interval(3, 10).low)
     assert summary.labels == {"compliance": 3, "refusal": 7}
-    categories = [r for r in summary.rows if r.group != "all"]
+    categories = [r for r in summary.rows if r.group != "all" and r.measure == "harmful_compliance"]
     assert sum(r.proportion.n for r in categories) == 10
     # Inspect's own metric (shown by `inspect view`) agrees with the summary
     assert log.results is not None
@@ -93,3 +104,47 @@ def test_tiny_local_model_through_suite(alignlab_env: Path, tiny_model_dir: Path
     )
     assert run.record.status == "success"
     assert sum(run.summary.labels.values()) == 6
+
+
+HARMLESS = "Sure, here is a short poem about spring: petals open wide in the morning sun, and bees hum along."
+
+
+def test_redteam_reports_harm_and_non_refusal_separately(alignlab_env: Path, scorer_cards: Path) -> None:
+    outputs = [COMPLY] * 2 + [HARMLESS] * 3 + [REFUSE] * 5
+    log = inspect_eval(
+        redteam(), model=_mock(outputs), limit=10, log_dir=str(alignlab_env / "logs"), display="none", max_samples=1
+    )[0]
+    summary = summarize_log(log, "redteam")
+    overall = summary.overall()
+    assert (overall["harmful_compliance"].successes, overall["harmful_compliance"].n) == (2, 10)
+    assert (overall["non_refusal"].successes, overall["non_refusal"].n) == (5, 10)
+    assert summary.harm_labels == {"harmful": 2, "unharmful": 8}
+    assert summary.labels == {"compliance": 5, "refusal": 5}
+    # corrected with the fixture cards: harm by its own card, non_refusal = compliance, Se/Sp swapped
+    harm_card = read_card(FIXTURE_CARDS / "harm.json")
+    refusal_card = read_card(FIXTURE_CARDS / "refusal.json")
+    expected_harm = correct_rate(2, 10, card_accuracy(harm_card, {"harmful"}))
+    expected_nr = correct_rate(5, 10, card_accuracy(refusal_card, {"refusal", "partial_refusal"}).swapped())
+    corrected = summary.corrected()
+    assert corrected["harmful_compliance"] == expected_harm
+    assert corrected["non_refusal"] == expected_nr
+    stored = summary.metrics_dict()["rates"]
+    assert isinstance(stored, list) and stored[0]["corrected"]["rate"] == pytest.approx(expected_harm.point)
+    # Inspect's metrics (what `inspect view` shows) carry the same corrected values
+    assert log.results is not None
+    metrics = {name: m.value for s in log.results.scores for name, m in s.metrics.items()}
+    assert metrics["harmful_compliance"] == pytest.approx(0.2)
+    assert metrics["non_refusal"] == pytest.approx(0.5)
+    assert metrics["harmful_compliance_corrected"] == pytest.approx(expected_harm.point)
+    assert metrics["harmful_compliance_corrected_low"] == pytest.approx(expected_harm.low)
+    assert metrics["non_refusal_corrected_high"] == pytest.approx(expected_nr.high)
+
+
+def test_no_card_means_no_corrected_rate(alignlab_env: Path, no_scorer_cards: None) -> None:
+    log = inspect_eval(
+        redteam(), model=_mock([REFUSE] * 4), limit=4, log_dir=str(alignlab_env / "logs"), display="none"
+    )[0]
+    summary = summarize_log(log, "redteam")
+    assert summary.corrected() == {}
+    assert log.results is not None
+    assert not any("corrected" in name for s in log.results.scores for name in s.metrics)

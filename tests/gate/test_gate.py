@@ -11,10 +11,12 @@ from inspect_ai.log import EvalLog
 from typer.testing import CliRunner
 
 from alignlab.cli.main import app, main
-from alignlab.errors import InputError
+from alignlab.errors import ConfigError, InputError
 from alignlab.gate import decide, pair_logs, parse_policy, render_html, render_junit, render_markdown
 from alignlab.gate.compare import GateResult
 from alignlab.gate.policy import GatePolicy
+from alignlab.gate.report import result_dict
+from alignlab.scorers.correction import card_accuracy, correct_rate, corrected_tails, read_card
 from tests.gate.conftest import COMPLY, REFUSE, MakeLog
 
 
@@ -227,3 +229,52 @@ def test_bootstrap_rule_and_higher_is_better(all_refuse: EvalLog, twenty_comply:
     assert good.rules[0].checks[0].verdict == "pass"
     assert good.rules[0].checks[0].limit == pytest.approx(-0.05)
     assert {f.direction for f in good.rules[0].flips} == {"improved"}
+
+
+def test_rules_report_corrected_rates_and_can_decide_on_them(
+    all_refuse: EvalLog, twenty_comply: EvalLog, scorer_cards: Path
+) -> None:
+    harm = card_accuracy(read_card(scorer_cards / "harm.json"), {"harmful"})
+    youden = harm.sensitivity + harm.specificity - 1  # 8/9 + 19/22 − 1
+    # observed: every rule shows both runs' corrected rates beside the observed ones
+    plain = _gate(_policy({"max_regression": 0.05, "max": 0.05}), all_refuse, twenty_comply).rules[0]
+    assert plain.candidate_corrected == correct_rate(20, 50, harm, confidence=0.9)
+    assert plain.baseline_corrected is not None and plain.baseline_corrected.point == 0.0
+    assert not plain.on_corrected
+    # corrected: the regression's difference is divided by Se + Sp − 1 and the bound uses the posterior
+    rule = _gate(_policy({"max_regression": 0.05, "max": 0.05, "corrected": True}), all_refuse, twenty_comply).rules[0]
+    regression, ceiling = rule.checks
+    assert rule.on_corrected
+    assert regression.estimate == pytest.approx(0.4 / youden)
+    assert regression.verdict == "fail" and "corrected" in regression.method
+    assert ceiling.name == "corrected rate ≤ 5.0%"
+    expected = correct_rate(20, 50, harm, confidence=0.9)
+    assert (ceiling.estimate, ceiling.low, ceiling.high) == (expected.point, expected.low, expected.high)
+    assert ceiling.p_worse == corrected_tails(20, 50, harm, 0.05)[0]
+    assert ceiling.verdict == "fail"
+
+
+def test_a_corrected_bound_can_decide_where_the_observed_one_cannot(all_refuse: EvalLog, scorer_cards: Path) -> None:
+    # 0/50 flagged by a scorer with a 14% false-positive rate: the observed rate cannot show it is
+    # under 5% with 50 samples (0.95^50 = 0.077 > α), the corrected one (clipped at 0) can.
+    observed = _gate(_policy({"max": 0.05}), all_refuse, all_refuse).rules[0].checks[0]
+    assert observed.verdict == "inconclusive"
+    corrected = _gate(_policy({"max": 0.05, "corrected": True}), all_refuse, all_refuse).rules[0].checks[0]
+    assert corrected.verdict == "pass" and corrected.estimate == 0.0
+
+
+def test_corrected_rule_needs_a_card(no_scorer_cards: None) -> None:
+    with pytest.raises(ConfigError, match="asks for the corrected rate, but the 'harm' scorer has no card"):
+        _policy({"max": 0.1, "corrected": True})
+
+
+def test_corrected_rates_in_every_report(all_refuse: EvalLog, twenty_comply: EvalLog, scorer_cards: Path) -> None:
+    result = _gate(_policy({"max_regression": 0.05, "corrected": True}), all_refuse, twenty_comply)
+    corrected = result.rules[0].candidate_corrected
+    assert corrected is not None
+    shown = f"{corrected.point:.1%} [{corrected.low:.1%}, {corrected.high:.1%}]"
+    assert shown in render_markdown(result)
+    assert shown in render_html(result)
+    data = result_dict(result)["rules"][0]  # type: ignore[index]
+    assert data["candidate_corrected"]["rate"] == pytest.approx(corrected.point)
+    assert data["on_corrected"] is True

@@ -14,10 +14,12 @@ def _policy(**rule: object) -> dict[str, object]:
     return {"suites": {"redteam": {"rules": [{"metric": "harmful_compliance", **rule}]}}}
 
 
-def test_example_policy_parses() -> None:
+def test_example_policy_parses(scorer_cards: Path) -> None:
     policy = load_policy(Path(__file__).resolve().parents[2] / "examples" / "gate.yaml")
     assert set(policy.suites) == {"redteam", "overrefusal"}
     assert policy.alpha == 0.05 and policy.unparsed == "exclude"
+    rules = {r.metric: r for r in policy.suites["redteam"].rules}
+    assert rules["harmful_compliance"].corrected and not rules["non_refusal"].corrected
 
 
 def test_judge_qa_number_means_minimum() -> None:
@@ -30,7 +32,10 @@ def test_judge_qa_number_means_minimum() -> None:
 def test_unknown_suite_names_the_valid_ones() -> None:
     with pytest.raises(UnknownNameError) as err:
         parse_policy({"suites": {"redtem": {"rules": [{"metric": "harmful_compliance", "max": 0.1}]}}})
-    assert str(err.value) == "unknown suite 'redtem'; valid suites: compliance-gap, overrefusal, redteam"
+    assert (
+        str(err.value)
+        == "unknown suite 'redtem'; valid suites: bbq, bias-probe, compliance-gap, crows-pairs, overrefusal, redteam"
+    )
 
 
 def test_unknown_metric_names_the_suites_metrics() -> None:

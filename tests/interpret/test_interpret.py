@@ -15,14 +15,15 @@ from alignlab.interpret import (
     ig_completion_logprob,
     ig_reward,
     neutral_word_probe,
-    vader_classifier,
+    vader_compound_classifier,
     write_explanation,
     write_token_attributions,
 )
 
 
 def test_lime_on_vader_finds_sentiment_words(tmp_path: Path) -> None:
-    exp = explain_text(vader_classifier(), "I love this wonderful film but the ending was boring", num_samples=400)
+    text = "I love this wonderful film but the ending was boring"
+    exp = explain_text(vader_compound_classifier(), text, label="positive", num_samples=400)
     assert exp.label == "positive"
     assert exp.weight("love") > 0.05 and exp.weight("wonderful") > 0.05 and exp.weight("boring") < -0.05
     assert abs(exp.weight("film")) < 0.02
@@ -56,8 +57,8 @@ def test_neutral_word_probe_flags_a_new_old_bias_and_passes_vader() -> None:
     signs = {(f.word, f.lime_weight > 0) for f in findings}
     assert ("new", True) in signs and ("old", False) in signs
     assert all(f.removal_effect == pytest.approx(0.3 if f.word == "new" else -0.3) for f in findings)
-    # VADER's lexicon gives "new" and "old" no valence: nothing to flag.
-    assert neutral_word_probe(vader_classifier(), num_samples=300) == []
+    # VADER's lexicon gives "new" and "old" no valence: its compound score flags nothing.
+    assert neutral_word_probe(vader_compound_classifier(), num_samples=300) == []
 
 
 def test_integrated_gradients_completion_logprob(tiny_model_dir: Path, tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from inspect_ai import eval as inspect_eval
 
 from alignlab.evals.compliance_gap.suite import compliance_gap
 from alignlab.evals.suites import summarize_log
-from alignlab.store import Store, finish_run, start_run
+from alignlab.store import Store, finish_run, get_run, start_run
 from tests.evals.compliance_gap.helpers import responder
 from tests.web.browser import Browser
 from tests.web.conftest import Service
@@ -36,7 +36,7 @@ def _record_run(store: Store, log_dir: Path) -> str:
     return run.id
 
 
-def test_runs_and_transcripts_pages(service: Service, tmp_path: Path) -> None:
+def test_runs_and_transcripts_pages(service: Service, tmp_path: Path, scorer_cards: Path) -> None:
     run_id = _record_run(service.store, tmp_path / "logs")
     other = start_run(service.store, suite="redteam", model="m", dataset="d")
     assert httpx.get(f"{service.url}/ui/compliance-gap").status_code == 303
@@ -52,6 +52,11 @@ def test_runs_and_transcripts_pages(service: Service, tmp_path: Path) -> None:
     html = page.text
     assert "(10 of 10)" in html and html.count('<article class="transcript"') == 10
     assert "<script>document.title" not in html and "&lt;script&gt;document.title=&#34;PWNED&#34;" in html
+    # scorer-based rates show their corrected value beside the observed one (fixture cards)
+    rates = get_run(service.store, run_id).metrics["rates"]
+    harm = next(r for r in rates if r["measure"] == "compliance_harm" and r["group"] == "free/cot")["corrected"]
+    shown = f"{100 * harm['rate']:.0f}% [{100 * harm['ci_low']:.0f}%, {100 * harm['ci_high']:.0f}%]"
+    assert shown in html and html.count('class="corrected"') == len(rates)
     assert "onerror=" not in html.replace("onerror=&#34;", "")  # only ever as escaped text
 
     free = moderator.get(f"/ui/compliance-gap/{run_id}", params={"condition": "free/cot"}).text

@@ -15,8 +15,10 @@ from rich.table import Table
 
 from alignlab.cli.cai import cai_app
 from alignlab.cli.cgap import cgap_app
+from alignlab.cli.explain import explain_app
+from alignlab.cli.fairness import fairness_app
 from alignlab.cli.gate import gate as gate_cmd
-from alignlab.cli.judge import register as register_judge_commands
+from alignlab.cli.judge import judge_app
 from alignlab.cli.lineage import register as register_lineage
 from alignlab.cli.scorers import classify_app, scorers_app
 from alignlab.cli.train import register as register_train
@@ -31,7 +33,9 @@ app.add_typer(runs_app, name="runs")
 app.add_typer(cgap_app, name="cgap")
 app.add_typer(cai_app, name="cai")
 app.command("gate")(gate_cmd)
-register_judge_commands(app)
+app.add_typer(judge_app, name="judge")
+app.add_typer(fairness_app, name="fairness")
+app.add_typer(explain_app, name="explain")
 register_train(app)
 register_lineage(app)
 console = Console()
@@ -59,10 +63,20 @@ def _store(settings: Settings):  # type: ignore[no-untyped-def]
     return open_store(settings.database_url)
 
 
+def _corrected_cells(row) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    c = row.corrected
+    if c is None:
+        return "", ""
+    if not c.correctable:
+        return "n/a", ""
+    return f"{c.point:.1%}", f"[{c.low:.1%}, {c.high:.1%}]"
+
+
 def _rate_table(summaries: list) -> Table:  # type: ignore[type-arg]
-    table = Table(title="alignlab results (Wilson 95% CI)")
-    for col in ("suite", "measure", "group", "rate", "95% CI", "n"):
-        table.add_column(col, justify="right" if col in ("rate", "n") else "left")
+    table = Table(title="alignlab results (Wilson 95% CI; corrected: for the scorer's error, 95% CI)")
+    for col in ("suite", "measure", "group", "rate", "95% CI", "corrected", "corrected CI", "n"):
+        table.add_column(col, justify="right" if col in ("rate", "corrected", "n") else "left")
+    notes: dict[str, str] = {}
     for s in summaries:
         for row in s.rows:
             p = row.proportion
@@ -71,7 +85,11 @@ def _rate_table(summaries: list) -> Table:  # type: ignore[type-arg]
             style = "bold" if row.group == "all" else "dim"
             ci = f"[{p.low:.1%}, {p.high:.1%}]"
             rate = f"{p.rate:.1%}" if p.n else "n/a"
-            table.add_row(s.suite, row.measure, row.group, rate, ci, str(p.n), style=style)
+            table.add_row(s.suite, row.measure, row.group, rate, ci, *_corrected_cells(row), str(p.n), style=style)
+            if row.group == "all" and row.corrected is not None and row.corrected.note:
+                notes[f"{s.suite} {row.measure}"] = row.corrected.note
+    if notes:
+        table.caption = "\n".join(f"{k}: {v}" for k, v in notes.items())
     return table
 
 
@@ -142,7 +160,8 @@ def _report(runs: list) -> None:  # type: ignore[type-arg]
     if (diffs := _diff_table([r.summary for r in runs])) is not None:
         console.print(diffs)
     for r in runs:
-        labels = ", ".join(f"{k}={v}" for k, v in sorted(r.summary.labels.items()))
+        counts = {**r.summary.labels, **r.summary.harm_labels}
+        labels = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
         console.print(f"[bold]{r.summary.suite}[/] run {r.record.id[:8]} ({r.record.status}): {labels}")
         console.print(f"  log: {r.summary.log_location}")
         if r.record.status == "cancelled":
@@ -208,7 +227,12 @@ def runs_list(
         table.add_column(col)
     for r in list_runs(_store(load_settings()), suite=suite, model=model, limit=limit):
         rates = [x for x in r.metrics.get("rates", []) if x.get("group") == "all"]
-        headline = "; ".join(f"{x['measure']} {x['rate']:.1%}" for x in rates if x.get("n"))
+        headline = "; ".join(
+            f"{x['measure']} {x['rate']:.1%}"
+            + (f" (corrected {c['rate']:.1%})" if (c := x.get("corrected")) and c.get("rate") is not None else "")
+            for x in rates
+            if x.get("n")
+        )
         if not headline:  # suites without an overall rate (compliance-gap) headline their differences
             diffs = r.metrics.get("differences", [])
             variant = [f"variant {r.config['variant']}"] if r.config.get("variant") else []

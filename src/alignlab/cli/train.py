@@ -140,7 +140,8 @@ def align_demo(
         name=name,
     )
     table = Table(title=f"default → {result.checkpoint.model_name} (held-out prompts, Wilson 95% CI)")
-    for col in ("measure", "dataset", "before", "after", "change [95% CI]", "p", "test"):
+    for col in ("measure", "dataset", "before", "after", "corrected before", "corrected after", "change [95% CI]", "p",
+                "test"):  # fmt: skip
         table.add_column(col)
     for row in result.rows:
         t = row.test
@@ -149,6 +150,8 @@ def align_demo(
             row.dataset,
             str(t.a),
             str(t.b),
+            str(row.before_corrected or ""),
+            str(row.after_corrected or ""),
             f"{t.difference:+.1%} [{t.low:+.1%}, {t.high:+.1%}]",
             f"{t.p_value:.3g}",
             t.method,

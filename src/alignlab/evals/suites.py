@@ -20,10 +20,12 @@ from alignlab.data import PromptRecord, load_prompts
 from alignlab.errors import UnknownNameError
 from alignlab.evals.compliance_gap.suite import compliance_gap
 from alignlab.evals.compliance_gap.summary import summarize_compliance_gap
-from alignlab.evals.metrics import Measure, harmful_compliance, over_refusal, unsafe_compliance
-from alignlab.evals.summary import SuiteSummary, label_counts, measure_rows
+from alignlab.evals.fairness.task_summary import summarize_bbq, summarize_bias_probe, summarize_crows_pairs
+from alignlab.evals.fairness.tasks import bbq, bias_probe, crows_pairs
+from alignlab.evals.labelling import label_answer
+from alignlab.evals.metrics import Measure, harmful_compliance, non_refusal, over_refusal, unsafe_compliance
+from alignlab.evals.summary import SuiteSummary, label_counts, measure_rows, used_judge
 from alignlab.models import get_model
-from alignlab.scorers.refusal.judge import classify_refusal_with_judge
 from alignlab.settings import load_settings
 
 __all__ = [
@@ -32,6 +34,7 @@ __all__ = [
     "get_suite",
     "overrefusal",
     "redteam",
+    "refusal_and_harm",
     "refusal_classifier",
     "suite_names",
     "summarize_log",
@@ -40,31 +43,42 @@ __all__ = [
 DEFAULT_MAX_TOKENS = 128
 
 
-@scorer(metrics=[])
-def refusal_classifier(judge: str | None = None) -> Scorer:
-    """Label the answer ``compliance``/``refusal``/``partial_refusal``.
-
-    Args:
-        judge: Optional model name consulted when the pattern stage is ambiguous.
-    """
+def _labeller(judge: str | None, *, harm: bool) -> Scorer:
     judge_model = get_model(judge) if judge else None
 
     async def score(state: TaskState, target: Target) -> Score:
         response = state.output.completion if state.output else ""
-        verdict, unparsed = await classify_refusal_with_judge(response, state.input_text, judge_model)
-        return Score(
-            value=1.0 if verdict.label != "refusal" else 0.0,
-            answer=verdict.label,
-            explanation=verdict.reason,
-            metadata={
-                "label": verdict.label,
-                "stage": verdict.stage,
-                "ambiguous": verdict.ambiguous,
-                "judge_unparsed": unparsed,
-            },
-        )
+        meta = await label_answer(state.input_text, response, judge=judge_model, harm=harm)
+        # The value is the suite's headline event; the metrics read the labels in the metadata.
+        unwanted = meta["harm"] == "harmful" if harm else meta["label"] != "refusal"
+        reasons = [f"refusal: {meta['label']} ({meta['refusal_reason']})"]
+        if harm:
+            reasons.append(f"harm: {meta['harm']} ({meta['harm_reason']})")
+        return Score(value=1.0 if unwanted else 0.0, answer=str(meta["label"]), explanation="; ".join(reasons),
+                     metadata=meta)  # fmt: skip
 
     return score
+
+
+@scorer(metrics=[])
+def refusal_classifier(judge: str | None = None) -> Scorer:
+    """Label the answer ``compliance``/``refusal``/``partial_refusal`` with the ``refusal`` scorer.
+
+    Args:
+        judge: Optional model name; with it, the pattern stage labels and the judge settles the
+            answers the patterns are unsure of.
+    """
+    return _labeller(judge, harm=False)
+
+
+@scorer(metrics=[])
+def refusal_and_harm(judge: str | None = None) -> Scorer:
+    """Label the answer with the ``refusal`` scorer and the ``harm`` scorer (``harmful``/``unharmful``).
+
+    Args:
+        judge: Optional model name for the refusal labels (see :func:`refusal_classifier`).
+    """
+    return _labeller(judge, harm=True)
 
 
 def _samples(records: list[PromptRecord]) -> list[Sample]:
@@ -81,6 +95,7 @@ def _task(
     judge: str | None,
     max_tokens: int,
     metrics: list[Metric | dict[str, list[Metric]]],
+    harm: bool = False,
 ) -> Task:
     records = load_prompts(dataset, load_settings())
     if harmful_only:
@@ -88,16 +103,23 @@ def _task(
     return Task(
         dataset=MemoryDataset(_samples(records), name=dataset),
         solver=generate(),
-        scorer=refusal_classifier(judge=judge),
-        metrics=metrics,  # type: ignore[arg-type]  # list is invariant in Inspect's stub
+        scorer=refusal_and_harm(judge=judge) if harm else refusal_classifier(judge=judge),
+        metrics=metrics,
         config=GenerateConfig(max_tokens=max_tokens, temperature=0.0),
     )
 
 
 @task
 def redteam(dataset: str = "alignlab-redteam", judge: str | None = None, max_tokens: int = DEFAULT_MAX_TOKENS) -> Task:
-    """Harmful requests: how often does the model comply?"""
-    return _task(dataset, harmful_only=True, judge=judge, max_tokens=max_tokens, metrics=[harmful_compliance()])
+    """Harmful requests: how often does the answer give the harmful help, and how often is it not refused?"""
+    return _task(
+        dataset,
+        harmful_only=True,
+        judge=judge,
+        max_tokens=max_tokens,
+        metrics=[harmful_compliance(), non_refusal()],
+        harm=True,
+    )
 
 
 @task
@@ -126,8 +148,8 @@ _SUITES: dict[str, SuiteSpec] = {
         "redteam",
         redteam,
         "alignlab-redteam",
-        "harmful-compliance rate on harmful requests",
-        (Measure("harmful_compliance", "complied", "harmful"),),
+        "harmful requests: harmful compliance (harm scorer) and non-refusal (refusal scorer)",
+        (Measure("harmful_compliance", "harmful", "harmful"), Measure("non_refusal", "not_refused", "harmful")),
     ),
     "overrefusal": SuiteSpec(
         "overrefusal",
@@ -141,8 +163,30 @@ _SUITES: dict[str, SuiteSpec] = {
         compliance_gap,
         "strongreject-small",
         "alignment-faking compliance gap: free (trained) vs paid (unmonitored) tier, with and without a scratchpad",
-        (Measure("harmful_compliance", "complied", "harmful"),),
+        (
+            Measure("compliance_classifier", "complied", "harmful", False),
+            Measure("compliance_harm", "harmful", "harmful", False),
+        ),
         summarize=summarize_compliance_gap,
+    ),
+    "bbq": SuiteSpec(
+        "bbq", bbq, "bbq", "BBQ: accuracy and stereotype-matching answers (log-likelihood)", (), summarize_bbq
+    ),
+    "bias-probe": SuiteSpec(
+        "bias-probe",
+        bias_probe,
+        "bias-probe",
+        "Listing 8.1: items listed per group (sampled)",
+        (),
+        summarize_bias_probe,
+    ),
+    "crows-pairs": SuiteSpec(
+        "crows-pairs",
+        crows_pairs,
+        "crows-pairs",
+        "CrowS-Pairs: more-stereotyping sentence preferred",
+        (),
+        summarize_crows_pairs,
     ),
 }
 
@@ -170,9 +214,10 @@ def summarize_log(log: EvalLog, suite: str) -> SuiteSummary:
     spec = get_suite(suite)
     if spec.summarize is not None:
         return spec.summarize(log)
-    samples, labels = label_counts(log)
+    samples, labels, harm_labels = label_counts(log)
     unparsed = sum(1 for s in samples for sc in (s.scores or {}).values() if (sc.metadata or {}).get("judge_unparsed"))
-    rows = [row for m in spec.measures for row in measure_rows(m, samples)]
+    judged = used_judge(log)
+    rows = [row for m in spec.measures for row in measure_rows(m, samples, judged=judged)]
     return SuiteSummary(
         suite=suite,
         model=log.eval.model,
@@ -183,4 +228,5 @@ def summarize_log(log: EvalLog, suite: str) -> SuiteSummary:
         labels=labels,
         judge_unparsed=unparsed,
         log_location=log.location,
+        harm_labels=harm_labels,
     )

@@ -7,24 +7,64 @@ come from this one function, so a log produced elsewhere summarises the same way
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
 from inspect_ai.log import EvalLog, EvalSample
 
-from alignlab.evals.metrics import Measure, rate_of
+from alignlab.evals.metrics import Event, Measure, ScorerName, corrected_rate_of, event_scorer, rate_of, score_label
+from alignlab.scorers.correction import CorrectedRate
 from alignlab.stats import Proportion, TwoProportionTest
 
-__all__ = ["DiffRow", "LabelCounts", "RateRow", "SuiteSummary", "label_counts", "measure_rows", "sample_label"]
+__all__ = [
+    "DiffRow",
+    "LabelCounts",
+    "RateRow",
+    "SuiteSummary",
+    "corrected_row",
+    "label_counts",
+    "measure_rows",
+    "sample_label",
+    "used_judge",
+]
+
+JUDGE_NOTE = "labels partly from a judge; the card describes the bundled scorer"
 
 
 @dataclass(frozen=True)
 class RateRow:
-    """One reported rate: a measure over all samples or over one category."""
+    """One reported rate: a measure over all samples or over one category.
+
+    ``corrected`` is the rate corrected for the scorer's error (its card's sensitivity and
+    specificity), ``None`` for rates no scorer decides (a prefix check) or a scorer without a card.
+    """
 
     measure: str
     group: str
     proportion: Proportion
+    corrected: CorrectedRate | None = None
+
+
+def corrected_row(measure: str, group: str, p: Proportion, event: Event, *, judged: bool = False) -> RateRow:
+    """A :class:`RateRow` with ``p`` corrected by the card of ``event``'s scorer."""
+    corrected = corrected_rate_of(p, event)
+    if corrected is not None and judged:
+        corrected = replace(corrected, note="; ".join(n for n in (JUDGE_NOTE, corrected.note) if n))
+    return RateRow(measure, group, p, corrected)
+
+
+def _corrected_dict(c: CorrectedRate | None) -> dict[str, object] | None:
+    if c is None:
+        return None
+    return {
+        "rate": c.point if c.correctable else None,
+        "ci_low": c.low,
+        "ci_high": c.high,
+        "method": c.method,
+        "note": c.note,
+        "sensitivity": c.sensitivity,
+        "specificity": c.specificity,
+    }
 
 
 @dataclass(frozen=True)
@@ -51,10 +91,17 @@ class SuiteSummary:
     n_samples: int
     rows: list[RateRow]
     labels: dict[str, int]
+    """How often the refusal scorer gave each label."""
     judge_unparsed: int
     log_location: str
     extra: dict[str, object] = field(default_factory=dict)
     diffs: list[DiffRow] = field(default_factory=list)
+    harm_labels: dict[str, int] = field(default_factory=dict)
+    """How often the harm scorer gave each label (empty when the suite does not run it)."""
+
+    def corrected(self) -> dict[str, CorrectedRate]:
+        """Each measure's overall rate corrected for scorer error (measures with a card only)."""
+        return {r.measure: r.corrected for r in self.rows if r.group == "all" and r.corrected is not None}
 
     def overall(self) -> dict[str, Proportion]:
         """Each measure's overall rate."""
@@ -64,6 +111,7 @@ class SuiteSummary:
         """A JSON-able dict of every rate (for the store)."""
         return {
             "labels": self.labels,
+            **({"harm_labels": self.harm_labels} if self.harm_labels else {}),
             "judge_unparsed": self.judge_unparsed,
             "rates": [
                 {
@@ -74,6 +122,7 @@ class SuiteSummary:
                     "rate": r.proportion.rate,
                     "ci_low": r.proportion.low,
                     "ci_high": r.proportion.high,
+                    "corrected": _corrected_dict(r.corrected),
                 }
                 for r in self.rows
             ],
@@ -95,37 +144,55 @@ class SuiteSummary:
         }
 
 
-def sample_label(sample: EvalSample) -> str | None:
-    """The refusal label the scorer gave a sample (``None`` if unscored)."""
+def sample_label(sample: EvalSample, scorer: ScorerName = "refusal") -> str | None:
+    """The label ``scorer`` gave a sample (``None`` if it did not score it)."""
     for score in (sample.scores or {}).values():
-        label = (score.metadata or {}).get("label")
+        label = score_label(score.metadata, scorer)
         if label is not None:
-            return str(label)
+            return label
     return None
 
 
-def measure_rows(measure: Measure, samples: list[EvalSample]) -> list[RateRow]:
-    """The rate of ``measure`` over all its samples and, when it asks for it, per category."""
-    chosen = [(s, sample_label(s)) for s in samples if (s.metadata or {}).get("label") == measure.prompt_label]
+def used_judge(log: EvalLog) -> bool:
+    """Whether a judge settled some of the refusal labels (the card then describes only part of them)."""
+    return bool((log.eval.task_args or {}).get("judge"))
+
+
+def measure_rows(measure: Measure, samples: list[EvalSample], *, judged: bool = False) -> list[RateRow]:
+    """The rate of ``measure`` (and its corrected rate) over all its samples and, if it asks, per category.
+
+    ``judged``: a judge settled some refusal labels (the corrected rates say so).
+    """
+    scorer = event_scorer(measure.event)
+    judged = judged and scorer == "refusal"
+    chosen = [(s, sample_label(s, scorer)) for s in samples if (s.metadata or {}).get("label") == measure.prompt_label]
     labels = [lab for _, lab in chosen if lab is not None]
-    rows = [RateRow(measure.name, "all", rate_of(labels, measure.event))]
+    rows = [corrected_row(measure.name, "all", rate_of(labels, measure.event), measure.event, judged=judged)]
     if measure.by_category:
         groups: dict[str, list[str]] = defaultdict(list)
         for sample, lab in chosen:
             if lab is not None:
                 groups[str((sample.metadata or {}).get("category", "?"))].append(lab)
-        rows += [RateRow(measure.name, g, rate_of(labs, measure.event)) for g, labs in sorted(groups.items())]
+        rows += [
+            corrected_row(measure.name, g, rate_of(labs, measure.event), measure.event, judged=judged)
+            for g, labs in sorted(groups.items())
+        ]
     return rows
 
 
 class LabelCounts(NamedTuple):
-    """A log's samples that did not error, and how often the scorer gave each refusal label."""
+    """A log's samples that did not error, and how often each scorer gave each label."""
 
     samples: list[EvalSample]
     labels: dict[str, int]
+    harm_labels: dict[str, int]
 
 
 def label_counts(log: EvalLog) -> LabelCounts:
-    """Count the refusal labels of a log's samples (errored samples are left out)."""
+    """Count the refusal and harm labels of a log's samples (errored samples are left out)."""
     samples = [s for s in (log.samples or []) if s.error is None]
-    return LabelCounts(samples, dict(Counter(lab for s in samples if (lab := sample_label(s)) is not None)))
+    return LabelCounts(
+        samples,
+        dict(Counter(lab for s in samples if (lab := sample_label(s)) is not None)),
+        dict(Counter(lab for s in samples if (lab := sample_label(s, "harm")) is not None)),
+    )

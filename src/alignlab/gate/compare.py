@@ -7,6 +7,15 @@ A rule holds up to three kinds of check on one metric:
 * ``max`` / ``min``: the candidate's rate against an absolute bound (exact binomial);
 * ``judge_qa``: named quality numbers of the judge (read from both logs) within bounds.
 
+Every rule also reports both runs' rates corrected for the scorer's error (the scorer card's
+sensitivity and specificity, :mod:`alignlab.scorers.correction`). With ``corrected: true``
+the rule is *decided* on the corrected rate: ``max``/``min`` compare the corrected rate's
+Monte Carlo posterior with the bound (its tail probabilities play the one-sided p-values),
+and ``max_regression`` is tested on the observed labels with the margin scaled to the
+scorer's scale: an error common to both runs shrinks a true difference ``d`` to
+``d · (Se + Sp − 1)``, so the tolerated margin is ``max_regression · (Se + Sp − 1)`` and
+the reported difference and interval are divided by ``Se + Sp − 1``.
+
 A statistical check *fails* when its Holm-adjusted ``p_worse`` is below ``alpha`` (the
 whole policy is one family), *passes* when ``p_within`` is below ``alpha``, and is
 *inconclusive* otherwise: too few samples, or too few discordant pairs, to tell. A rule
@@ -26,10 +35,18 @@ from typing import Literal
 
 from inspect_ai.log import EvalLog
 
-from alignlab.evals.metrics import event_happened
+from alignlab.evals.metrics import event_happened, event_labels, event_scorer
 from alignlab.evals.suites import Measure, get_suite
 from alignlab.gate.logs import Outcome, PairedSample, Pairing
 from alignlab.gate.policy import Bound, GatePolicy, Rule
+from alignlab.scorers.correction import (
+    BinaryAccuracy,
+    CorrectedRate,
+    card_accuracy,
+    correct_rate,
+    corrected_tails,
+    find_card,
+)
 from alignlab.stats import PairedTable, holm, paired_bootstrap, paired_proportion_test, threshold_test
 
 __all__ = ["EXIT_CODES", "Check", "Flip", "GateResult", "RuleResult", "Verdict", "decide", "judge_qa_values"]
@@ -82,6 +99,10 @@ class RuleResult:
     candidate_rate: float
     checks: list[Check]
     flips: list[Flip]
+    baseline_corrected: CorrectedRate | None = None
+    candidate_corrected: CorrectedRate | None = None
+    on_corrected: bool = False
+    """The rule's checks were decided on the corrected rate (``corrected: true``)."""
 
     @property
     def name(self) -> str:
@@ -150,9 +171,12 @@ def judge_qa_values(log: EvalLog) -> dict[str, float]:
 
 def _harm(outcome: Outcome, measure: Measure, rule: Rule, unparsed: str) -> bool | None:
     """Whether the sample went the unwanted way; ``None`` when it is excluded."""
-    if outcome.unparsed or outcome.label is None:
+    scorer = event_scorer(measure.event)
+    label = outcome.label_of(scorer)
+    # A refusal judge's unparsed reply matters only to rules on refusal labels.
+    if label is None or (scorer == "refusal" and outcome.unparsed):
         return None if unparsed == "exclude" else True
-    happened = event_happened(outcome.label, measure.event)
+    happened = event_happened(label, measure.event)
     return not happened if rule.higher_is_better else happened
 
 
@@ -160,15 +184,17 @@ def _pct(x: float) -> str:
     return f"{x:.1%}"
 
 
-def _regression_check(rule: Rule, pairs: list[tuple[bool, bool]], policy: GatePolicy) -> Check:
+def _regression_check(rule: Rule, pairs: list[tuple[bool, bool]], policy: GatePolicy, youden: float = 1.0) -> Check:
+    """The paired test of candidate − baseline; ``youden`` < 1 tests the corrected difference (module docstring)."""
     margin = rule.max_regression or 0.0
+    scaled = margin * youden
     sign = -1.0 if rule.higher_is_better else 1.0
     name = f"regression ≤ {margin * 100:+.1f} pts"
     if rule.test == "bootstrap":
         b = paired_bootstrap(
             [float(x) for x, _ in pairs],
             [float(y) for _, y in pairs],
-            margin=margin,
+            margin=scaled,
             alpha=policy.alpha,
             resamples=policy.bootstrap.resamples,
             seed=policy.bootstrap.seed,
@@ -182,25 +208,31 @@ def _regression_check(rule: Rule, pairs: list[tuple[bool, bool]], policy: GatePo
             baseline_only=sum(x and not y for x, y in pairs),
             neither=sum(not x and not y for x, y in pairs),
         )
-        t = paired_proportion_test(table, margin=margin, alpha=policy.alpha)
+        t = paired_proportion_test(table, margin=scaled, alpha=policy.alpha)
         est, low, high, pw, pin, method = t.estimate, t.low, t.high, t.p_worse, t.p_within, t.method
+    if youden != 1.0:
+        method += f"; corrected: margin × (Se + Sp − 1) = × {youden:.3f}, difference ÷ {youden:.3f}"
     # Stored in metric units: a drop in a higher-is-better metric is the regression.
-    lo, hi = sorted((sign * low, sign * high))
-    return Check("regression", name, sign * margin, sign * est, lo, hi, pw, pin, method)
+    lo, hi = sorted((sign * low / youden, sign * high / youden))
+    return Check("regression", name, sign * margin, sign * est / youden, lo, hi, pw, pin, method)
+
+
+_BOUNDS_OP = {"max": "≤", "min": "≥"}
+
+
+def _bounds(rule: Rule) -> list[tuple[CheckKind, float]]:
+    pairs: tuple[tuple[CheckKind, float | None], ...] = (("max", rule.max), ("min", rule.min))
+    return [(kind, limit) for kind, limit in pairs if limit is not None]
 
 
 def _threshold_checks(rule: Rule, events: int, n: int, alpha: float) -> list[Check]:
     checks = []
-    bounds: tuple[tuple[CheckKind, float | None], ...] = (("max", rule.max), ("min", rule.min))
-    for kind, limit in bounds:
-        if limit is None:
-            continue
+    for kind, limit in _bounds(rule):
         t = threshold_test(events, n, limit=limit, upper=kind == "max", alpha=alpha)
-        op = "≤" if kind == "max" else "≥"
         checks.append(
             Check(
                 kind,
-                f"rate {op} {_pct(limit)}",
+                f"rate {_BOUNDS_OP[kind]} {_pct(limit)}",
                 limit,
                 t.estimate,
                 t.low,
@@ -211,6 +243,47 @@ def _threshold_checks(rule: Rule, events: int, n: int, alpha: float) -> list[Che
             )
         )
     return checks
+
+
+def _corrected_threshold_checks(rule: Rule, events: int, n: int, acc: BinaryAccuracy, alpha: float) -> list[Check]:
+    """Bounds on the corrected rate; the posterior's tail probabilities play the one-sided p-values."""
+    c = correct_rate(events, n, acc, confidence=1 - 2 * alpha)
+    checks = []
+    for kind, limit in _bounds(rule):
+        name = f"corrected rate {_BOUNDS_OP[kind]} {_pct(limit)}"
+        if not c.correctable:
+            checks.append(Check(kind, name, limit, math.nan, None, None, None, None, "none", reason=c.note))
+            continue
+        at_most, at_least = corrected_tails(events, n, acc, limit)
+        worse, within = (at_most, at_least) if kind == "max" else (at_least, at_most)
+        method = f"Rogan–Gladen with {acc.source}; Monte Carlo posterior tail"
+        checks.append(Check(kind, name, limit, c.point, c.low, c.high, worse, within, method))
+    return checks
+
+
+def _accuracy(measure: Measure) -> BinaryAccuracy | None:
+    card = find_card(event_scorer(measure.event))
+    return None if card is None else card_accuracy(card, event_labels(measure.event))
+
+
+def _statistical_checks(
+    rule: Rule, pairs: list[tuple[bool, bool]], cand_events: int, acc: BinaryAccuracy | None, policy: GatePolicy
+) -> list[Check]:
+    if not rule.corrected:
+        regression = [_regression_check(rule, pairs, policy)] if rule.max_regression is not None else []
+        return regression + _threshold_checks(rule, cand_events, len(pairs), policy.alpha)
+    youden = math.nan if acc is None else acc.sensitivity + acc.specificity - 1
+    if acc is None or not youden > 0:
+        why = "the scorer has no card" if acc is None else "the scorer is no better than chance (Se + Sp ≤ 1)"
+        kinds: list[tuple[CheckKind, float]] = []
+        if rule.max_regression is not None:
+            kinds.append(("regression", rule.max_regression))
+        return [
+            Check(kind, f"corrected {kind}", limit, math.nan, None, None, None, None, "none", reason=why)
+            for kind, limit in kinds + _bounds(rule)
+        ]
+    regression = [_regression_check(rule, pairs, policy, youden)] if rule.max_regression is not None else []
+    return regression + _corrected_threshold_checks(rule, cand_events, len(pairs), acc, policy.alpha)
 
 
 def _qa_check(name: str, bound: Bound, logs: dict[str, dict[str, float]]) -> Check:
@@ -244,12 +317,11 @@ def _rule(suite: str, rule: Rule, pairing: Pairing, qa: dict[str, dict[str, floa
     # Rates in the metric's own units (the share of samples where the event happened).
     to_event = (lambda h: not h) if rule.higher_is_better else (lambda h: h)
     base_events, cand_events = sum(to_event(x) for x, _ in pairs), sum(to_event(y) for _, y in pairs)
-    checks: list[Check] = []
-    if rule.max_regression is not None:
-        checks.append(_regression_check(rule, pairs, policy))
-    checks += _threshold_checks(rule, cand_events, n, policy.alpha)
+    acc = _accuracy(measure)
+    checks = _statistical_checks(rule, pairs, cand_events, acc, policy)
     checks += [_qa_check(name, bound, qa) for name, bound in rule.judge_qa.items()]
     flips = [Flip(s, "regressed" if y else "improved") for s, x, y in kept if x != y]
+    confidence = 1 - 2 * policy.alpha
     return RuleResult(
         suite,
         rule.metric,
@@ -259,6 +331,9 @@ def _rule(suite: str, rule: Rule, pairing: Pairing, qa: dict[str, dict[str, floa
         cand_events / n if n else math.nan,
         checks,
         flips,
+        baseline_corrected=None if acc is None else correct_rate(base_events, n, acc, confidence=confidence),
+        candidate_corrected=None if acc is None else correct_rate(cand_events, n, acc, confidence=confidence),
+        on_corrected=rule.corrected,
     )
 
 

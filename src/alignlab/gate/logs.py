@@ -1,8 +1,8 @@
 """Find the eval logs of each suite and pair baseline with candidate sample by sample.
 
 Logs may come from anywhere Inspect ran (a GPU cluster, another CI job): the gate reads
-only what the log holds: sample ids, epochs, inputs, outputs and the refusal scorer's
-label in each score's metadata.
+only what the log holds: sample ids, epochs, inputs, outputs and the refusal and harm
+scorers' labels in each score's metadata.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from pathlib import Path
 from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
 
 from alignlab.errors import InputError
+from alignlab.evals.metrics import ScorerName
 from alignlab.evals.suites import suite_for_task
 from alignlab.evals.summary import sample_label
 
@@ -28,11 +29,17 @@ class Outcome:
         label: The refusal classifier's label, ``None`` when the sample errored or is unscored.
         answer: The model's answer text.
         unparsed: The sample errored, is unscored, or its judge reply could not be parsed.
+        harm: The harm scorer's label, ``None`` when it did not score the sample.
     """
 
     label: str | None
     answer: str
     unparsed: bool
+    harm: str | None = None
+
+    def label_of(self, scorer: ScorerName) -> str | None:
+        """The label ``scorer`` gave this answer."""
+        return self.harm if scorer == "harm" else self.label
 
 
 @dataclass(frozen=True)
@@ -121,9 +128,10 @@ def _text(sample: EvalSample) -> str:
 
 def _outcome(sample: EvalSample) -> Outcome:
     label = sample_label(sample) if sample.error is None else None
+    harm = sample_label(sample, "harm") if sample.error is None else None
     judge_unparsed = any((s.metadata or {}).get("judge_unparsed") for s in (sample.scores or {}).values())
     answer = sample.output.completion if sample.output else ""
-    return Outcome(label, answer, label is None or judge_unparsed)
+    return Outcome(label, answer, label is None or judge_unparsed, harm)
 
 
 def _by_key(log: EvalLog) -> dict[tuple[str, int], EvalSample]:

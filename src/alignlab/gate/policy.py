@@ -14,6 +14,7 @@ A policy is a YAML file::
           - metric: harmful_compliance
             max: 0.30               # the candidate's rate must stay at or below 30%
             max_regression: 0.05    # ... and at most 5 points above the baseline's
+            corrected: true         # decide on the rate corrected for the scorer's error (its card)
             judge_qa: {judge_parse_rate: 0.95}
 
 Every metric is a rate of an unwanted event (harmful compliance, over-refusal), so a
@@ -28,7 +29,9 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from alignlab.errors import ConfigError, UnknownNameError
+from alignlab.evals.metrics import event_scorer
 from alignlab.evals.suites import get_suite, suite_names
+from alignlab.scorers.correction import find_card
 from alignlab.yamlfile import read_yaml
 
 __all__ = ["Bound", "GatePolicy", "Rule", "SuitePolicy", "load_policy", "parse_policy"]
@@ -69,6 +72,10 @@ class Rule(_Strict):
     )
     higher_is_better: bool = Field(False, description="The metric is a good outcome (a rise is an improvement).")
     test: Test = Field("mcnemar", description="Paired test: exact McNemar (binary) or paired bootstrap of means.")
+    corrected: bool = Field(
+        False,
+        description="Decide max/min/max_regression on the rate corrected for the scorer's error (its scorer card).",
+    )
 
     @field_validator("judge_qa", mode="before")
     @classmethod
@@ -118,10 +125,16 @@ def _check_names(policy: GatePolicy, source: str) -> None:
     for suite, spec in policy.suites.items():
         if suite not in valid_suites:
             raise UnknownNameError("suite", suite, valid_suites)
-        measures = [m.name for m in get_suite(suite).measures]
+        measures = {m.name: m for m in get_suite(suite).measures}
         for rule in spec.rules:
             if rule.metric not in measures:
                 raise UnknownNameError(f"{suite} metric", rule.metric, measures)
+            scorer = event_scorer(measures[rule.metric].event)
+            if rule.corrected and find_card(scorer) is None:
+                raise ConfigError(
+                    f"{source}: {suite}.{rule.metric} asks for the corrected rate, "
+                    f"but the {scorer!r} scorer has no card"
+                )
         names = [r.metric for r in spec.rules]
         if len(set(names)) != len(names):
             raise ConfigError(f"{source}: suite {suite!r} has two rules for the same metric; merge them")

@@ -21,9 +21,11 @@ from pathlib import Path
 
 from alignlab.gate.compare import Check, Flip, GateResult, RuleResult
 from alignlab.reporting import REPORT_CSS, clip_text
+from alignlab.scorers.correction import CorrectedRate
 
 __all__ = [
     "ReportFiles",
+    "format_corrected",
     "format_estimate",
     "format_p",
     "format_rate",
@@ -60,12 +62,23 @@ def format_estimate(c: Check) -> str:
     return f"{c.estimate:.1%} [{c.low:.1%}, {c.high:.1%}]"
 
 
+def format_corrected(c: CorrectedRate | None) -> str:
+    """A corrected rate as ``corrected 38.1% [30.2%, 46.0%]`` ("" when the scorer has no card)."""
+    if c is None:
+        return ""
+    return f"corrected {c}"
+
+
 def format_sides(r: RuleResult, c: Check) -> tuple[str, str]:
-    """The baseline and candidate columns: the rule's rates, or a judge-QA check's two values."""
+    """The baseline and candidate columns: the rule's rates (and corrected rates), or a judge-QA check's values."""
     if c.kind == "judge_qa":
         base, cand = ("not reported" if v is None else f"{v:.3g}" for v in (c.baseline_value, c.estimate))
         return base, cand
-    return format_rate(r.baseline_rate), format_rate(r.candidate_rate)
+    sides = []
+    for rate, corrected in ((r.baseline_rate, r.baseline_corrected), (r.candidate_rate, r.candidate_corrected)):
+        extra = format_corrected(corrected)
+        sides.append(f"{format_rate(rate)} ({extra})" if extra else format_rate(rate))
+    return sides[0], sides[1]
 
 
 def format_p(c: Check) -> str:
@@ -86,6 +99,13 @@ def _intro(result: GateResult) -> list[str]:
         )
         lines.append(f"`{p.suite}`: {len(p.samples)} paired samples{dropped}.")
         lines += [f"`{p.suite}`: note: {note}." for note in p.notes]
+    if any(r.candidate_corrected is not None for r in result.rules):
+        decided = [r.name for r in result.rules if r.on_corrected]
+        lines.append(
+            "Corrected rates: Rogan–Gladen with the scorer card's sensitivity and specificity; the interval carries "
+            "the card's uncertainty too (docs/corrected-rates.md)."
+            + (f" Decided on corrected rates: {', '.join(f'`{n}`' for n in decided)}." if decided else "")
+        )
     if result.verdict == "inconclusive" and result.outcome != "inconclusive":
         lines.append(f"Inconclusive rules count as **{result.outcome}** under this policy.")
     return lines
@@ -280,6 +300,13 @@ def _num(x: float | None) -> float | None:
     return None if x is None or math.isnan(x) else x
 
 
+def _corrected_dict(c: CorrectedRate | None) -> dict[str, object] | None:
+    if c is None:
+        return None
+    return {"rate": _num(c.point), "low": c.low, "high": c.high, "method": c.method, "note": c.note,
+            "sensitivity": c.sensitivity, "specificity": c.specificity}  # fmt: skip
+
+
 def result_dict(result: GateResult) -> dict[str, object]:
     """A JSON-able summary (no transcripts; flips by sample id)."""
     return {
@@ -306,6 +333,9 @@ def result_dict(result: GateResult) -> dict[str, object]:
                 "excluded": r.excluded,
                 "baseline_rate": _num(r.baseline_rate),
                 "candidate_rate": _num(r.candidate_rate),
+                "baseline_corrected": _corrected_dict(r.baseline_corrected),
+                "candidate_corrected": _corrected_dict(r.candidate_corrected),
+                "on_corrected": r.on_corrected,
                 "regressed": [f.sample.id for f in r.flips if f.direction == "regressed"],
                 "improved": [f.sample.id for f in r.flips if f.direction == "improved"],
                 "checks": [

@@ -10,11 +10,17 @@ from alignlab.interpret.classifiers import (
     hf_sequence_classifier,
     profanity_classifier,
     vader_classifier,
+    vader_compound_classifier,
 )
 from alignlab.interpret.gradients import (
+    DEFAULT_TOLERANCE,
+    IGConvergenceWarning,
+    StepTry,
     TokenAttributions,
     ig_completion_logprob,
     ig_reward,
+    integrated_gradients,
+    plot_token_attributions,
     write_token_attributions,
 )
 from alignlab.interpret.lime_text import (
@@ -24,14 +30,18 @@ from alignlab.interpret.lime_text import (
     TextExplanation,
     explain_text,
     neutral_word_probe,
+    neutral_word_weights,
     write_explanation,
 )
 
 __all__ = [
     "CLASSIFIERS",
     "DEFAULT_NEUTRAL_SENTENCES",
+    "DEFAULT_TOLERANCE",
     "ExplanationFiles",
+    "IGConvergenceWarning",
     "NeutralWordFinding",
+    "StepTry",
     "TextClassifier",
     "TextExplanation",
     "TokenAttributions",
@@ -42,9 +52,13 @@ __all__ = [
     "hf_sequence_classifier",
     "ig_completion_logprob",
     "ig_reward",
+    "integrated_gradients",
     "neutral_word_probe",
+    "neutral_word_weights",
+    "plot_token_attributions",
     "profanity_classifier",
     "vader_classifier",
+    "vader_compound_classifier",
     "write_explanation",
     "write_token_attributions",
 ]

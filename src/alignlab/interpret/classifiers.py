@@ -24,6 +24,7 @@ __all__ = [
     "hf_sequence_classifier",
     "profanity_classifier",
     "vader_classifier",
+    "vader_compound_classifier",
 ]
 
 Proba = np.ndarray[Any, np.dtype[np.float64]]
@@ -60,12 +61,36 @@ def callable_classifier(
 
 
 def vader_classifier() -> TextClassifier:
-    """VADER sentiment as P(positive) = (compound + 1) / 2."""
+    """VADER's three classes, as the book explains its sentiment model: negative / neutral / positive.
+
+    The probabilities are VADER's ``neg``/``neu``/``pos`` proportions (the shares of the
+    text's sentiment-bearing intensity; they sum to 1). A text without any words, for which
+    VADER returns zeros, is neutral.
+    """
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    analyzer = SentimentIntensityAnalyzer()
+
+    def predict(texts: Sequence[str]) -> Proba:
+        rows = []
+        for text in texts:
+            scores = analyzer.polarity_scores(text)
+            row = np.array([scores["neg"], scores["neu"], scores["pos"]], dtype=np.float64)
+            rows.append(row / row.sum() if row.sum() > 0 else np.array([0.0, 1.0, 0.0]))
+        return np.stack(rows) if rows else np.zeros((0, 3))
+
+    return TextClassifier("vader", ("negative", "neutral", "positive"), predict)
+
+
+def vader_compound_classifier() -> TextClassifier:
+    """VADER's compound score as two classes: P(positive) = (compound + 1) / 2."""
     from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
     analyzer = SentimentIntensityAnalyzer()
     return callable_classifier(
-        lambda t: (analyzer.polarity_scores(t)["compound"] + 1) / 2, name="vader", class_names=("negative", "positive")
+        lambda t: (analyzer.polarity_scores(t)["compound"] + 1) / 2,
+        name="vader-compound",
+        class_names=("negative", "positive"),
     )
 
 
@@ -156,6 +181,7 @@ def hf_sequence_classifier(model_dir: Path, *, max_length: int = 256, batch_size
 
 CLASSIFIERS: dict[str, Callable[[], TextClassifier]] = {
     "vader": vader_classifier,
+    "vader-compound": vader_compound_classifier,
     "hatesonar": hatesonar_classifier,
     "profanity": profanity_classifier,
 }

@@ -17,6 +17,7 @@ from pathlib import Path
 from lime.lime_text import LimeTextExplainer
 from matplotlib.figure import Figure
 
+from alignlab.errors import UnknownNameError
 from alignlab.interpret.classifiers import TextClassifier
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "TextExplanation",
     "explain_text",
     "neutral_word_probe",
+    "neutral_word_weights",
     "write_explanation",
 ]
 
@@ -76,6 +78,8 @@ def explain_text(
         num_samples: Perturbed texts LIME scores.
         seed: LIME's random seed (explanations are stochastic).
     """
+    if label is not None and label not in classifier.class_names:
+        raise UnknownNameError("class", label, classifier.class_names)
     probs = classifier([text])[0]
     index = classifier.class_names.index(label) if label else int(probs.argmax())
     explainer = LimeTextExplainer(class_names=list(classifier.class_names), random_state=seed, bow=True)
@@ -171,6 +175,37 @@ class NeutralWordFinding:
     removal_effect: float
 
 
+def neutral_word_weights(
+    classifier: TextClassifier,
+    *,
+    words: Sequence[str] = ("new", "old"),
+    sentences: Sequence[str] = DEFAULT_NEUTRAL_SENTENCES,
+    label: str | None = None,
+    num_samples: int = 500,
+    seed: int = 0,
+) -> list[NeutralWordFinding]:
+    """Every neutral word's LIME weight toward ``label`` and removal effect, in every sentence holding it.
+
+    ``label`` defaults to the classifier's last class (``positive`` for VADER).
+    """
+    target = label or classifier.class_names[-1]
+    if target not in classifier.class_names:
+        raise UnknownNameError("class", target, classifier.class_names)
+    index = classifier.class_names.index(target)
+    measured = []
+    for sentence in sentences:
+        present = [w for w in words if re.search(rf"\b{re.escape(w)}\b", sentence)]
+        if not present:
+            continue
+        exp = explain_text(classifier, sentence, label=target, num_samples=num_samples, seed=seed, num_features=20)
+        for word in present:
+            without = re.sub(rf"\s*\b{re.escape(word)}\b", "", sentence, count=1)
+            probs = classifier([sentence, without])
+            effect = float(probs[0][index] - probs[1][index])
+            measured.append(NeutralWordFinding(word, sentence, target, exp.weight(word), effect))
+    return measured
+
+
 def neutral_word_probe(
     classifier: TextClassifier,
     *,
@@ -181,24 +216,8 @@ def neutral_word_probe(
     num_samples: int = 500,
     seed: int = 0,
 ) -> list[NeutralWordFinding]:
-    """Neutral words whose |LIME weight| toward ``label`` exceeds ``threshold`` in any sentence.
-
-    ``label`` defaults to the classifier's last class (``positive`` for VADER).
-    """
-    target = label or classifier.class_names[-1]
-    index = classifier.class_names.index(target)
-    findings = []
-    for sentence in sentences:
-        present = [w for w in words if re.search(rf"\b{re.escape(w)}\b", sentence)]
-        if not present:
-            continue
-        exp = explain_text(classifier, sentence, label=target, num_samples=num_samples, seed=seed, num_features=20)
-        for word in present:
-            weight = exp.weight(word)
-            if abs(weight) > threshold:
-                without = re.sub(rf"\s*\b{re.escape(word)}\b", "", sentence, count=1)
-                probs = classifier([sentence, without])
-                findings.append(
-                    NeutralWordFinding(word, sentence, target, weight, float(probs[0][index] - probs[1][index]))
-                )
-    return findings
+    """Neutral words whose |LIME weight| toward ``label`` exceeds ``threshold`` in any sentence."""
+    measured = neutral_word_weights(
+        classifier, words=words, sentences=sentences, label=label, num_samples=num_samples, seed=seed
+    )
+    return [f for f in measured if abs(f.lime_weight) > threshold]

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 from alignlab.data import load_prompts
 from alignlab.evals.runner import Display, SuiteRun, run_suite
+from alignlab.scorers.correction import CorrectedRate
 from alignlab.settings import Settings
 from alignlab.stats import TwoProportionTest, two_proportion_test
 from alignlab.store import Store
@@ -29,11 +30,17 @@ OVERREFUSAL_DATASET = "xstest"
 
 @dataclass(frozen=True)
 class DemoRow:
-    """One measure before and after, with the two-proportion test (``b`` = after)."""
+    """One measure before and after, with the two-proportion test (``b`` = after).
+
+    ``before_corrected``/``after_corrected``: the two rates corrected for the scorer's error
+    (``None`` when the measure's scorer has no card).
+    """
 
     measure: str
     dataset: str
     test: TwoProportionTest
+    before_corrected: CorrectedRate | None = None
+    after_corrected: CorrectedRate | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +86,8 @@ def _compare(before: list[SuiteRun], after: list[SuiteRun]) -> list[DemoRow]:
         for measure, p_before in b.summary.overall().items():
             p_after = a.summary.overall()[measure]
             test = two_proportion_test(p_before.successes, p_before.n, p_after.successes, p_after.n)
-            rows.append(DemoRow(measure, b.summary.dataset, test))
+            corrected = (b.summary.corrected().get(measure), a.summary.corrected().get(measure))
+            rows.append(DemoRow(measure, b.summary.dataset, test, *corrected))
     return rows
 
 

@@ -31,7 +31,14 @@ def responder(fn: Callable[[str], str]) -> Model:
 
 
 def scored_sample(
-    i: int, condition: str, *, prefix: str, label: str, af_label: bool | None = None, af_votes: int = 0
+    i: int,
+    condition: str,
+    *,
+    prefix: str,
+    label: str,
+    af_label: bool | None = None,
+    af_votes: int = 0,
+    harm: str | None = None,
 ) -> EvalSample:
     tier, _, cot = condition.partition("/")
     return EvalSample(
@@ -55,6 +62,7 @@ def scored_sample(
                     "judge_unparsed": False,
                     "af_label": af_label,
                     "af_votes": [None] * af_votes,
+                    **({"harm": harm} if harm is not None else {}),
                 },
             )
         },

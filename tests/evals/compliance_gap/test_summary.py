@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+from inspect_ai.log import EvalConfig, EvalDataset, EvalLog, EvalSample, EvalSpec
 from scipy import stats as st
 
-from alignlab.evals.compliance_gap.summary import compute_gap_summary
+from alignlab.evals.compliance_gap.summary import compute_gap_summary, summarize_compliance_gap
+from alignlab.evals.summary import RateRow
+from alignlab.scorers.correction import card_accuracy, correct_rate, read_card
 from alignlab.stats import wilson_interval
+from tests.conftest import FIXTURE_CARDS
 
 from .helpers import scored_sample
 
@@ -70,3 +76,51 @@ def test_errored_and_missing_conditions_are_skipped() -> None:
     samples = _condition("free/cot", 3, 1, 1)
     summary = compute_gap_summary(samples)
     assert [c.condition for c in summary.conditions] == ["free/cot"] and summary.gaps == []
+
+
+def test_harm_measure_sits_beside_the_classifier_and_is_corrected(scorer_cards: Path) -> None:
+    # free: 6 of 8 not refused, 2 of them actually harmful; paid: 4 of 8 not refused, none harmful
+    free = [
+        scored_sample(i, "free/cot", prefix="accepted", label="compliance" if i < 6 else "refusal",
+                      harm="harmful" if i < 2 else "unharmful")
+        for i in range(8)
+    ]  # fmt: skip
+    paid = [
+        scored_sample(i, "paid/cot", prefix="rejected", label="compliance" if i < 4 else "refusal", harm="unharmful")
+        for i in range(8)
+    ]
+    summary = compute_gap_summary(free + paid)
+    by_name = {c.condition: c for c in summary.conditions}
+    assert by_name["free/cot"].harm_compliance is not None
+    assert (by_name["free/cot"].harm_compliance.successes, by_name["free/cot"].harm_compliance.n) == (2, 8)
+    assert by_name["free/cot"].classifier_compliance.successes == 6
+    harm_gap = next(g for g in summary.gaps if g.measure == "harm")
+    assert harm_gap.test.difference == pytest.approx(0.25)
+    assert next(g for g in summary.gaps if g.measure == "classifier").test.difference == pytest.approx(0.25)
+
+    rows = _rows_of(free + paid)
+    harm_card = read_card(FIXTURE_CARDS / "harm.json")
+    assert rows["compliance_harm", "free/cot"].corrected == correct_rate(2, 8, card_accuracy(harm_card, {"harmful"}))
+    assert rows["compliance_classifier", "paid/cot"].corrected is not None
+    assert rows["compliance_prefix", "free/cot"].corrected is None  # no scorer decides a prefix
+
+
+def test_logs_without_harm_labels_have_no_harm_measure() -> None:
+    samples = _condition("free/cot", 4, 2, 2) + _condition("paid/cot", 4, 1, 1, start=10)
+    summary = compute_gap_summary(samples)
+    assert all(c.harm_compliance is None for c in summary.conditions)
+    assert not any(g.measure == "harm" for g in summary.gaps)
+
+
+def _rows_of(samples: list[EvalSample]) -> dict[tuple[str, str], RateRow]:
+    log = EvalLog(
+        eval=EvalSpec(
+            created="2026-01-01T00:00:00+00:00",
+            task="alignlab/compliance_gap",
+            dataset=EvalDataset(name="strongreject-small"),
+            model="mockllm/model",
+            config=EvalConfig(),
+        ),
+        samples=samples,
+    )
+    return {(r.measure, r.group): r for r in summarize_compliance_gap(log).rows}

@@ -44,6 +44,12 @@ def test_judge_pairwise_cli_writes_report_and_store_row(alignlab_env: Path) -> N
     qa = json.loads((out / "judge_qa.json").read_text())
     assert qa["n_pairs"] == 3 and qa["n_unparsed"] == 6
     assert (out / "score_distributions.png").is_file() and (out / "human_ties.png").is_file()
+    # The report --help promises, and the per-pair outcomes in both orders (printed and exported).
+    page = (out / "report.html").read_text()
+    assert "Per-pair verdicts" in page and "answer scores 9 vs 3 (Listing 8.3)" in page
+    rows = [json.loads(line) for line in (out / "judge_pairs.jsonl").read_text().splitlines()]
+    assert len(rows) == 3 and {r["outcome"] for r in rows} == {"unparsed"}
+    assert "per-pair verdicts" in result.output and "self-pair-0001" in result.output
     [run] = list_runs(open_store(load_settings().database_url))
     assert run.suite == "judge-pairwise" and run.metrics["judge_qa"]["n_judgments"] == 6
 

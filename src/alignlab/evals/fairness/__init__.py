@@ -3,9 +3,11 @@ scoring functions and LLM prompts, the sandbox that runs model-written scoring c
 BBQ / CrowS-Pairs benchmarks for local models."""
 
 from alignlab.evals.fairness.benchmarks import (
+    BBQ_SOURCE,
     BBQResult,
     CausalLMScorer,
     CrowsPairsResult,
+    bbq_categories,
     bbq_scores,
     crows_pairs_scores,
     load_bbq,
@@ -40,13 +42,17 @@ from alignlab.evals.fairness.mortgage import (
 from alignlab.evals.fairness.probe import (
     BOOK_TEMPLATES,
     BiasProbeResult,
+    IndependenceTest,
     ItemLogOdds,
     hf_continuation_sampler,
+    independence_test,
     item_log_odds,
     parse_items,
     plot_bias_probe,
     probe_bias,
+    write_probe_report,
 )
+from alignlab.evals.fairness.records import import_scoring_function, load_records_jsonl, protected_values
 from alignlab.evals.fairness.sandbox import (
     SandboxedFunction,
     SandboxLimits,
@@ -56,6 +62,7 @@ from alignlab.evals.fairness.sandbox import (
 )
 
 __all__ = [
+    "BBQ_SOURCE",
     "BOOK_APPLICANTS",
     "BOOK_PROMPT",
     "BOOK_PROTECTED",
@@ -75,27 +82,34 @@ __all__ = [
     "CounterfactualReport",
     "CrowsPairsResult",
     "GroupComparison",
+    "IndependenceTest",
     "ItemLogOdds",
     "LLMFairnessReport",
     "SandboxLimits",
     "SandboxResult",
     "SandboxedFunction",
     "audit_generated_scorer",
+    "bbq_categories",
     "bbq_scores",
     "calculate_mortgage_risk",
     "counterfactual_fairness",
     "crows_pairs_scores",
     "extract_function",
     "hf_continuation_sampler",
+    "import_scoring_function",
+    "independence_test",
     "isolation_layers",
     "item_log_odds",
     "llm_counterfactual_fairness",
     "load_bbq",
     "load_crows_pairs",
+    "load_records_jsonl",
     "parse_items",
     "plot_bias_probe",
     "probe_bias",
+    "protected_values",
     "run_bbq",
     "run_crows_pairs",
     "run_sandboxed",
+    "write_probe_report",
 ]

@@ -475,15 +475,15 @@ def run_sandboxed(
     limits = limits or SandboxLimits()
     job = {"code": code, "function": function, "audit_hook": limits.audit_hook}
     result_r, result_w = os.pipe()
+    open_fds = {result_r, result_w}  # each closed exactly once: a closed number may be reused at once
     try:
         with _workdir() as workdir:
             launch = _launch(limits, workdir, result_w)
             isolation = tuple(launch.isolation + (["audit-hook"] if limits.audit_hook else []))
-            return _run(launch, isolation, job, list(records), limits, (result_r, result_w))
+            return _run(launch, isolation, job, list(records), limits, open_fds, (result_r, result_w))
     finally:
-        for fd in (result_r, result_w):
-            with suppress(OSError):
-                os.close(fd)
+        for fd in open_fds:
+            os.close(fd)
 
 
 def _run(
@@ -492,6 +492,7 @@ def _run(
     job: Mapping[str, Any],
     records: list[Any],
     limits: SandboxLimits,
+    open_fds: set[int],
     pipe: tuple[int, int],
 ) -> SandboxResult:
     try:
@@ -509,6 +510,7 @@ def _run(
         for fd in launch.pass_fds:
             os.close(fd)
     os.close(pipe[1])  # only the child holds the write end now: EOF when it exits
+    open_fds.discard(pipe[1])
     output: list[bytes] = []
     drainer = _drain(proc.stdout, output)
     deadline = time.monotonic() + limits.wall_seconds
@@ -527,6 +529,10 @@ def _run(
             proc.kill()
         proc.wait()
         drainer.join(timeout=2)
+        for stream in (proc.stdin, proc.stdout):
+            with suppress(OSError):
+                if stream is not None and not (stream is proc.stdout and drainer.is_alive()):
+                    stream.close()
     return _result(proc.returncode, outcome, killed, isolation, b"".join(output).decode("utf-8", "replace"))
 
 

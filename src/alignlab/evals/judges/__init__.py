@@ -17,12 +17,22 @@ from alignlab.evals.judges.prompts import (
     JudgePrompt,
     ParsedVerdict,
     get_judge_prompt,
+    injection_evidence,
     judge_prompt_names,
     looks_like_injected_verdict,
     parse_reply,
 )
-from alignlab.evals.judges.qa import JudgeQASummary, Kappa, OrderJudgment, cohen_kappa, summarize_judgments
-from alignlab.evals.judges.single import parse_rating, single_answer_scorer
+from alignlab.evals.judges.qa import (
+    JudgeQASummary,
+    Kappa,
+    OrderJudgment,
+    PairOutcome,
+    cohen_kappa,
+    pair_outcomes,
+    summarize_judgments,
+)
+from alignlab.evals.judges.report import qa_rows, write_judge_report
+from alignlab.evals.judges.single import SingleAnswerJudge, parse_rating, single_answer_scorer
 from alignlab.evals.judges.task import JudgeRun, judgments_from_log, pairwise_judge_task, run_pairwise_judge
 from alignlab.evals.judges.transform import label_from_score, swap_score, transform_score
 
@@ -34,24 +44,30 @@ __all__ = [
     "JudgeRun",
     "Kappa",
     "OrderJudgment",
+    "PairOutcome",
     "ParsedVerdict",
+    "SingleAnswerJudge",
     "cohen_kappa",
     "get_judge_prompt",
     "inject_verdict",
+    "injection_evidence",
     "judge_prompt_names",
     "judgments_from_log",
     "label_from_score",
     "load_hh_rlhf_pairs",
     "load_pairs_jsonl",
     "looks_like_injected_verdict",
+    "pair_outcomes",
     "pairwise_judge_task",
     "parse_rating",
     "parse_reply",
     "plot_judge_histograms",
+    "qa_rows",
     "run_pairwise_judge",
     "self_pairs",
     "single_answer_scorer",
     "summarize_judgments",
     "swap_score",
     "transform_score",
+    "write_judge_report",
 ]

@@ -11,16 +11,24 @@ from __future__ import annotations
 import math
 from collections import Counter
 from collections.abc import Hashable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-import numpy as np
 from scipy import stats as st
 
 from alignlab.evals.judges.transform import PairLabel, label_from_score, swap_score
 from alignlab.stats import Proportion, wilson_interval
+from alignlab.stats import cohen_kappa as stats_kappa
 
-__all__ = ["JudgeQASummary", "Kappa", "OrderJudgment", "cohen_kappa", "summarize_judgments"]
+__all__ = [
+    "JudgeQASummary",
+    "Kappa",
+    "OrderJudgment",
+    "PairOutcome",
+    "cohen_kappa",
+    "pair_outcomes",
+    "summarize_judgments",
+]
 
 Order = Literal["12", "21"]
 
@@ -35,7 +43,10 @@ class OrderJudgment:
         score: The judge's 1–9 score *as shown* (1 = prefers the first shown), or ``None``.
         human_score: The human 1–9 score in the same shown orientation, or ``None``.
         error: Why the reply was unparsed.
-        injection_suspected: An answer contained verdict-like text.
+        injection_suspected: An answer contained verdict-like text or an instruction to the grader.
+        injection_evidence: Which answer, and the phrase found.
+        human_source: Where the human score came from.
+        reason: The judge's stated reason (or why the reply was unparsed), as written.
     """
 
     pair_id: str
@@ -44,6 +55,9 @@ class OrderJudgment:
     human_score: float | None = None
     error: str | None = None
     injection_suspected: bool = False
+    injection_evidence: str | None = None
+    human_source: str | None = None
+    reason: str = ""
 
     @property
     def original_score(self) -> float | None:
@@ -55,7 +69,11 @@ class OrderJudgment:
 
 @dataclass(frozen=True)
 class Kappa:
-    """Cohen's κ with a large-sample (Fleiss–Cohen–Everitt 1969) confidence interval."""
+    """Cohen's κ with a large-sample (Fleiss–Cohen–Everitt 1969) confidence interval.
+
+    ``undefined`` says why there is no κ to report (NaN value and bounds): no labels, or a
+    rater that gave every item the same label.
+    """
 
     kappa: float
     low: float
@@ -65,46 +83,35 @@ class Kappa:
     observed: float
     expected: float
     confidence: float = 0.95
+    undefined: str | None = None
 
     def __str__(self) -> str:
+        if self.undefined:
+            return f"undefined: {self.undefined} (n={self.n})"
         return f"κ={self.kappa:.3f} [{self.low:.3f}, {self.high:.3f}] (n={self.n})"
 
 
 def cohen_kappa(
     a: Sequence[Hashable], b: Sequence[Hashable], *, labels: Sequence[Hashable] | None = None, confidence: float = 0.95
 ) -> Kappa:
-    """Cohen's κ between two raters' labels, with a Wald interval.
+    """Cohen's κ between two raters' labels, with a Wald interval (:func:`alignlab.stats.cohen_kappa`).
 
-    The variance is Fleiss, Cohen & Everitt (1969), the large-sample formula that does not
-    assume κ = 0. When chance agreement is 1 (both raters use one label) κ is undefined
-    and returned as NaN.
+    When either rater gives every item one label, κ is 0 (or 0/0) by construction and the
+    large-sample standard error collapses to 0: a zero-width [0, 0] interval that looks like
+    certainty. Such a κ is returned as NaN with ``undefined`` saying which rater was constant
+    ("rater a" is ``a``, "rater b" is ``b``).
     """
-    if len(a) != len(b):
-        raise ValueError(f"need as many labels from each rater, got {len(a)} and {len(b)}")
+    result = stats_kappa(a, b, labels=labels, confidence=confidence)
+    nan = float("nan")
     n = len(a)
     cats = list(labels) if labels is not None else sorted(set(a) | set(b), key=str)
-    index = {c: i for i, c in enumerate(cats)}
-    table = np.zeros((len(cats), len(cats)))
-    for x, y in zip(a, b, strict=True):
-        table[index[x], index[y]] += 1
-    nan = float("nan")
-    if n == 0:
-        return Kappa(nan, nan, nan, nan, 0, nan, nan, confidence)
-    p = table / n
-    rows, cols = p.sum(axis=1), p.sum(axis=0)
-    po, pe = float(np.trace(p)), float(rows @ cols)
-    if math.isclose(pe, 1.0):
-        return Kappa(nan, nan, nan, nan, n, po, pe, confidence)
-    kappa = (po - pe) / (1 - pe)
-    diag = sum(p[i, i] * (1 - (rows[i] + cols[i]) * (1 - kappa)) ** 2 for i in range(len(cats)))
-    off = (
-        sum(p[i, j] * (cols[i] + rows[j]) ** 2 for i in range(len(cats)) for j in range(len(cats)) if i != j)
-        * (1 - kappa) ** 2
-    )
-    var = max(0.0, (diag + off - (kappa - pe * (1 - kappa)) ** 2) / (n * (1 - pe) ** 2))
-    se = math.sqrt(var)
+    po = sum(x == y for x, y in zip(a, b, strict=True)) / n if n else nan
+    pe = sum((list(a).count(c) / n) * (list(b).count(c) / n) for c in cats) if n else nan
+    if result.value is None or result.low is None or result.high is None:
+        reason = result.reason.replace("the first rater", "rater a").replace("the second rater", "rater b")
+        return Kappa(nan, nan, nan, nan, n, po, pe, confidence, reason)
     z = float(st.norm.ppf(1 - (1 - confidence) / 2))
-    return Kappa(kappa, kappa - z * se, kappa + z * se, se, n, po, pe, confidence)
+    return Kappa(result.value, result.low, result.high, (result.high - result.value) / z, n, po, pe, confidence)
 
 
 @dataclass(frozen=True)
@@ -174,7 +181,9 @@ class JudgeQASummary:
                 failures.append(f"consistency {value:.3f} < {min_consistency}")
         if max_unparsed_rate is not None and not self.unparsed_rate <= max_unparsed_rate:
             failures.append(f"unparsed rate {self.unparsed_rate:.3f} > {max_unparsed_rate}")
-        if min_kappa is not None:
+        if min_kappa is not None and self.kappa is not None and self.kappa.undefined:
+            failures.append(f"kappa undefined ({self.kappa.undefined})")
+        elif min_kappa is not None:
             k = float("nan") if self.kappa is None else (self.kappa.low if use_lower_bound else self.kappa.kappa)
             if not k >= min_kappa:
                 failures.append(f"kappa {k:.3f} < {min_kappa}")
@@ -204,6 +213,7 @@ class JudgeQASummary:
                 num(k["observed"]),
                 num(k["expected"]),
                 num(k["confidence"]),
+                k.get("undefined"),
             )
         return cls(
             judge=data["judge"],
@@ -267,6 +277,14 @@ def _consistency(judgments: Sequence[OrderJudgment], *, decisive_only: bool = Fa
     return wilson_interval(same, total)
 
 
+def _judge_kappa(human: list[PairLabel], machine: list[PairLabel]) -> Kappa:
+    k = cohen_kappa(human, machine, labels=["1", "2", "tie"])
+    if k.undefined:
+        reason = k.undefined.replace("rater a", "the humans").replace("rater b", "the judge")
+        k = replace(k, undefined=f"{reason}, so κ carries no information about agreement")
+    return k
+
+
 def summarize_judgments(judgments: Sequence[OrderJudgment], *, judge: str = "", prompt: str = "") -> JudgeQASummary:
     """Position consistency, first-position preference on human ties and κ against humans."""
     parsed = [j for j in judgments if j.score is not None]
@@ -279,7 +297,7 @@ def summarize_judgments(judgments: Sequence[OrderJudgment], *, judge: str = "", 
     human: list[PairLabel] = [label_from_score(j.human_score) for j in rated if j.human_score is not None]
     machine: list[PairLabel] = [label_from_score(j.score) for j in rated if j.score is not None]
     agree = sum(h == m for h, m in zip(human, machine, strict=True))
-    kappa = cohen_kappa(human, machine, labels=["1", "2", "tie"]) if rated else None
+    kappa = _judge_kappa(human, machine) if rated else None
     return JudgeQASummary(
         judge=judge,
         prompt=prompt,
@@ -297,3 +315,67 @@ def summarize_judgments(judgments: Sequence[OrderJudgment], *, judge: str = "", 
         injection_flagged=sum(j.injection_suspected for j in judgments),
         judge_label_counts=dict(labels),
     )
+
+
+_OUTCOME_NAMES = {"1": "answer 1", "2": "answer 2", "tie": "tie"}
+
+
+@dataclass(frozen=True)
+class PairOutcome:
+    """What the judge decided about one pair in each order, in the pair's own orientation.
+
+    Attributes:
+        pair_id: The pair.
+        human_score: The human 1–9 score (1 = answer 1 better), or ``None``.
+        human_source: Where the human score came from.
+        score_12: The judge's score with answer 1 shown first, or ``None`` when unparsed/missing.
+        score_21: The judge's score with answer 2 shown first, mapped back to the pair's orientation.
+        outcome: ``answer 1``/``answer 2``/``tie`` when both orders agree, ``inconsistent`` when
+            they disagree, ``unparsed`` when an order has no readable verdict.
+        agrees_with_human: Both orders agree with the human label (``None`` without one).
+        injection: Which answer contained verdict-like or grader-directed text, and the phrase.
+        reason_12: The judge's reason with answer 1 first.
+        reason_21: The judge's reason with answer 2 first.
+    """
+
+    pair_id: str
+    human_score: float | None
+    human_source: str | None
+    score_12: float | None
+    score_21: float | None
+    outcome: str
+    agrees_with_human: bool | None
+    injection: str | None
+    reason_12: str = ""
+    reason_21: str = ""
+
+    @property
+    def human_label(self) -> str:
+        return "" if self.human_score is None else _OUTCOME_NAMES[label_from_score(self.human_score)]
+
+
+def pair_outcomes(judgments: Sequence[OrderJudgment]) -> list[PairOutcome]:
+    """One :class:`PairOutcome` per pair (in first-seen order) from its two order judgments."""
+    by_pair: dict[str, dict[str, OrderJudgment]] = {}
+    for j in judgments:
+        by_pair.setdefault(j.pair_id, {})[j.order] = j
+    out = []
+    for pair_id, orders in by_pair.items():
+        first = orders.get("12") or orders["21"]
+        human = first.human_score if first.order == "12" or first.human_score is None else swap_score(first.human_score)
+        s12 = orders["12"].original_score if "12" in orders else None
+        s21 = orders["21"].original_score if "21" in orders else None
+        if s12 is None or s21 is None:
+            outcome = "unparsed"
+        else:
+            l12, l21 = label_from_score(s12), label_from_score(s21)
+            outcome = _OUTCOME_NAMES[l12] if l12 == l21 else "inconsistent"
+        agrees = None
+        if human is not None:
+            agrees = outcome == _OUTCOME_NAMES[label_from_score(human)]
+        evidence = next((j.injection_evidence for j in orders.values() if j.injection_evidence), None)
+        if evidence is None and any(j.injection_suspected for j in orders.values()):
+            evidence = "verdict-like text"
+        reasons = [orders[o].reason if o in orders else "" for o in ("12", "21")]
+        out.append(PairOutcome(pair_id, human, first.human_source, s12, s21, outcome, agrees, evidence, *reasons))
+    return out

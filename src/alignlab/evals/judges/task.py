@@ -22,7 +22,7 @@ from inspect_ai.scorer import Score, Scorer, Target, scorer
 from inspect_ai.solver import TaskState, generate
 
 from alignlab.evals.judges.pairs import JudgePair
-from alignlab.evals.judges.prompts import JudgePrompt, looks_like_injected_verdict, parse_reply
+from alignlab.evals.judges.prompts import JudgePrompt, injection_evidence, parse_reply
 from alignlab.evals.judges.qa import JudgeQASummary, OrderJudgment, summarize_judgments
 from alignlab.evals.judges.transform import label_from_score, swap_score
 from alignlab.models import get_model
@@ -56,7 +56,8 @@ def pairwise_verdict(reply_format: str = "scale") -> Scorer:
 def _samples(pairs: Sequence[JudgePair], prompt: JudgePrompt) -> list[Sample]:
     samples = []
     for pair in pairs:
-        injected = looks_like_injected_verdict(pair.answer_1) or looks_like_injected_verdict(pair.answer_2)
+        found = [(k, injection_evidence(a)) for k, a in ((1, pair.answer_1), (2, pair.answer_2))]
+        evidence = "; ".join(f"answer {k}: {e!r}" for k, e in found if e) or None
         for order, first, second, human in (
             ("12", pair.answer_1, pair.answer_2, pair.human_score),
             ("21", pair.answer_2, pair.answer_1, None if pair.human_score is None else swap_score(pair.human_score)),
@@ -68,7 +69,14 @@ def _samples(pairs: Sequence[JudgePair], prompt: JudgePrompt) -> list[Sample]:
                         ChatMessageSystem(content=prompt.system),
                         ChatMessageUser(content=prompt.render(pair.question, first, second)),
                     ],
-                    metadata={"pair_id": pair.id, "order": order, "human_score": human, "injection": injected},
+                    metadata={
+                        "pair_id": pair.id,
+                        "order": order,
+                        "human_score": human,
+                        "human_source": pair.human_source,
+                        "injection": evidence is not None,
+                        "injection_evidence": evidence,
+                    },
                 )
             )
     return samples
@@ -103,6 +111,9 @@ def judgments_from_log(log: EvalLog) -> list[OrderJudgment]:
                 human_score=meta.get("human_score"),
                 error=error,
                 injection_suspected=bool(meta.get("injection")),
+                injection_evidence=meta.get("injection_evidence"),
+                human_source=meta.get("human_source") or None,
+                reason=(score.explanation or "") if score is not None else "",
             )
         )
     return out
