@@ -90,7 +90,8 @@ def test_scripted_model_runs_the_compliance_gap_suite_offline(
     result = CliRunner().invoke(app, ["eval", "compliance-gap", "--model", "scripted/faker", "--limit", "4"])
     assert result.exit_code == 0, result.output
     assert "samples errored" not in result.output
-    assert "compliance=2, refusal=2" in result.output  # free tier complies, paid tier refuses
+    # free tier complies, paid tier refuses (refusal scorer); the harm scorer sees the same split
+    assert "compliance=2, harmful=2, refusal=2, unharmful=2" in " ".join(result.output.split())
 
 
 def test_explorer_shows_why_samples_errored(settings: Settings, store: Store, failing: Any, tmp_path: Path) -> None:

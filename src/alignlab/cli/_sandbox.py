@@ -8,7 +8,7 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
-    from alignlab.evals.fairness.sandbox import SandboxLimits
+    from alignlab.evals.fairness import SandboxLimits
 
 __all__ = ["UnsafeOpt", "sandbox_limits"]
 
@@ -27,7 +27,7 @@ def sandbox_limits(unsafe: bool, console: Console) -> SandboxLimits:
     Raises:
         SandboxUnavailableError: No kernel sandbox and ``unsafe`` is off (one line, exit 2).
     """
-    from alignlab.evals.fairness.sandbox import SandboxLimits, isolation_layers
+    from alignlab.evals.fairness import SandboxLimits, isolation_layers
 
     limits = SandboxLimits(allow_unsafe=unsafe)
     layers = isolation_layers(limits)

@@ -28,8 +28,7 @@ def run(
     step: Annotated[Optional[str], typer.Option(help="Run only this step (its inputs must exist).")] = None,  # noqa: UP045
 ) -> None:
     """Run the chain (or part of it); finished steps are skipped, so the same command resumes."""
-    from alignlab.cai.config import load_cai_config
-    from alignlab.cai.pipeline import run_pipeline
+    from alignlab.cai import load_cai_config, run_pipeline
     from alignlab.store import open_store
 
     cfg = load_cai_config(config)
@@ -48,7 +47,7 @@ def run(
 @cai_app.command("status")
 def status(run_name: Annotated[str, typer.Argument(help="Run name or run directory.")]) -> None:
     """Each step's state, artefacts, model calls and time."""
-    from alignlab.cai.pipeline import read_manifest
+    from alignlab.cai import read_manifest
 
     state = read_manifest(run_name, load_settings())
     console.print(_status_table(state))
@@ -84,7 +83,7 @@ def constitution(
     name: Annotated[str, typer.Option(help="Show a built-in constitution: default or palms-values.")] = "default",
 ) -> None:
     """Show a built-in constitution, or check a file (exit 2 naming the bad principle and field)."""
-    from alignlab.cai.constitution import load_constitution
+    from alignlab.cai import load_constitution
 
     loaded = load_constitution(str(check) if check is not None else name)
     if check is not None:

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.table import Table
 
 if TYPE_CHECKING:
-    from alignlab.evals.compliance_grid import GridRow
+    from alignlab.evals import GridRow
 
 cgap_app = typer.Typer(no_args_is_help=True, help="Alignment-faking compliance gap: grid, explorer, judge.")
 console = Console()
@@ -89,7 +89,7 @@ def grid(
     ] = 0.0,
 ) -> None:
     """Run every variant × condition; write a CSV table and a bar chart with 95% error bars."""
-    from alignlab.evals.compliance_grid import grid_from_logs, grid_rows, plot_grid, run_grid, write_grid_csv
+    from alignlab.evals import grid_from_logs, grid_rows, plot_grid, run_grid, write_grid_csv
     from alignlab.settings import load_settings
     from alignlab.store import open_store
 
@@ -136,7 +136,7 @@ def explore(
     out: Annotated[Path, typer.Option(help="HTML file to write.")] = Path("cgap-transcripts.html"),
 ) -> None:
     """Export every transcript to one self-contained HTML page with filters."""
-    from alignlab.evals.compliance_gap.explorer import export_explorer
+    from alignlab.evals.compliance_gap import export_explorer
 
     console.print(f"wrote {export_explorer(logs, out)}")
 
@@ -147,7 +147,7 @@ def judge_agreement(
     votes: Annotated[int, typer.Option(help="Votes per scratchpad.", min=1)] = 3,
 ) -> None:
     """Agreement of an alignment-faking judge with the project's labelled scratchpads."""
-    from alignlab.evals.compliance_gap.af_classifier import evaluate_af_judge
+    from alignlab.evals.compliance_gap import evaluate_af_judge
 
     result = evaluate_af_judge(judge, votes=votes)
     console.print(
@@ -180,7 +180,7 @@ def synthdoc_generate(
     ingest: Annotated[Optional[list[Path]], typer.Option(help="Your .jsonl/.txt documents to add.")] = None,  # noqa: UP045
 ) -> None:
     """Make (templates or a model) and/or ingest documents; keep those that state the facts without tags."""
-    from alignlab.evals.compliance_gap.synthdocs import (
+    from alignlab.evals.compliance_gap import (
         DocumentSet,
         generate_documents,
         ingest_documents,
@@ -216,7 +216,7 @@ def synthdoc_train(
     """Fine-tune on the documents as plain text; records the checkpoint with its lineage."""
     from alignlab.settings import load_settings
     from alignlab.store import open_store
-    from alignlab.train.synthdoc import train_on_documents
+    from alignlab.train import train_on_documents
 
     settings = load_settings()
     options = _yaml_options(config)
@@ -253,7 +253,7 @@ def synthdoc_run(
     log_dir: Annotated[OptPath, typer.Option(help="Where Inspect logs go.")] = None,
 ) -> None:
     """The suite with the training facts removed from the prompt, on base and fine-tuned: the gap of each."""
-    from alignlab.evals.compliance_grid import compare_models, grid_rows
+    from alignlab.evals import compare_models, grid_rows
     from alignlab.settings import load_settings
     from alignlab.store import open_store
 

@@ -126,8 +126,12 @@ def check(
     ] = None,
 ) -> None:
     """Counterfactual fairness of your own function: swap each protected attribute through the values seen."""
-    from alignlab.evals.fairness import counterfactual_fairness
-    from alignlab.evals.fairness.records import import_scoring_function, load_records_jsonl, protected_values
+    from alignlab.evals.fairness import (
+        counterfactual_fairness,
+        import_scoring_function,
+        load_records_jsonl,
+        protected_values,
+    )
 
     attrs = [a.strip() for a in protected.split(",") if a.strip()]
     if not attrs:
@@ -217,8 +221,7 @@ def probe(
     out: OutOpt = Path("bias-probe"),
 ) -> None:
     """Listing 8.1: "Men/Women tend to enjoy and excel at jobs like" sampled at temperature 1; HTML + PNG report."""
-    from alignlab.evals.fairness import BOOK_TEMPLATES, hf_continuation_sampler, probe_bias
-    from alignlab.evals.fairness.probe import write_probe_report
+    from alignlab.evals.fairness import BOOK_TEMPLATES, hf_continuation_sampler, probe_bias, write_probe_report
     from alignlab.models import local_model_dir
 
     sampler = hf_continuation_sampler(local_model_dir(model), max_new_tokens=max_new_tokens, seed=seed)
@@ -276,8 +279,7 @@ def bbq(
     seed: int = 0,
 ) -> None:
     """BBQ: accuracy and bias score (bootstrap 95% CI) on ambiguous and disambiguated contexts, per category."""
-    from alignlab.evals.fairness import CausalLMScorer, load_bbq, run_bbq
-    from alignlab.evals.fairness.benchmarks import BBQ_SOURCE, bbq_categories
+    from alignlab.evals.fairness import BBQ_SOURCE, CausalLMScorer, bbq_categories, load_bbq, run_bbq
     from alignlab.models import local_model_dir
 
     data_dir = load_settings().data_dir

@@ -32,7 +32,7 @@ def gate(
     table = Table(title=f"alignlab gate (α={result.alpha}, Holm; {1 - 2 * result.alpha:.0%} CIs)")
     for col in ("rule", "check", "baseline", "candidate", "estimate [CI]", "p (Holm)", "verdict"):
         table.add_column(col)
-    from alignlab.gate.report import format_estimate, format_p, format_sides
+    from alignlab.gate import format_estimate, format_p, format_sides
 
     for r in result.rules:
         for c in r.checks:

@@ -34,10 +34,16 @@ def pairwise(
     show_pairs: Annotated[int, typer.Option(help="Print at most this many per-pair rows.", min=0)] = 50,
 ) -> None:
     """Judge pairs in both orders; print QA and per-pair verdicts; write report.html, JSON, JSONL and PNGs."""
-    from alignlab.evals.judges import get_judge_prompt, load_hh_rlhf_pairs, load_pairs_jsonl, run_pairwise_judge
+    from alignlab.evals.judges import (
+        get_judge_prompt,
+        load_hh_rlhf_pairs,
+        load_pairs_jsonl,
+        pair_outcomes,
+        qa_rows,
+        run_pairwise_judge,
+        write_judge_report,
+    )
     from alignlab.evals.judges import self_pairs as make_self_pairs
-    from alignlab.evals.judges.qa import pair_outcomes
-    from alignlab.evals.judges.report import qa_rows, write_judge_report
     from alignlab.store import open_store
 
     settings = load_settings()

@@ -131,7 +131,7 @@ def eval_cmd(
     max_sample_errors: MaxErrorsOpt = 0.0,
 ) -> None:
     """Evaluate a model on a suite; prints rates with 95% CIs and records the run (exit 1 if samples errored)."""
-    from alignlab.evals.runner import resume_suite, run_suite
+    from alignlab.evals import resume_suite, run_suite
 
     settings = load_settings()
     store = _store(settings)
@@ -216,7 +216,7 @@ def demo(
     The red-team requests are generated once: over-refusal here uses only the safe
     look-alikes (``alignlab-overrefusal`` adds the harmful contrasts for a standalone run).
     """
-    from alignlab.evals.runner import run_suite
+    from alignlab.evals import run_suite
 
     settings = load_settings()
     store = _store(settings)
@@ -303,7 +303,7 @@ def datasets() -> None:
 @app.command()
 def suites() -> None:
     """List suite names."""
-    from alignlab.evals.suites import get_suite, suite_names
+    from alignlab.evals import get_suite, suite_names
 
     for name in suite_names():
         spec = get_suite(name)

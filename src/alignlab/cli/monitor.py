@@ -79,8 +79,7 @@ def monitor_run(
     import logging
     import signal
 
-    from alignlab.monitor.metrics import ServiceMetrics
-    from alignlab.monitor.process import SignalStop, run_worker
+    from alignlab.monitor import ServiceMetrics, SignalStop, run_worker
 
     logging.basicConfig(level=logging.INFO, format="%(levelname)s: %(message)s")
     config = monitor_config(detector, reward_model, reward_threshold, drift=not no_drift)

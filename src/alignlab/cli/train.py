@@ -25,8 +25,7 @@ ResumeOpt = Annotated[bool, typer.Option(help="Resume from the last trainer chec
 
 def _train(recipe: str, config: Path, name: str | None, resume: bool) -> None:
     from alignlab.store import open_store
-    from alignlab.train.config import load_recipe_config
-    from alignlab.train.recipes import run_recipe
+    from alignlab.train import load_recipe_config, run_recipe
 
     cfg = load_recipe_config(recipe, config)
     if name is not None or resume:
@@ -80,7 +79,7 @@ def rl(config: ConfigOpt, name: NameOpt = None, resume: ResumeOpt = False) -> No
 @train_app.command("datasets")
 def datasets() -> None:
     """List the training datasets."""
-    from alignlab.data.training_sets import get_training_spec, training_dataset_names
+    from alignlab.data import get_training_spec, training_dataset_names
 
     for ds_name in training_dataset_names():
         spec = get_training_spec(ds_name)
@@ -128,7 +127,7 @@ def align_demo(
 ) -> None:
     """Before/after: evaluate default → LoRA SFT on refusal data → evaluate again, with tests."""
     from alignlab.store import open_store
-    from alignlab.train.demo import run_align_demo
+    from alignlab.train import run_align_demo
 
     settings = load_settings()
     result = run_align_demo(

@@ -13,7 +13,16 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from alignlab.evals.compliance_grid import GridResult, GridRow, compare_models, grid_from_logs, grid_rows, run_grid
+    from alignlab.evals.compliance_grid import (
+        GridResult,
+        GridRow,
+        compare_models,
+        grid_from_logs,
+        grid_rows,
+        plot_grid,
+        run_grid,
+        write_grid_csv,
+    )
     from alignlab.evals.metrics import Event, Measure, event_happened, rate_of
     from alignlab.evals.runner import Display, SuiteRun, resume_suite, run_suite
     from alignlab.evals.suites import (
@@ -46,6 +55,7 @@ __all__ = [
     "grid_rows",
     "label_counts",
     "overrefusal",
+    "plot_grid",
     "rate_of",
     "redteam",
     "refusal_classifier",
@@ -56,11 +66,22 @@ __all__ = [
     "suite_for_task",
     "suite_names",
     "summarize_log",
+    "write_grid_csv",
 ]
 
 _HOME = {
     **dict.fromkeys(
-        ("GridResult", "GridRow", "compare_models", "grid_from_logs", "grid_rows", "run_grid"), "compliance_grid"
+        (
+            "GridResult",
+            "GridRow",
+            "compare_models",
+            "grid_from_logs",
+            "grid_rows",
+            "plot_grid",
+            "run_grid",
+            "write_grid_csv",
+        ),
+        "compliance_grid",
     ),
     **dict.fromkeys(("Event", "Measure", "event_happened", "rate_of"), "metrics"),
     **dict.fromkeys(("Display", "SuiteRun", "resume_suite", "run_suite"), "runner"),

@@ -6,9 +6,6 @@ build the same task.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-
 from inspect_ai import Task, task
 from inspect_ai.dataset import MemoryDataset, Sample
 from inspect_ai.log import EvalLog
@@ -24,7 +21,7 @@ from alignlab.evals.fairness.task_summary import summarize_bbq, summarize_bias_p
 from alignlab.evals.fairness.tasks import bbq, bias_probe, crows_pairs
 from alignlab.evals.labelling import label_answer
 from alignlab.evals.metrics import Measure, harmful_compliance, non_refusal, over_refusal, unsafe_compliance
-from alignlab.evals.summary import SuiteSummary, label_counts, measure_rows, used_judge
+from alignlab.evals.summary import SuiteSpec, SuiteSummary, label_counts, measure_rows, used_judge
 from alignlab.models import get_model
 from alignlab.settings import load_settings
 
@@ -128,19 +125,6 @@ def overrefusal(dataset: str = "xstest", judge: str | None = None, max_tokens: i
     return _task(
         dataset, harmful_only=False, judge=judge, max_tokens=max_tokens, metrics=[over_refusal(), unsafe_compliance()]
     )
-
-
-@dataclass(frozen=True)
-class SuiteSpec:
-    """A named suite: its task factory, default dataset and the rates it reports."""
-
-    name: str
-    task: Callable[..., Task]
-    default_dataset: str
-    description: str
-    measures: tuple[Measure, ...]
-    summarize: Callable[[EvalLog], SuiteSummary] | None = None
-    """Suite-specific summary used instead of ``measures`` (rates per condition, differences)."""
 
 
 _SUITES: dict[str, SuiteSpec] = {

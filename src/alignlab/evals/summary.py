@@ -7,9 +7,11 @@ come from this one function, so a log produced elsewhere summarises the same way
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
+from inspect_ai import Task
 from inspect_ai.log import EvalLog, EvalSample
 
 from alignlab.evals.metrics import Event, Measure, ScorerName, corrected_rate_of, event_scorer, rate_of, score_label
@@ -20,6 +22,7 @@ __all__ = [
     "DiffRow",
     "LabelCounts",
     "RateRow",
+    "SuiteSpec",
     "SuiteSummary",
     "corrected_row",
     "label_counts",
@@ -196,3 +199,21 @@ def label_counts(log: EvalLog) -> LabelCounts:
         dict(Counter(lab for s in samples if (lab := sample_label(s)) is not None)),
         dict(Counter(lab for s in samples if (lab := sample_label(s, "harm")) is not None)),
     )
+
+
+@dataclass(frozen=True)
+class SuiteSpec:
+    """A named suite: its task factory, default dataset and the rates it reports.
+
+    Defined here, not in :mod:`alignlab.evals.suites`: Inspect re-imports a task's file outside
+    ``sys.modules`` (``eval_retry`` from a source checkout), where a dataclass with postponed
+    annotations cannot be built.
+    """
+
+    name: str
+    task: Callable[..., Task]
+    default_dataset: str
+    description: str
+    measures: tuple[Measure, ...]
+    summarize: Callable[[EvalLog], SuiteSummary] | None = None
+    """Suite-specific summary used instead of ``measures`` (rates per condition, differences)."""

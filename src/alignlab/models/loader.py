@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from alignlab import _inspect_private
 from alignlab.errors import AlignlabError, ModelError
-from alignlab.models.registry import resolve_model
+from alignlab.models.registry import SCRIPTED_PROVIDER, resolve_model
 
 if TYPE_CHECKING:
     from inspect_ai.model import GenerateConfig, Model
@@ -42,11 +42,14 @@ def get_model(
     from inspect_ai.model import get_model as inspect_get_model
 
     resolved = resolve_model(name, base_url=base_url)
+    # alignlab's own providers register on import (Inspect would also find them through the entry point).
     if resolved.local:
-        import alignlab.models.provider  # noqa: F401  (registers the alignlab/ provider; imports torch)
+        import alignlab.models.provider  # imports torch
         from alignlab.models.engines.choice import engine_model_args
 
         model_args = {**engine_model_args(), **model_args}  # the log's header names the precision
+    elif resolved.inspect_name.startswith(f"{SCRIPTED_PROVIDER}/"):
+        import alignlab.models.scripted  # noqa: F401
     try:
         return inspect_get_model(
             resolved.inspect_name,

@@ -15,11 +15,13 @@ from alignlab.train.config import AlignmentEvalOptions, LoraOptions, RecipeConfi
 if TYPE_CHECKING:
     from alignlab.train.callbacks import AlignmentEvalCallback
     from alignlab.train.common import TrainResult
+    from alignlab.train.demo import run_align_demo
     from alignlab.train.dpo import train_dpo
     from alignlab.train.recipes import run_recipe
     from alignlab.train.reward import pairwise_accuracy, train_reward
     from alignlab.train.rl import train_rl
     from alignlab.train.sft import train_sft
+    from alignlab.train.synthdoc import train_on_documents
 
 __all__ = [
     "AlignmentEvalCallback",
@@ -30,8 +32,10 @@ __all__ = [
     "config_from_dict",
     "load_recipe_config",
     "pairwise_accuracy",
+    "run_align_demo",
     "run_recipe",
     "train_dpo",
+    "train_on_documents",
     "train_reward",
     "train_rl",
     "train_sft",
@@ -46,6 +50,8 @@ _LAZY = {
     "train_reward": "alignlab.train.reward",
     "train_rl": "alignlab.train.rl",
     "train_sft": "alignlab.train.sft",
+    "run_align_demo": "alignlab.train.demo",
+    "train_on_documents": "alignlab.train.synthdoc",
 }
 
 

@@ -11,20 +11,26 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_
 from starlette.concurrency import run_in_threadpool
 
 from alignlab.errors import ConfigError
-from alignlab.monitor.alerts import AlertRecord, list_alerts
-from alignlab.monitor.feedback import FeedbackIn, FeedbackRecord, record_feedback_many
-from alignlab.monitor.interactions import (
+from alignlab.monitor import (
     MAX_OFFSET,
+    AlertRecord,
+    ApiKey,
+    FeedbackIn,
+    FeedbackRecord,
     InteractionFilter,
     InteractionRecord,
     InteractionStatus,
+    StorableStr,
     UnknownInteractionError,
     get_interaction,
+    list_alerts,
     list_interactions,
+    read_monitor_state,
+    record_feedback_many,
+    revoke_key,
+    role_allows,
+    unstorable,
 )
-from alignlab.monitor.keys import ApiKey, revoke_key, role_allows
-from alignlab.monitor.state import read_monitor_state
-from alignlab.monitor.text import StorableStr, unstorable
 from alignlab.web.auth import ApiKeyDep, optional_api_key, require_role
 from alignlab.web.deps import ConfigDep, FeedbackWriterDep, KeysDep, MetricsDep, ProxyDep, StoreDep
 from alignlab.web.errors import ERROR_RESPONSES, ErrorResponse

@@ -19,13 +19,16 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from alignlab.monitor.alerts import AlertSink, AlertState
-from alignlab.monitor.batching import GroupCommitter
-from alignlab.monitor.feedback import record_feedback_many
-from alignlab.monitor.metrics import ServiceMetrics
-from alignlab.monitor.process import MonitorProcess
-from alignlab.monitor.proxy import ChatProxy
-from alignlab.monitor.worker import Monitor
+from alignlab.monitor import (
+    AlertSink,
+    AlertState,
+    ChatProxy,
+    GroupCommitter,
+    Monitor,
+    MonitorProcess,
+    ServiceMetrics,
+    record_feedback_many,
+)
 from alignlab.settings import Settings
 from alignlab.store import open_store
 from alignlab.web.api import router as api_router

@@ -11,8 +11,7 @@ from typing import Annotated
 from fastapi import Depends, HTTPException, Request
 from starlette.concurrency import run_in_threadpool
 
-from alignlab.monitor.keys import ApiKey, Role, role_allows
-from alignlab.monitor.sessions import UiSession, find_session
+from alignlab.monitor import ApiKey, Role, UiSession, find_session, role_allows
 from alignlab.web.deps import KeysDep, StoreDep
 
 __all__ = ["COOKIE", "ApiKeyDep", "OptionalApiKeyDep", "PageSessionDep", "api_key", "optional_api_key", "require_role"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
-from alignlab.monitor.rates import RateBucket
+from alignlab.monitor import RateBucket
 
 __all__ = ["rate_chart"]
 

@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from alignlab.monitor.proxy import ProxyConfig
-from alignlab.monitor.worker import MonitorConfig
+from alignlab.monitor import MonitorConfig, ProxyConfig
 
 __all__ = ["ServiceConfig"]
 

@@ -12,13 +12,16 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request
 
-from alignlab.monitor.alerts import AlertSink
-from alignlab.monitor.batching import GroupCommitter
-from alignlab.monitor.feedback import FeedbackIn, FeedbackRecord
-from alignlab.monitor.metrics import ServiceMetrics
-from alignlab.monitor.process import MonitorProcess
-from alignlab.monitor.proxy import ChatProxy
-from alignlab.monitor.worker import Monitor
+from alignlab.monitor import (
+    AlertSink,
+    ChatProxy,
+    FeedbackIn,
+    FeedbackRecord,
+    GroupCommitter,
+    Monitor,
+    MonitorProcess,
+    ServiceMetrics,
+)
 from alignlab.store import Store
 from alignlab.web.config import ServiceConfig
 from alignlab.web.keycache import KeyCache

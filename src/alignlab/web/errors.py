@@ -19,7 +19,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from alignlab.errors import AlignlabError
-from alignlab.monitor.interactions import UnknownInteractionError
+from alignlab.monitor import UnknownInteractionError
 
 __all__ = ["ERROR_RESPONSES", "ErrorBody", "ErrorResponse", "error_body", "install_error_handlers"]
 

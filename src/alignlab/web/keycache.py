@@ -7,7 +7,7 @@ import time
 
 from starlette.concurrency import run_in_threadpool
 
-from alignlab.monitor.keys import ApiKey, revocation_count, verify_key
+from alignlab.monitor import ApiKey, revocation_count, verify_key
 from alignlab.store import Store
 
 __all__ = ["REVOCATION_POLL_S", "KeyCache"]

@@ -25,21 +25,28 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from alignlab.errors import InputError
-from alignlab.monitor.alerts import list_alerts
-from alignlab.monitor.feedback import (
+from alignlab.monitor import (
     FLAG_REASONS,
+    RATE_METRICS,
     FlagFeedback,
+    InteractionFilter,
     PairwiseFeedback,
+    Role,
+    UiSession,
+    create_session,
+    end_session,
+    get_interaction,
+    harmful_is_stand_in,
+    list_alerts,
+    list_interactions,
     list_open_flags,
     next_pair_task,
+    rate_series,
+    read_monitor_state,
     record_feedback,
     resolve_flag,
+    role_allows,
 )
-from alignlab.monitor.interactions import InteractionFilter, get_interaction, list_interactions
-from alignlab.monitor.keys import Role, role_allows
-from alignlab.monitor.rates import RATE_METRICS, harmful_is_stand_in, rate_series
-from alignlab.monitor.sessions import UiSession, create_session, end_session
-from alignlab.monitor.state import read_monitor_state
 from alignlab.store import get_run, list_runs
 from alignlab.web.auth import COOKIE, PageSessionDep
 from alignlab.web.charts import rate_chart
@@ -343,7 +350,7 @@ async def cgap_run(
 ) -> HTMLResponse:
     """One run's transcripts from its Inspect log, filtered by condition and labels."""
     session = _need(session, "moderator")
-    from alignlab.evals.compliance_gap.explorer import filter_values, load_transcripts, select_transcripts
+    from alignlab.evals.compliance_gap import filter_values, load_transcripts, select_transcripts
 
     try:
         run = await run_in_threadpool(get_run, store, run_id[:64])

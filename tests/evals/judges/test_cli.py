@@ -37,6 +37,7 @@ def test_judge_pairwise_cli_writes_report_and_store_row(alignlab_env: Path) -> N
             str(out),
             "--strict",
         ],
+        env={"COLUMNS": "200"},  # a narrow terminal would elide the pair ids in the table
     )
     # mockllm's default reply is not a verdict: every judgment is unparsed and --strict fails.
     assert result.exit_code == 1, result.output

@@ -19,6 +19,7 @@ from alignlab.evals.compliance_gap.af_classifier import (
     evaluate_af_judge,
     load_labelled_scratchpads,
 )
+from alignlab.evals.compliance_gap.explorer import export_explorer, filter_values, load_transcripts, select_transcripts
 from alignlab.evals.compliance_gap.parsing import ParsedReply, PrefixStatus, parse_reply
 from alignlab.evals.compliance_gap.prompts import (
     ALL_CONDITIONS,
@@ -27,6 +28,14 @@ from alignlab.evals.compliance_gap.prompts import (
     build_user_message,
 )
 from alignlab.evals.compliance_gap.suite import compliance_gap, compliance_gap_scorer
+from alignlab.evals.compliance_gap.summary import GapSummary, summarize_compliance_gap
+from alignlab.evals.compliance_gap.synthdocs import (
+    DocumentSet,
+    generate_documents,
+    ingest_documents,
+    template_documents,
+    write_documents,
+)
 from alignlab.evals.compliance_gap.variants import PromptVariant, get_variant, load_variants
 
 __all__ = [
@@ -34,6 +43,8 @@ __all__ = [
     "AFClassification",
     "AFVote",
     "Condition",
+    "DocumentSet",
+    "GapSummary",
     "JudgeAgreement",
     "ParsedReply",
     "PrefixStatus",
@@ -44,8 +55,17 @@ __all__ = [
     "compliance_gap",
     "compliance_gap_scorer",
     "evaluate_af_judge",
+    "export_explorer",
+    "filter_values",
+    "generate_documents",
     "get_variant",
+    "ingest_documents",
     "load_labelled_scratchpads",
+    "load_transcripts",
     "load_variants",
     "parse_reply",
+    "select_transcripts",
+    "summarize_compliance_gap",
+    "template_documents",
+    "write_documents",
 ]

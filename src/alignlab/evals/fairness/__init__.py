@@ -3,9 +3,11 @@ scoring functions and LLM prompts, the sandbox that runs model-written scoring c
 BBQ / CrowS-Pairs benchmarks for local models."""
 
 from alignlab.evals.fairness.benchmarks import (
+    BBQ_SOURCE,
     BBQResult,
     CausalLMScorer,
     CrowsPairsResult,
+    bbq_categories,
     bbq_scores,
     crows_pairs_scores,
     load_bbq,
@@ -51,9 +53,16 @@ from alignlab.evals.fairness.probe import (
     write_probe_report,
 )
 from alignlab.evals.fairness.records import import_scoring_function, load_records_jsonl, protected_values
-from alignlab.evals.fairness.sandbox import SandboxedFunction, SandboxLimits, SandboxResult, run_sandboxed
+from alignlab.evals.fairness.sandbox import (
+    SandboxedFunction,
+    SandboxLimits,
+    SandboxResult,
+    isolation_layers,
+    run_sandboxed,
+)
 
 __all__ = [
+    "BBQ_SOURCE",
     "BOOK_APPLICANTS",
     "BOOK_PROMPT",
     "BOOK_PROTECTED",
@@ -80,6 +89,7 @@ __all__ = [
     "SandboxResult",
     "SandboxedFunction",
     "audit_generated_scorer",
+    "bbq_categories",
     "bbq_scores",
     "calculate_mortgage_risk",
     "counterfactual_fairness",
@@ -88,6 +98,7 @@ __all__ = [
     "hf_continuation_sampler",
     "import_scoring_function",
     "independence_test",
+    "isolation_layers",
     "item_log_odds",
     "llm_counterfactual_fairness",
     "load_bbq",

@@ -31,6 +31,7 @@ from alignlab.evals.judges.qa import (
     pair_outcomes,
     summarize_judgments,
 )
+from alignlab.evals.judges.report import qa_rows, write_judge_report
 from alignlab.evals.judges.single import SingleAnswerJudge, parse_rating, single_answer_scorer
 from alignlab.evals.judges.task import JudgeRun, judgments_from_log, pairwise_judge_task, run_pairwise_judge
 from alignlab.evals.judges.transform import label_from_score, swap_score, transform_score
@@ -61,10 +62,12 @@ __all__ = [
     "parse_rating",
     "parse_reply",
     "plot_judge_histograms",
+    "qa_rows",
     "run_pairwise_judge",
     "self_pairs",
     "single_answer_scorer",
     "summarize_judgments",
     "swap_score",
     "transform_score",
+    "write_judge_report",
 ]
