@@ -336,6 +336,7 @@ class ChatProxy:
         from alignlab.models.streaming import can_stream, stream_chat
 
         api = (await run_in_threadpool(self._local_model, str(body["model"]))).api
+        api = getattr(api, "backend", None) or api  # alignlab's local provider dispatches to an engine
         if not can_stream(api):
             return None
         try:
@@ -409,7 +410,10 @@ class ChatProxy:
         if name not in self._local:
             from alignlab.models import get_model
 
-            self._local[name] = get_model(name)
+            # The transformers engine: token streaming (models/streaming.py) reuses its model and
+            # tokenizer, and it reports why a completion stopped; the OpenVINO engine does neither yet.
+            # Concurrent requests are still batched (Inspect's HF provider, 16 per forward pass).
+            self._local[name] = get_model(name, engine="transformers")
         return self._local[name]
 
     async def _record(
