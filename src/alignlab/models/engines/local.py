@@ -10,12 +10,9 @@ Both come from the model args (``-M engine=openvino``), else ``ALIGNLAB_ENGINE``
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fcntl
 import random
 import sys
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Literal
 
@@ -31,6 +28,7 @@ from inspect_ai.model import (
 from inspect_ai.tool import ToolChoice, ToolInfo
 
 from alignlab.errors import ModelError
+from alignlab.models.default import file_lock
 from alignlab.models.engines.export import export_ir, ir_dir, read_llama_shape
 from alignlab.models.engines.openvino import PRECISIONS, OpenVINOEngine, Precision, SamplingParams
 from alignlab.settings import Settings
@@ -42,17 +40,6 @@ _DEFAULT_MAX_TOKENS = 2048  # Inspect's HF provider default, so both engines sto
 
 _ENGINES: dict[tuple[str, str], OpenVINOEngine] = {}
 _ENGINES_LOCK = threading.Lock()
-
-
-@contextlib.contextmanager
-def _file_lock(path: Path) -> Iterator[None]:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w") as fh:
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(fh, fcntl.LOCK_UN)
 
 
 def start_openvino(model_dir: Path, precision: Precision, settings: Settings) -> OpenVINOEngine:
@@ -75,7 +62,7 @@ def start_openvino(model_dir: Path, precision: Precision, settings: Settings) ->
         except (KeyError, ValueError, TypeError) as exc:
             raise ModelError(f"OpenVINO export: unreadable config in {model_dir}: {_first_line(exc)}") from exc
         if not (out / "openvino_model.xml").is_file():
-            with _file_lock(out.parent / ".export.lock"):
+            with file_lock(out.parent / ".export.lock"):
                 print(f"Exporting {model_dir.name} to OpenVINO IR ({fmt}) in {out} — once only…", file=sys.stderr)
                 try:
                     export_ir(model_dir, out, fmt)
