@@ -8,12 +8,12 @@ would in their own script) and validates the records before any of them is score
 from __future__ import annotations
 
 import importlib
-import json
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from alignlab.data.jsonlines import iter_json_objects
 from alignlab.errors import InputError
 
 __all__ = ["import_scoring_function", "load_records_jsonl", "protected_values"]
@@ -56,23 +56,8 @@ def load_records_jsonl(path: Path, protected: Sequence[str], *, max_records: int
         InputError: missing/unreadable file, a line that is not a JSON object, a record missing a
             protected attribute or holding a non-scalar value there, no records, too many records.
     """
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
     records: list[dict[str, Any]] = []
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(row, dict):
-            raise InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    for where, _, row in iter_json_objects(path):
         for attr in protected:
             if attr not in row:
                 raise InputError(f"{where}: no {attr!r} field (protected attributes: {', '.join(protected)})")

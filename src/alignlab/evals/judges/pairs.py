@@ -10,6 +10,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from alignlab.data.jsonlines import iter_json_objects
 from alignlab.errors import DatasetError, InputError
 from alignlab.evals.judges.transform import check_score, transform_score
 from alignlab.settings import Settings
@@ -97,23 +98,8 @@ def load_pairs_jsonl(path: Path) -> list[JudgePair]:
     Raises:
         InputError: a row lacks the question or answers, or a score is out of range.
     """
-    if not path.is_file():
-        raise InputError(f"{path}: no such file")
     pairs = []
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    for lineno, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        where = f"{path}:{lineno}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"{where}: not valid JSON ({exc.msg} at column {exc.colno})") from None
-        if not isinstance(row, dict):
-            raise InputError(f"{where}: expected a JSON object, got {type(row).__name__}")
+    for where, lineno, row in iter_json_objects(path):
         pairs.append(_pair_from_row(row, where, lineno))
     if not pairs:
         raise InputError(f"{path}: no pairs")
