@@ -303,3 +303,58 @@ def test_cli_rejects_an_unknown_precision_in_one_line(alignlab_env: Path) -> Non
     )
     assert proc.returncode == 2
     assert proc.stderr.strip() == "error: unknown precision 'fp8': choose one of exact, bf16, int8, int4"
+
+
+def test_tokens_are_handed_over_step_by_step(exact_engine: OpenVINOEngine, sharp_model_dir: Path) -> None:
+    prompt = _chat_ids(sharp_model_dir, ["Write a poem"])[0]
+    arrived: list[list[int]] = []
+    streamed = exact_engine.submit(prompt, SamplingParams(max_new_tokens=12), on_tokens=arrived.append)
+    completion = streamed.result(timeout=60)
+    assert len(arrived) > 1  # after every step, not once at the end
+    assert [t for step in arrived for t in step] == completion.token_ids
+    assert completion.token_ids == exact_engine.generate([prompt], SamplingParams(max_new_tokens=12))[0].token_ids
+
+
+def test_cancel_stops_a_request_and_the_engine_goes_on(exact_engine: OpenVINOEngine, sharp_model_dir: Path) -> None:
+    import threading
+
+    prompt = _chat_ids(sharp_model_dir, ["Write a poem"])[0]
+    full = exact_engine.generate([prompt], SamplingParams(max_new_tokens=12))[0].token_ids
+    assert len(full) > 4
+    cancel = threading.Event()
+    cut = exact_engine.submit(
+        prompt, SamplingParams(max_new_tokens=12), on_tokens=lambda _: cancel.set(), cancel=cancel
+    )
+    assert 0 < len(cut.result(timeout=60).token_ids) < len(full)
+    assert exact_engine.generate([prompt], SamplingParams(max_new_tokens=12))[0].token_ids == full
+
+
+def test_openvino_streaming_joins_to_the_non_streamed_answer(sharp_model_dir: Path, alignlab_env: Path) -> None:
+    """What the proxy's ``--local-model`` streams: same text, token count and finish reason as ``generate``."""
+    from alignlab.models.streaming import can_stream, stream_chat
+
+    model = get_model(f"alignlab/{sharp_model_dir}", config=GenerateConfig(temperature=0.0), memoize=False)
+    api = model.api.backend  # type: ignore[attr-defined]
+    assert can_stream(api) and api.metadata["engine"] == "openvino"
+    messages = [ChatMessageUser(content="Write a poem")]
+    whole = asyncio.run(model.generate(messages, config=GenerateConfig(max_tokens=16)))
+    stream = stream_chat(api, messages, max_new_tokens=16)
+    pieces = list(stream.pieces)
+    stream.join()
+    assert stream.error is None and len(pieces) > 1
+    assert "".join(pieces) == whole.completion
+    assert whole.usage is not None and stream.completion_tokens == whole.usage.output_tokens
+    assert stream.finish_reason == ("length" if whole.choices[0].stop_reason == "max_tokens" else "stop")
+
+
+def test_stop_tokens_come_from_the_generation_config(sharp_model_dir: Path, tmp_path: Path) -> None:
+    """transformers' generate() stops on generation_config.json's eos_token_id; so must the engine."""
+    import json
+    import shutil
+
+    model = tmp_path / "model"
+    shutil.copytree(sharp_model_dir, model)
+    generation = json.loads((model / "generation_config.json").read_text())
+    generation["eos_token_id"] = [7, 9]
+    (model / "generation_config.json").write_text(json.dumps(generation))
+    assert read_llama_shape(model).eos_token_ids == (7, 9)

@@ -1,14 +1,19 @@
-"""Token-by-token generation from a local Hugging Face model served through Inspect.
+"""Token-by-token generation from a local model served through Inspect.
 
-Inspect's ``generate`` returns a whole completion. To stream, this reuses the provider's own
-model, tokenizer and chat rendering (so greedy decoding gives exactly the non-streamed text)
-and runs ``model.generate`` on a thread with a ``TextIteratorStreamer``; text arrives as
-the tokenizer can decode it. :meth:`TokenStream.cancel` stops generation at the next token
-(a client that hung up should not keep a CPU busy).
+Inspect's ``generate`` returns a whole completion. To stream, this reuses the engine's own
+model, tokenizer and chat rendering (so greedy decoding gives exactly the non-streamed text):
+
+* the OpenVINO engine: the request joins the engine's continuous batch like any other, and its
+  tokens are handed over after every step;
+* transformers: ``model.generate`` on a thread with a ``TextIteratorStreamer``.
+
+Text arrives as the tokenizer can decode it. :meth:`TokenStream.cancel` stops generation at the
+next token (a client that hung up should not keep a CPU busy).
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -18,7 +23,11 @@ __all__ = ["TokenStream", "can_stream", "stream_chat"]
 
 
 def can_stream(api: Any) -> bool:
-    """Whether ``api`` (an Inspect ``ModelAPI``) is a local Hugging Face model this module can stream."""
+    """Whether ``api`` (an Inspect ``ModelAPI``) is a local model this module can stream."""
+    from alignlab.models.engines.local import OpenVINOChatAPI
+
+    if isinstance(api, OpenVINOChatAPI):
+        return True
     return all(hasattr(api, a) for a in ("model", "tokenizer", "hf_chat", "tokenizer_call_args", "do_sample"))
 
 
@@ -31,6 +40,7 @@ class TokenStream:
     prompt_tokens: int
     completion_tokens: int = 0
     error: BaseException | None = None
+    finish: str | None = None
     _stop: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
 
@@ -45,7 +55,9 @@ class TokenStream:
 
     @property
     def finish_reason(self) -> str:
-        """``length`` when the token budget ran out, else ``stop``."""
+        """``length`` when the token budget (or the context) ran out, else ``stop``."""
+        if self.finish is not None:
+            return self.finish
         return "length" if self.completion_tokens >= self.max_new_tokens else "stop"
 
 
@@ -57,6 +69,57 @@ def stream_chat(api: Any, messages: list[Any], *, max_new_tokens: int) -> TokenS
         messages: Inspect chat messages.
         max_new_tokens: Token budget of the reply.
     """
+    from alignlab.models.engines.local import OpenVINOChatAPI
+
+    if isinstance(api, OpenVINOChatAPI):
+        return _stream_openvino(api, messages, max_new_tokens=max_new_tokens)
+    return _stream_transformers(api, messages, max_new_tokens=max_new_tokens)
+
+
+def _stream_openvino(api: Any, messages: list[Any], *, max_new_tokens: int) -> TokenStream:
+    from alignlab.models.engines.openvino import Completion, SamplingParams
+
+    ids: list[int] = api.prompt_ids(messages)
+    arrived: queue.SimpleQueue[list[int] | None] = queue.SimpleQueue()
+    stream = TokenStream(iter(()), max_new_tokens=max_new_tokens, prompt_tokens=len(ids))
+    stream.pieces = _decoded(arrived, api.decode)
+    future = api.engine.submit(
+        ids, SamplingParams(max_new_tokens=max_new_tokens), on_tokens=arrived.put, cancel=stream._stop
+    )
+
+    def ended(done: Any) -> None:  # on the engine's thread, before the pieces run out
+        try:
+            completion: Completion = done.result()
+            stream.completion_tokens = len(completion.token_ids)
+            stream.finish = completion.finish
+        except BaseException as exc:  # surfaced to the caller after the pieces end
+            stream.error = exc
+        arrived.put(None)
+
+    future.add_done_callback(ended)
+    return stream
+
+
+def _decoded(arrived: queue.SimpleQueue[list[int] | None], decode: Any) -> Iterator[str]:
+    """Text pieces of the ids as they arrive (decoded on the reader's thread, not the engine's).
+
+    Each piece is the growth of the whole decoded text, held back while it ends in a partial
+    UTF-8 character, so the pieces join to exactly the non-streamed text.
+    """
+    ids: list[int] = []
+    sent = ""
+    while (new := arrived.get()) is not None:
+        ids += new
+        text = decode(ids)
+        if not text.endswith("\ufffd") and text.startswith(sent) and len(text) > len(sent):
+            yield text[len(sent) :]
+            sent = text
+    text = decode(ids)
+    if text.startswith(sent) and len(text) > len(sent):
+        yield text[len(sent) :]
+
+
+def _stream_transformers(api: Any, messages: list[Any], *, max_new_tokens: int) -> TokenStream:
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
 

@@ -332,7 +332,7 @@ class ChatProxy:
     async def _open_local_stream(
         self, body: dict[str, Any], base: dict[str, Any], start: float
     ) -> AsyncIterator[bytes] | None:
-        """Start streaming tokens from a local Hugging Face model (``None``: this model cannot stream)."""
+        """Start streaming tokens from a local model (``None``: this model cannot stream)."""
         from alignlab.models.streaming import can_stream, stream_chat
 
         api = (await run_in_threadpool(self._local_model, str(body["model"]))).api
@@ -410,10 +410,9 @@ class ChatProxy:
         if name not in self._local:
             from alignlab.models import get_model
 
-            # The transformers engine: token streaming (models/streaming.py) reuses its model and
-            # tokenizer, and it reports why a completion stopped; the OpenVINO engine does neither yet.
-            # Concurrent requests are still batched (Inspect's HF provider, 16 per forward pass).
-            self._local[name] = get_model(name, engine="transformers")
+            # The engine every local name gets (OpenVINO, else transformers): concurrent requests,
+            # streamed or not, join one continuous batch (models/streaming.py streams either engine).
+            self._local[name] = get_model(name)
         return self._local[name]
 
     async def _record(

@@ -72,6 +72,9 @@ def read_llama_shape(model_dir: Path) -> LlamaShape:
         raise ExportError(f"OpenVINO export does not support biased projections ({model_dir})")
     heads = int(config["num_attention_heads"])
     eos = config.get("eos_token_id", [])
+    generation = model_dir / "generation_config.json"
+    if generation.is_file():  # what transformers' generate() stops on, when the model has one
+        eos = json.loads(generation.read_text()).get("eos_token_id", eos)
     return LlamaShape(
         layers=int(config["num_hidden_layers"]),
         hidden=int(config["hidden_size"]),
@@ -81,7 +84,7 @@ def read_llama_shape(model_dir: Path) -> LlamaShape:
         rms_eps=float(config["rms_norm_eps"]),
         rope_theta=float(rope.get("rope_theta", config.get("rope_theta", 10000.0))),
         tied=bool(config.get("tie_word_embeddings", False)),
-        eos_token_ids=tuple(eos) if isinstance(eos, list) else (int(eos),),
+        eos_token_ids=tuple(eos) if isinstance(eos, list) else () if eos is None else (int(eos),),
         max_positions=int(config.get("max_position_embeddings", 2048)),
     )
 

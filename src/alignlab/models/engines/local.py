@@ -119,9 +119,7 @@ class OpenVINOChatAPI(ModelAPI):
         """Generate one completion; a prompt longer than the context fails this sample only."""
         if tools:
             raise ModelError("tool calling is not supported by alignlab's local engines")
-        messages = [{"role": m.role, "content": m.text} for m in input]
-        chat = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        ids: list[int] = self.tokenizer(chat)["input_ids"]
+        ids = self.prompt_ids(input)
         params = SamplingParams(
             max_new_tokens=config.max_tokens or _DEFAULT_MAX_TOKENS,
             temperature=config.temperature,
@@ -130,9 +128,7 @@ class OpenVINOChatAPI(ModelAPI):
             seed=self._rng.getrandbits(31),
         )
         completion = await asyncio.wrap_future(self.engine.submit(ids, params))
-        text: str = self.tokenizer.decode(
-            completion.token_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False
-        )
+        text = self.decode(completion.token_ids)
         stop_reason: Literal["stop", "max_tokens"] = "stop" if completion.finish == "stop" else "max_tokens"
         for stop in config.stop_seqs or []:
             if stop in text:
@@ -149,6 +145,16 @@ class OpenVINOChatAPI(ModelAPI):
             usage=ModelUsage(input_tokens=len(ids), output_tokens=n_out, total_tokens=len(ids) + n_out),
             metadata=dict(self.metadata),
         )
+
+    def prompt_ids(self, messages: list[ChatMessage]) -> list[int]:
+        """The prompt's token ids: the model's chat template, as transformers renders it."""
+        chat = [{"role": m.role, "content": m.text} for m in messages]
+        text = self.tokenizer.apply_chat_template(chat, add_generation_prompt=True, tokenize=False)
+        return list(self.tokenizer(text)["input_ids"])
+
+    def decode(self, token_ids: list[int]) -> str:
+        """Text of generated ids, decoded as Inspect's Hugging Face provider decodes them."""
+        return str(self.tokenizer.decode(token_ids, skip_special_tokens=True, clean_up_tokenization_spaces=False))
 
     def max_tokens(self) -> int | None:
         """Same default as the transformers engine."""

@@ -8,6 +8,9 @@ Hugging Face tokenizer and chat template, so the engine sees exactly the tokens 
 
 The engine runs inside the calling process (no server, no child process): Ctrl-C stops it with
 the process.
+
+Tokens are read after every step, so a caller can watch them arrive (``on_tokens``, what the proxy
+streams) and cancel a request mid-generation (a client that hung up frees its slot at the next step).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import concurrent.futures
 import dataclasses
 import itertools
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -76,13 +80,19 @@ def engine_properties(precision: Precision, threads: int | None = None) -> dict[
     return props
 
 
+TokenCallback = Callable[[list[int]], None]
+
+
 @dataclass
 class _Request:
     rid: int
     input_ids: list[int]
     params: SamplingParams
     future: concurrent.futures.Future[Completion]
+    on_tokens: TokenCallback | None = None
+    cancel: threading.Event | None = None
     handle: Any = field(default=None)
+    tokens: list[int] = field(default_factory=list)
 
 
 class OpenVINOEngine:
@@ -132,8 +142,19 @@ class OpenVINOEngine:
         self._worker = threading.Thread(target=self._run, name="alignlab-openvino", daemon=True)
         self._worker.start()
 
-    def submit(self, input_ids: list[int], params: SamplingParams) -> concurrent.futures.Future[Completion]:
+    def submit(
+        self,
+        input_ids: list[int],
+        params: SamplingParams,
+        *,
+        on_tokens: TokenCallback | None = None,
+        cancel: threading.Event | None = None,
+    ) -> concurrent.futures.Future[Completion]:
         """Queue one request; the future resolves when its generation ends.
+
+        ``on_tokens`` is called on the engine's thread with each step's new token ids (keep it
+        short). Setting ``cancel`` stops the generation at the next step; the future then
+        resolves with the tokens generated so far.
 
         Raises:
             ContextLengthError: the prompt alone fills the context (new tokens are capped to what is left).
@@ -150,7 +171,7 @@ class OpenVINOEngine:
         with self._cond:
             if self._closed:
                 raise ModelError("the OpenVINO engine is closed")
-            self._queue.append(_Request(next(self._ids), list(input_ids), params, future))
+            self._queue.append(_Request(next(self._ids), list(input_ids), params, future, on_tokens, cancel))
             self._cond.notify()
         return future
 
@@ -211,21 +232,44 @@ class OpenVINOEngine:
                     req.future.set_exception(ModelError(f"OpenVINO generation failed: {exc}"))
                 active = []
                 continue
-            active = [req for req in active if not self._finish(req)]
+            active = [req for req in active if not self._advance_or_fail(req)]
         for req in [*active, *self._queue]:
             if not req.future.done():
                 req.future.set_exception(ModelError("the OpenVINO engine was closed"))
 
-    def _finish(self, req: _Request) -> bool:
+    def _advance_or_fail(self, req: _Request) -> bool:
+        try:
+            return self._advance(req)
+        except Exception as exc:  # never let one request kill the worker: everyone else would hang
+            if not req.future.done():
+                req.future.set_exception(ModelError(f"OpenVINO generation failed: {exc}"))
+            return True
+
+    def _advance(self, req: _Request) -> bool:
+        """Collect the request's new tokens; ``True`` once it has ended (its future is then settled)."""
+        if req.cancel is not None and req.cancel.is_set():  # the caller gave up: free the slot and KV blocks
+            req.handle.cancel()
+            req.future.set_result(Completion(token_ids=req.tokens, finish="stop"))
+            return True
         status = req.handle.get_status()
+        new: list[int] = []
+        while req.handle.can_read():
+            for out in req.handle.read().values():  # one sequence per request: {0: output}
+                new += list(out.generated_ids)
+        if new:
+            req.tokens += new
+            if req.on_tokens is not None:
+                try:
+                    req.on_tokens(new)
+                except Exception as exc:  # a broken consumer fails its own request only
+                    req.handle.cancel()
+                    req.future.set_exception(exc)
+                    return True
         if status == self._genai.GenerationStatus.RUNNING:
             return False
-        outputs = req.handle.read_all()
-        if not outputs:
+        if status != self._genai.GenerationStatus.FINISHED and not req.tokens:
             req.future.set_exception(ModelError(f"OpenVINO dropped a request ({status.name})"))
             return True
-        out = outputs[0]
-        ids = list(out.generated_ids)
-        stopped = bool(ids) and ids[-1] in self.eos_token_ids
-        req.future.set_result(Completion(token_ids=ids, finish="stop" if stopped else "length"))
+        stopped = bool(req.tokens) and req.tokens[-1] in self.eos_token_ids
+        req.future.set_result(Completion(token_ids=req.tokens, finish="stop" if stopped else "length"))
         return True
