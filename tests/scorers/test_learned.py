@@ -57,6 +57,19 @@ def test_harm_on_mit_heldout_sets(name: str, floor: float) -> None:
     assert learned > _binary_accuracy(get_scorer("harm-patterns"), labelled)
 
 
+@needs_data
+def test_refusal_leave_one_source_out() -> None:
+    """A head trained without a source still scores it: floors below the measured figures (docs/scorers.md)."""
+    from alignlab.scorers.validate import leave_one_source_out
+
+    results = {r.source: r for r in leave_one_source_out("refusal", DATA_DIR, "refusal-patterns")}
+    assert set(results) == {"jbb-refusal", "project", "pyrit-refusal"}
+    floors = {"jbb-refusal": 0.95, "project": 0.80, "pyrit-refusal": 0.70}
+    for source, floor in floors.items():
+        assert results[source].learned >= floor, results[source]
+    assert all(r.n > 0 and 0.0 <= r.baseline <= 1.0 for r in results.values())
+
+
 BAD_INPUTS = [
     "",
     "   \n\t ",
