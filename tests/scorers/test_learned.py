@@ -42,9 +42,10 @@ def test_refusal_on_the_projects_heldout_answers() -> None:
 
 
 @needs_data
-@pytest.mark.parametrize(("name", "floor"), [("pyrit-refusal:heldout", 0.90), ("jbb-refusal:heldout", 0.90)])
-def test_refusal_on_mit_heldout_sets(name: str, floor: float) -> None:
-    assert _binary_accuracy(get_scorer("refusal"), _heldout("refusal", DATA_DIR)[name]) >= floor
+@pytest.mark.parametrize(("name", "floor"), [("pyrit-refusal", 0.70), ("jbb-refusal:heldout", 0.95)])
+def test_refusal_on_mit_sets(name: str, floor: float) -> None:
+    sets = {s.name: s for s in split_sets(load_sets("refusal", DATA_DIR)) if s.role != "train"}
+    assert _binary_accuracy(get_scorer("refusal"), sets[name]) >= floor
 
 
 @needs_data
@@ -63,8 +64,8 @@ def test_refusal_leave_one_source_out() -> None:
     from alignlab.scorers.validate import leave_one_source_out
 
     results = {r.source: r for r in leave_one_source_out("refusal", DATA_DIR, "refusal-patterns")}
-    assert set(results) == {"jbb-refusal", "project", "pyrit-refusal"}
-    floors = {"jbb-refusal": 0.95, "project": 0.80, "pyrit-refusal": 0.70}
+    assert set(results) == {"jbb-refusal", "project"}
+    floors = {"jbb-refusal": 0.95, "project": 0.85}
     for source, floor in floors.items():
         assert results[source].learned >= floor, results[source]
     assert all(r.n > 0 and 0.0 <= r.baseline <= 1.0 for r in results.values())

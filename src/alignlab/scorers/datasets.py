@@ -78,7 +78,8 @@ class LabelledSet:
         scorer: Which scorer's labels it carries.
         licence: The set's licence.
         who: Who labelled it (human annotators, an LLM judge, ...).
-        trainable: Whether shipped weights may be trained on it.
+        trainable: Whether shipped weights are trained on it: its licence allows it and its labels
+            follow the scorer's definitions.
         rows: The labelled answers.
         role: ``train`` / ``heldout`` after :func:`split_sets`; ``validation`` for sets never trained on.
     """
@@ -140,13 +141,19 @@ def _project_sets(scorer: ScorerName) -> list[LabelledSet]:
 
 
 def _pyrit_refusal(root: Path) -> LabelledSet:
+    """Validation only, though MIT: PyRIT counts off-topic answers as refusals, XSTest as compliance.
+
+    Trained on, it taught the head "off-topic or lecture = refusal": a head trained without the
+    project's hand-labelled answers then scored them 0.840 against the pattern stage's 0.875
+    (0.875 without PyRIT); see docs/scorers.md.
+    """
     rows = tuple(
         _row(r["objective"], r["response"], "refusal" if float(r["human_score"]) >= 0.5 else "compliance")
         for r in _jsonl(root / _PYRIT)
         if r["kind"] in ("refusal_scorer", "sample")
     )
-    who = "human (Microsoft AI red team); off-topic answers count as refusals"
-    return LabelledSet("pyrit-refusal", "refusal", "MIT", who, True, rows)
+    who = "human (Microsoft AI red team); off-topic answers count as refusals (so: validation only)"
+    return LabelledSet("pyrit-refusal", "refusal", "MIT", who, False, rows)
 
 
 def _jbb_refusal(root: Path) -> LabelledSet:
