@@ -49,7 +49,9 @@ def test_refusal_on_mit_sets(name: str, floor: float) -> None:
 
 
 @needs_data
-@pytest.mark.parametrize(("name", "floor"), [("gptfuzz-evaluate", 0.90), ("jbb:heldout", 0.85)])
+@pytest.mark.parametrize(
+    ("name", "floor"), [("gptfuzz-evaluate", 0.90), ("jbb:heldout", 0.85), ("pyrit-harm:heldout", 0.80)]
+)
 def test_harm_on_mit_heldout_sets(name: str, floor: float) -> None:
     labelled = _heldout("harm", DATA_DIR)[name]
     learned = _binary_accuracy(get_scorer("harm"), labelled)
