@@ -145,7 +145,7 @@ def _comparison(ev: StageEvaluation, metric: str, baseline: str, candidate: str)
 
 def test_stage_rates_and_paired_tests_match_hand_computation(evaluated: Any) -> None:
     ev = evaluated[2]
-    base, sft, rlaif = ev.stages
+    base = ev.stages[0]
     assert [s.stage for s in ev.stages] == ["base", "sft", "rlaif"]
     assert (base.rates["harmful_compliance"].successes, base.rates["harmful_compliance"].n) == (6, 6)
     # harmful compliance is the harm scorer's: the off-topic answer is not a refusal, but it helps with nothing.

@@ -7,10 +7,10 @@ from typing import Any
 
 import pytest
 
+from alignlab.scorers.correction import correct_with_card
 from alignlab.settings import Settings
 from alignlab.store import Store, get_checkpoint
 from alignlab.train import config_from_dict
-from alignlab.scorers.correction import correct_with_card
 from alignlab.train.callbacks import AlignmentEvalCallback, measure_alignment
 from alignlab.train.recipes import run_recipe
 

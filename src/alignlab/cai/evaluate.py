@@ -218,7 +218,7 @@ def _num(x: float) -> float | None:
 
 
 def _stage_dict(s: StageResult) -> dict[str, Any]:
-    rates = {
+    rates: dict[str, dict[str, Any]] = {
         name: {"rate": _num(p.rate), "low": p.low, "high": p.high, "n": p.n, "events": p.successes}
         for name, p in s.rates.items()
     }

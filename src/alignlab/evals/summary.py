@@ -15,7 +15,7 @@ from inspect_ai import Task
 from inspect_ai.log import EvalLog, EvalSample
 
 from alignlab.evals.metrics import Event, Measure, ScorerName, corrected_rate_of, event_scorer, rate_of, score_label
-from alignlab.scorers.correction import CorrectedRate
+from alignlab.scorers.correction import CorrectedDifference, CorrectedRate
 from alignlab.stats import Proportion, TwoProportionTest
 
 __all__ = [
@@ -70,6 +70,18 @@ def _corrected_dict(c: CorrectedRate | None) -> dict[str, object] | None:
     }
 
 
+def _corrected_diff_dict(c: CorrectedDifference | None) -> dict[str, object] | None:
+    if c is None:
+        return None
+    return {
+        "difference": c.point if c.correctable else None,
+        "ci_low": c.low,
+        "ci_high": c.high,
+        "method": c.method,
+        "note": c.note,
+    }
+
+
 @dataclass(frozen=True)
 class DiffRow:
     """A reported difference between two groups' rates (``test.b - test.a``), with its test."""
@@ -81,6 +93,8 @@ class DiffRow:
     test: TwoProportionTest
     note: str = ""
     """Anything else a reader needs, e.g. a paired test on the same prompts."""
+    corrected: CorrectedDifference | None = None
+    """The same difference with both rates corrected for the scorer's error (one card, shared)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +154,7 @@ class SuiteSummary:
                     "p_value": d.test.p_value,
                     "method": d.test.method,
                     "note": d.note,
+                    "corrected": _corrected_diff_dict(d.corrected),
                 }
                 for d in self.diffs
             ],

@@ -128,3 +128,6 @@ def test_eval_command_runs_the_suite_and_prints_the_gap(alignlab_env: Path, tiny
     assert result.exit_code == 0, result.output
     assert "compliance_prefix" in result.output and "free/cot" in result.output
     assert "gap_prefix" in result.output and "free − paid" in result.output
+    # the scorer-based gaps also show the difference corrected for the scorer's error
+    classifier_row = next(line for line in result.output.splitlines() if "│ gap_classifier" in line)
+    assert "pts [" in classifier_row
