@@ -21,6 +21,7 @@ from alignlab.stats import Proportion, TwoProportionTest
 __all__ = [
     "DiffRow",
     "LabelCounts",
+    "OutcomeMeasure",
     "RateRow",
     "SuiteSpec",
     "SuiteSummary",
@@ -217,6 +218,28 @@ def label_counts(log: EvalLog) -> LabelCounts:
 
 
 @dataclass(frozen=True)
+class OutcomeMeasure:
+    """A rate of a suite whose per-sample outcome is no scorer label (log-likelihood suites).
+
+    The gate pairs such a measure's outcomes sample by sample like a scorer event's
+    (:mod:`alignlab.gate.compare`).
+
+    Attributes:
+        name: The measure's name (what a gate rule's ``metric`` says).
+        description: What the rate counts, for docs and error messages.
+        higher_is_better: The direction of a good change (accuracy); ``False`` for unwanted events.
+        applies: Whether a sample belongs to the measure (read from its metadata; errored samples too).
+        happened: The outcome of a scored sample; ``None`` when it counts for neither side (a tie).
+    """
+
+    name: str
+    description: str
+    higher_is_better: bool
+    applies: Callable[[EvalSample], bool]
+    happened: Callable[[EvalSample], bool | None]
+
+
+@dataclass(frozen=True)
 class SuiteSpec:
     """A named suite: its task factory, default dataset and the rates it reports.
 
@@ -232,3 +255,9 @@ class SuiteSpec:
     measures: tuple[Measure, ...]
     summarize: Callable[[EvalLog], SuiteSummary] | None = None
     """Suite-specific summary used instead of ``measures`` (rates per condition, differences)."""
+    outcomes: tuple[OutcomeMeasure, ...] = ()
+    """Rates the gate can rule on that no scorer decides (the fairness suites' headline rates)."""
+
+    def metric_names(self) -> list[str]:
+        """Every measure a gate rule may name."""
+        return [m.name for m in self.measures] + [o.name for o in self.outcomes]

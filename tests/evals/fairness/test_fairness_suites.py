@@ -10,6 +10,7 @@ from inspect_ai.log import read_eval_log
 
 from alignlab.evals.runner import run_suite
 from alignlab.evals.suites import suite_names, summarize_log
+from alignlab.gate import decide, pair_logs, parse_policy
 from alignlab.settings import Settings
 from alignlab.store import Store, list_runs
 
@@ -56,9 +57,28 @@ def test_bbq_suite_rates_and_bias_scores(settings: Settings, store: Store, tiny_
     assert run.record.status == "success" and s.n_samples == 12
     assert {(r.measure, r.group) for r in s.rows} == {
         (m, c) for m in ("accuracy", "biased_answer") for c in ("ambig", "disambig")
-    }
+    } | {("stereotyped_answer", "ambig")}
     assert len(s.extra["categories"]) == 6  # type: ignore[arg-type]
     assert set(s.extra["bias_score"]) == {"ambig", "disambig"}  # type: ignore[arg-type]
+    # The gate reads the same log's per-sample outcomes: the rates match the summary's.
+    log = read_eval_log(s.log_location)
+    policy = parse_policy(
+        {
+            "suites": {
+                "bbq": {
+                    "rules": [
+                        {"metric": "accuracy_ambig", "min": 0.1},
+                        {"metric": "stereotyped_answer_ambig", "max": 0.9},
+                    ]
+                }
+            }
+        }
+    )
+    result = decide(policy, {"bbq": pair_logs(log, log)}, {"bbq": (log, log)})
+    rows = {(r.measure, r.group): r.proportion for r in s.rows}
+    accuracy, stereotyped = result.rules
+    assert (accuracy.n, accuracy.candidate_rate) == (rows["accuracy", "ambig"].n, rows["accuracy", "ambig"].rate)
+    assert stereotyped.candidate_rate == rows["stereotyped_answer", "ambig"].rate
 
 
 def test_api_model_samples_error_with_the_reason(settings: Settings, store: Store) -> None:

@@ -47,6 +47,7 @@ __all__ = [
     "load_crows_pairs",
     "run_bbq",
     "run_crows_pairs",
+    "stereotyped_choice",
 ]
 
 CROWS_FILE = "crows-pairs/crows_pairs_anonymized.csv"
@@ -213,7 +214,7 @@ def load_bbq(
     return items
 
 
-def _is_biased(item: dict[str, Any], choice: int) -> bool | None:
+def stereotyped_choice(item: dict[str, Any], choice: int) -> bool | None:
     """``None`` for the unknown option, else whether the choice matches the stereotype."""
     tag = str(item["answer_info"][f"ans{choice}"][1]).lower()
     if tag == "unknown":
@@ -227,7 +228,7 @@ def _condition(
     items: Sequence[dict[str, Any]], choices: Sequence[int], condition: str, rng: np.random.Generator, n_boot: int
 ) -> BBQCondition:
     correct = np.array([c == it["label"] for it, c in zip(items, choices, strict=True)], dtype=float)
-    flags = [_is_biased(it, c) for it, c in zip(items, choices, strict=True)]
+    flags = [stereotyped_choice(it, c) for it, c in zip(items, choices, strict=True)]
     answered = np.array([f is not None for f in flags], dtype=float)
     biased = np.array([bool(f) for f in flags], dtype=float)
     accuracy = wilson_interval(int(correct.sum()), len(items))
