@@ -75,7 +75,7 @@ def test_a_checkpoint_whose_directory_is_gone_is_one_clear_error(
     """Training from ``ckpt:NAME`` resolves the name through the models layer, which checks the directory."""
     _train("sft", str(tiny_model_dir), sft_file, settings, store, name="gone", max_steps=1)
     shutil.rmtree(get_checkpoint(store, "gone").path)
-    with pytest.raises(ModelError, match="checkpoint 'gone' is recorded but its model directory .* is missing"):
+    with pytest.raises(ModelError, match=r"checkpoint 'gone' is recorded but its model directory .* is missing"):
         _train("sft", "ckpt:gone", sft_file, settings, store, name="orphan", max_steps=1)
 
 

@@ -133,6 +133,9 @@ def overrefusal(dataset: str = "xstest", judge: str | None = None, max_tokens: i
     )
 
 
+# Log-likelihood and raw sampling need the model's own weights: the transformers engine, loaded once.
+_WEIGHTS = {"engine": "transformers"}
+
 _SUITES: dict[str, SuiteSpec] = {
     "redteam": SuiteSpec(
         "redteam",
@@ -167,6 +170,7 @@ _SUITES: dict[str, SuiteSpec] = {
         (),
         summarize_bbq,
         BBQ_OUTCOMES,
+        _WEIGHTS,
     ),
     "bias-probe": SuiteSpec(
         "bias-probe",
@@ -175,6 +179,7 @@ _SUITES: dict[str, SuiteSpec] = {
         "Listing 8.1: items listed per group (sampled)",
         (),
         summarize_bias_probe,
+        local_model_args=_WEIGHTS,
     ),
     "crows-pairs": SuiteSpec(
         "crows-pairs",
@@ -184,6 +189,7 @@ _SUITES: dict[str, SuiteSpec] = {
         (),
         summarize_crows_pairs,
         CROWS_PAIRS_OUTCOMES,
+        _WEIGHTS,
     ),
 }
 

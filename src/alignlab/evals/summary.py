@@ -257,6 +257,8 @@ class SuiteSpec:
     """Suite-specific summary used instead of ``measures`` (rates per condition, differences)."""
     outcomes: tuple[OutcomeMeasure, ...] = ()
     """Rates the gate can rule on that no scorer decides (the fairness suites' headline rates)."""
+    local_model_args: dict[str, str] = field(default_factory=dict)
+    """Model args for a local model (``{"engine": "transformers"}``: the suite scores with its weights)."""
 
     def metric_names(self) -> list[str]:
         """Every measure a gate rule may name."""

@@ -72,13 +72,20 @@ BBQ_CATEGORIES = (
 class CausalLMScorer:
     """Sum of token log-probs of a continuation given a prefix, from a local causal LM."""
 
-    def __init__(self, model_dir: Path) -> None:
+    def __init__(self, model_dir: Path | None = None, *, loaded: tuple[Any, Any] | None = None) -> None:
+        """Load ``model_dir`` in fp32, or score with ``loaded`` ``(model, tokenizer)`` weights already in memory."""
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self._torch = torch
-        self.tokenizer: Any = AutoTokenizer.from_pretrained(model_dir)
-        model: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+        if loaded is None:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            if model_dir is None:
+                raise ValueError("give model_dir or loaded weights")
+            model_fp32 = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+            loaded = (model_fp32, AutoTokenizer.from_pretrained(model_dir))
+        model, tokenizer = loaded
+        self.tokenizer: Any = tokenizer
         model.eval()
         self.model: Any = model
         self.start = self.tokenizer.bos_token or self.tokenizer.eos_token or ""
