@@ -355,9 +355,10 @@ def _launch(limits: SandboxLimits, workdir: Path, result_fd: int) -> _Launch:
     if isinstance(plan, _KernelPlan):
         return _kernel_launch(plan, limits, workdir, result_fd)
     if not limits.allow_unsafe:
+        fix = "install bubblewrap (apt-get install bubblewrap) or pass" if "not installed" in plan else "or pass"
         raise SandboxUnavailableError(
-            f"no kernel sandbox to run model code in: {plan}; install bubblewrap (apt-get install bubblewrap) "
-            "or pass --unsafe-no-sandbox to run it with only rlimits and an audit hook"
+            f"no kernel sandbox to run model code in: {plan}; {fix} --unsafe-no-sandbox to run it with only "
+            "rlimits and an audit hook"
         )
     return _unsafe_launch(limits, workdir, result_fd)
 
