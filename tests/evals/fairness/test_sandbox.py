@@ -290,7 +290,9 @@ def test_a_blocked_non_root_bwrap_names_the_kernel_switch(
     files = {name: tmp_path / name for name in ("apparmor", "clone", "max")}
     files["max"].write_text("15000\n")
     files[switch].write_text(f"{value}\n")
-    switches = [(str(files[n]), blocking, why) for n, (_, blocking, why) in zip(files, sandbox._USERNS_SWITCHES)]
+    switches = [
+        (str(files[n]), blocking, why) for n, (_, blocking, why) in zip(files, sandbox._USERNS_SWITCHES, strict=True)
+    ]
     monkeypatch.setattr(sandbox, "_USERNS_SWITCHES", tuple(switches))
     monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)
     monkeypatch.setattr(sandbox.shutil, "which", lambda _: "/usr/bin/bwrap")
