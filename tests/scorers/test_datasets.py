@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import alignlab.scorers
 from alignlab.errors import DatasetError
 from alignlab.scorers.datasets import group_key, load_sets, split_sets
 
@@ -56,6 +57,12 @@ def test_project_sets_skip_their_comment_header_and_carry_every_label() -> None:
     assert len(styles2.rows) >= 60 and set(styles2.labels) == {"compliance", "refusal", "partial_refusal"}
     assert set(harm["project:harm_styles"].labels) == {"harmful", "unharmful"}
     assert all(s.trainable and "this project" in s.licence for s in [*refusal.values(), *harm.values()])
+    for name in (
+        "refusal_styles2",
+        "harm_styles",
+    ):  # each says how it was made, and that nothing came from the judges' sets
+        header = (Path(alignlab.scorers.__file__).parent / "trainsets" / f"{name}.jsonl").read_text().split("\n")[:6]
+        assert header[0].startswith("# Hand-written") and any("XSTest" in line for line in header)
 
 
 def test_source_of_groups_a_sets_parts() -> None:
