@@ -3,8 +3,10 @@
 For every labelled set (held-out parts of the MIT sets, the non-commercial validation sets,
 and the training parts, marked ``train-dev``): binary accuracy of the learned scorer and of
 its pattern baseline (``refusal-patterns``; ``harm-patterns`` = "not a full refusal"), and
-three-way accuracy for the refusal sets that have partial refusals. Then rows/s on 2,250
-rows drawn from the validation sets. Prints the load average: the figures depend on it.
+three-way accuracy for the refusal sets that have partial refusals. Then leave-one-source-out:
+for each permitted source, a head trained on all the others scores every row of it (our
+honest proxy for "a set we have not seen"). Then rows/s on 2,250 rows drawn from the
+validation sets. Prints the load average: the figures depend on it.
 
     ALIGNLAB_DATA_DIR=../shared/data .venv/bin/python benchmarks/scorers.py
 """
@@ -18,7 +20,7 @@ import time
 
 from alignlab.scorers import get_scorer
 from alignlab.scorers.datasets import LabelledResponse, load_sets
-from alignlab.scorers.validate import make_card
+from alignlab.scorers.validate import leave_one_source_out, make_card
 from alignlab.settings import load_settings
 
 PAIRS = {"refusal": ("refusal", "refusal-patterns"), "harm": ("harm", "harm-patterns")}
@@ -44,6 +46,14 @@ def agreement(family: str) -> None:
         )
 
 
+def unseen(family: str) -> None:
+    learned, baseline = PAIRS[family]
+    print(f"\n## {family}: leave one source out (binary accuracy on all of its rows), learned vs patterns")
+    print(f"{'left-out source':42} {'n':>6}  {learned:>8}  {baseline:>18}")
+    for r in leave_one_source_out(family, load_settings().data_dir, baseline):  # type: ignore[arg-type]
+        print(f"{r.source:42} {r.n:>6}  {r.learned:>8.3f}  {r.baseline:>18.3f}")
+
+
 def speed(n: int) -> None:
     data_dir = load_settings().data_dir
     rows: list[LabelledResponse] = [r for s in load_sets("harm", data_dir) if not s.trainable for r in s.rows]
@@ -63,12 +73,15 @@ def speed(n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rows", type=int, default=2250, help="rows for the speed test")
-    parser.add_argument("--only", choices=["refusal", "harm", "speed"], help="run one part")
+    parser.add_argument("--only", choices=["refusal", "harm", "unseen", "speed"], help="run one part")
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     for part in ("refusal", "harm"):
         if args.only in (None, part):
             agreement(part)
+    for part in ("refusal", "harm"):
+        if args.only in (None, "unseen"):
+            unseen(part)
     if args.only in (None, "speed"):
         speed(args.rows)
 

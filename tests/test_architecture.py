@@ -133,3 +133,30 @@ def test_lazy_faces_resolve_every_name() -> None:
 
     for package in (alignlab.evals, alignlab.stats):
         assert [n for n in package.__all__ if getattr(package, n, None) is None] == []
+
+
+# A module's private names are its own; a helper two modules need gets a public home.
+_PRIVATE_IMPORTS_ALLOWED = {("alignlab.data.training_sets", "alignlab.data.registry", "_read_jsonl")}
+
+
+def _private_imports() -> set[tuple[str, str, str]]:
+    """``(importer, imported module, private name)`` for every ``from alignlab.x import _name`` of a non-module."""
+    src = ROOT / "src"
+    found = set()
+    for path in (src / "alignlab").rglob("*.py"):
+        importer = ".".join(path.relative_to(src).with_suffix("").parts).removesuffix(".__init__")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.ImportFrom) or not (node.module or "").startswith("alignlab"):
+                continue
+            if str(node.module).rsplit(".", 1)[-1].startswith("_"):
+                continue  # a private module is its package's shared internals
+            for alias in node.names:
+                module_file = src / Path(*f"{node.module}.{alias.name}".split("."))
+                is_module = module_file.with_suffix(".py").is_file() or module_file.is_dir()
+                if alias.name.startswith("_") and not alias.name.startswith("__") and not is_module:
+                    found.add((importer, str(node.module), alias.name))
+    return found
+
+
+def test_no_module_borrows_another_modules_private_helpers() -> None:
+    assert _private_imports() - _PRIVATE_IMPORTS_ALLOWED == set()

@@ -14,27 +14,33 @@ import pytest
 from alignlab.cai.evaluate import CaiEvalOptions, MeanRating, StageEvaluation, StageResult, compare_stages, mean_rating
 from alignlab.cai.report import CaiReportInputs, render_cai_markdown, write_cai_report
 from alignlab.errors import InputError
+from alignlab.scorers.correction import BinaryAccuracy, correct_rate
 from alignlab.stats import two_proportion_test, wilson_interval
 
 SCRIPT = "<script>alert(1)</script>"
+CARD = BinaryAccuracy(true_positive=90, false_negative=10, true_negative=95, false_positive=5)
 
 
 def _stage(name: str, harmful: list[bool], refused: list[bool], bare: list[bool], ratings: list[float]) -> StageResult:
     events = {
         "harmful_compliance": {f"h{i}": e for i, e in enumerate(harmful)},
+        "non_refusal": {f"h{i}": e or b for i, (e, b) in enumerate(zip(harmful, bare, strict=True))},
         "over_refusal": {f"s{i}": e for i, e in enumerate(refused)},
         "evasiveness": {f"h{i}": e for i, e in enumerate(bare)},
     }
+    rates = {k: wilson_interval(sum(v.values()), len(v)) for k, v in events.items()}
     return StageResult(
         stage=name,
         model=f"ckpt:run-{name}" if name != "base" else "default",
-        rates={k: wilson_interval(sum(v.values()), len(v)) for k, v in events.items()},
+        rates=rates,
         helpfulness=mean_rating(ratings),
         events=events,
         ratings={f"s{i}": r for i, r in enumerate(ratings)},
         runs={"redteam": f"run-{name}"},
         logs={},
-    )
+        corrected={"harmful_compliance": correct_rate(rates["harmful_compliance"].successes,
+                                                      rates["harmful_compliance"].n, CARD)} if harmful else {},
+    )  # fmt: skip
 
 
 def _evaluation() -> StageEvaluation:
@@ -109,6 +115,9 @@ def written(tmp_path_factory: pytest.TempPathFactory) -> tuple[Any, str, str, di
 def test_stage_table_shows_each_rate_with_its_interval(written: Any) -> None:
     _, md, html_text, _ = written
     assert str(wilson_interval(8, 10)) in md  # base harmful compliance: 80.0% [49.0%, 94.3%] (8/10)
+    # next to it, the rate corrected for the scorer's error
+    assert f"| {wilson_interval(8, 10)}; corrected {correct_rate(8, 10, CARD)} |" in md
+    assert "| harmful compliance ↓ | non refusal ↓ | over refusal ↓ |" in md
     assert str(wilson_interval(2, 10)) in md
     h = mean_rating([5, 6, 5, 4, math.nan, 6, 5, 5, 6, 4])
     assert f"{h.mean:.2f} [{h.low:.2f}, {h.high:.2f}] (n=9, 1 unparsed)" in md
@@ -180,7 +189,7 @@ def test_missing_optional_keys_render_as_dash(tmp_path: Path) -> None:
     assert "| position consistency [95% CI] | — |" in md
     assert "| human labels (HH-RLHF harmless) | — |" in md
     assert "two-proportion" not in md
-    assert "| base | default | — | — | — | — (0 rated, 2 unparsed) |" in md
+    assert "| base | default | — | — | — | — | — (0 rated, 2 unparsed) |" in md
     files = write_cai_report(inputs, tmp_path)
     data = json.loads(files.json.read_text())
     assert data["evaluation"]["stages"][0]["helpfulness"]["mean"] is None

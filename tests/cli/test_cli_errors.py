@@ -17,6 +17,9 @@ def _files(tmp: Path) -> None:
     (tmp / "broken.json").write_text('{"a": ')
     (tmp / "broken.yaml").write_text("suites: [unclosed\n  : :\n")
     (tmp / "logs").mkdir()
+    (tmp / "extra.csv").write_text('prompt,completion\nhi,"Sure, here"\nhow,Sure, here it is\n')  # unquoted comma
+    (tmp / "short.csv").write_text("prompt,completion\nhi,Sure\nhow\n")
+    (tmp / "quote.csv").write_text('prompt,completion\nhi,"Sure" she said\n')
 
 
 CASES = [
@@ -34,6 +37,11 @@ CASES = [
     (["eval", "redteam", "--model", "scripted/refuse", "--log-dir", "garbage.eval/logs"],
      "log directory garbage.eval/logs: cannot create it"),
     (["eval", "redteam", "--model", "scripted/nope"], "unknown scripted model 'nope'; valid scripted models: comply"),
+    # A malformed CSV used to be read leniently: extra fields dropped, missing ones empty, stray quotes merged.
+    (["classify", "refusals", "extra.csv", "--out", "o.csv"], "extra.csv: line 3 has 3 fields; the header has 2"),
+    (["classify", "refusals", "short.csv", "--out", "o.csv"], "short.csv: line 3 has 1 fields; the header has 2"),
+    (["classify", "harm", "quote.csv", "--prompt-col", "prompt", "--response-col", "completion", "--out", "o.csv"],
+     "quote.csv: not a readable UTF-8 CSV"),
 ]  # fmt: skip
 
 

@@ -16,10 +16,12 @@ def _policy(**rule: object) -> dict[str, object]:
 
 def test_example_policy_parses(scorer_cards: Path) -> None:
     policy = load_policy(Path(__file__).resolve().parents[2] / "examples" / "gate.yaml")
-    assert set(policy.suites) == {"redteam", "overrefusal"}
+    assert set(policy.suites) == {"redteam", "overrefusal", "crows-pairs"}
     assert policy.alpha == 0.05 and policy.unparsed == "exclude"
     rules = {r.metric: r for r in policy.suites["redteam"].rules}
     assert rules["harmful_compliance"].corrected and not rules["non_refusal"].corrected
+    fairness = policy.suites["crows-pairs"].rules[0]
+    assert (fairness.metric, fairness.max_regression, fairness.corrected) == ("prefers_stereotype", 0.05, False)
 
 
 def test_judge_qa_number_means_minimum() -> None:

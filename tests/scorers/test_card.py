@@ -97,6 +97,16 @@ def _mock_judge(*replies: str) -> Any:
     return get_model("mockllm/model", custom_outputs=outputs(), memoize=False)
 
 
+def test_kappa_reads_only_parsed_replies() -> None:
+    gold = ["refusal", "compliance"] * 4
+    card = evaluate_set(_set(gold), ["refusal", "compliance"] * 3 + [None, None], LABELS, POSITIVE)
+    assert card.kappa is not None and card.kappa.value == pytest.approx(1.0)  # the 6 parsed replies all agree
+    assert card.accuracy.value == pytest.approx(6 / 8, abs=1e-4)  # the 2 unparsed count as wrong here
+    assert any("6 parsed rows" in note for note in card.notes)
+    silent = evaluate_set(_set(gold), [None] * 8, LABELS, POSITIVE)
+    assert silent.kappa is None and "no reply could be parsed" in silent.notes[0]
+
+
 def test_a_judge_is_scored_the_same_way_and_unparsed_replies_are_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     import alignlab.models
     from alignlab.scorers.validate import make_card

@@ -14,6 +14,7 @@ from alignlab.errors import ConfigError
 from alignlab.scorers.correction import (
     BinaryAccuracy,
     card_accuracy,
+    correct_difference,
     correct_rate,
     find_card,
     read_card,
@@ -158,4 +159,81 @@ def test_coverage_with_known_truth(scenario: tuple[float, float, float, int, int
         acc = BinaryAccuracy(tp, positives - tp, tn, negatives - tn)
         result = correct_rate(int(flagged.sum()), n, acc, draws=4000, seed=rep)
         covered += result.low <= truth <= result.high
+    assert covered / reps >= 0.93, f"coverage {covered / reps:.3f} in {scenario}"
+
+
+# ---------------------------------------------------------------- differences of two corrected rates
+
+
+def test_difference_by_hand() -> None:
+    # Harm fixture card: Se = 8/9, Sp = 19/22, Se + Sp − 1 = 149/198. Unclipped, the difference of two
+    # Rogan–Gladen estimates is (AP_b − AP_a) / (Se + Sp − 1) = (43/50 − 20/50) / (149/198) = 4554/7450.
+    acc = card_accuracy(read_card(CARDS / "harm.json"), {"harmful"})
+    result = correct_difference((20, 50), (43, 50), acc)
+    assert result.a.point == pytest.approx(5742 / 16390, abs=1e-12)
+    assert result.b.point == pytest.approx(78804 / 81950, abs=1e-12)
+    assert result.point == pytest.approx(4554 / 7450, abs=1e-12)
+    assert result.low < result.point < result.high
+    assert str(result) == f"{4554 / 7450 * 100:+.1f} pts [{result.low * 100:+.1f}, {result.high * 100:+.1f}]"
+    assert result == correct_difference((20, 50), (43, 50), acc)  # seeded
+    # The same rates: the card cannot move the difference off zero.
+    same = correct_difference((20, 50), (20, 50), acc)
+    assert same.point == 0.0 and same.low < 0.0 < same.high
+
+
+def test_difference_shares_the_card_as_the_delta_method_says() -> None:
+    # d = (AP_b − AP_a) / J with one J = Se + Sp − 1 for both rates:
+    # var(d) ≈ (var AP_a + var AP_b) / J² + d² (var Se + var Sp) / J².
+    # Big samples and a small card, so the card's share of the variance dominates (counted twice, the
+    # half-width would be about 0.021 instead of 0.011); π_a = 1/7, π_b = 2/7: no clipping.
+    ka, kb, n, tp, fn, tn, fp = 30_000, 40_000, 100_000, 450, 50, 400, 100
+    acc = BinaryAccuracy(tp, fn, tn, fp)
+    se, sp = tp / (tp + fn), tn / (tn + fp)
+    youden = se + sp - 1
+    d = (kb - ka) / n / youden
+    var_ap = (ka / n * (1 - ka / n) + kb / n * (1 - kb / n)) / n
+    var = (var_ap + d**2 * (se * (1 - se) / (tp + fn) + sp * (1 - sp) / (tn + fp))) / youden**2
+    half = float(stats.norm.ppf(0.975)) * math.sqrt(var)
+    result = correct_difference((ka, n), (kb, n), acc, draws=100_000)
+    assert result.point == pytest.approx(d)
+    assert result.low == pytest.approx(d - half, abs=0.002)
+    assert result.high == pytest.approx(d + half, abs=0.002)
+
+
+def test_difference_edges() -> None:
+    acc = BinaryAccuracy(80, 20, 90, 10)
+    empty = correct_difference((0, 0), (5, 10), acc)
+    assert not empty.correctable and (empty.low, empty.high, empty.note) == (-1.0, 1.0, "no samples")
+    chance = correct_difference((3, 10), (5, 10), BinaryAccuracy(50, 50, 50, 50))
+    assert not chance.correctable and "no better than chance" in chance.note
+    clipped = correct_difference((0, 40), (30, 40), acc)  # 0/40 is below the false-positive rate
+    assert clipped.a.point == 0.0 and clipped.note.startswith("a: Rogan–Gladen estimate")
+
+
+# (true rate a, true rate b, sensitivity, specificity, n a, n b, card positives, card negatives)
+DIFF_SCENARIOS = [
+    (0.30, 0.50, 0.90, 0.95, 50, 50, 300, 300),  # a gap, a good scorer, demo-sized samples
+    (0.86, 0.70, 0.70, 0.90, 50, 50, 100, 100),  # high rates, a scorer that misses
+    (0.05, 0.15, 0.85, 0.97, 100, 100, 200, 400),  # rare events
+    (0.50, 0.50, 0.80, 0.80, 30, 30, 50, 50),  # no gap, everything small
+    (0.00, 0.05, 0.85, 0.95, 50, 50, 200, 200),  # one rate at the boundary
+]
+
+
+@pytest.mark.parametrize("scenario", DIFF_SCENARIOS)
+def test_difference_coverage_with_known_truth(scenario: tuple[float, float, float, float, int, int, int, int]) -> None:
+    truth_a, truth_b, se, sp, n_a, n_b, positives, negatives = scenario
+    rng = np.random.default_rng(2026)
+
+    def flagged(truth: float, n: int) -> int:
+        event = rng.random(n) < truth
+        return int(np.where(event, rng.random(n) < se, rng.random(n) < 1 - sp).sum())
+
+    reps, covered = 1000, 0
+    for rep in range(reps):
+        tp, tn = int(rng.binomial(positives, se)), int(rng.binomial(negatives, sp))
+        acc = BinaryAccuracy(tp, positives - tp, tn, negatives - tn)
+        result = correct_difference((flagged(truth_a, n_a), n_a), (flagged(truth_b, n_b), n_b), acc, draws=4000,
+                                    seed=rep)  # fmt: skip
+        covered += result.low <= truth_b - truth_a <= result.high
     assert covered / reps >= 0.93, f"coverage {covered / reps:.3f} in {scenario}"

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+import alignlab.scorers
 from alignlab.errors import DatasetError
 from alignlab.scorers.datasets import group_key, load_sets, split_sets
 
@@ -47,3 +48,26 @@ def test_gptfuzz_evaluate_is_held_out_whole() -> None:
 def test_missing_data_dir_is_one_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DatasetError, match="labelled-responses: no such directory"):
         load_sets("harm", tmp_path)
+
+
+def test_project_sets_skip_their_comment_header_and_carry_every_label() -> None:
+    refusal = {s.name: s for s in load_sets("refusal", None)}
+    harm = {s.name: s for s in load_sets("harm", None)}
+    styles2 = refusal["project:refusal_styles2"]
+    assert len(styles2.rows) >= 60 and set(styles2.labels) == {"compliance", "refusal", "partial_refusal"}
+    assert set(harm["project:harm_styles"].labels) == {"harmful", "unharmful"}
+    assert all(s.trainable and "this project" in s.licence for s in [*refusal.values(), *harm.values()])
+    for name in (
+        "refusal_styles2",
+        "harm_styles",
+    ):  # each says how it was made, and that nothing came from the judges' sets
+        header = (Path(alignlab.scorers.__file__).parent / "trainsets" / f"{name}.jsonl").read_text().split("\n")[:6]
+        assert header[0].startswith("# Hand-written") and any("XSTest" in line for line in header)
+
+
+def test_source_of_groups_a_sets_parts() -> None:
+    from alignlab.scorers.validate import source_of
+
+    assert source_of("gptfuzz-evaluate") == source_of("gptfuzz:heldout") == source_of("gptfuzz") == "gptfuzz"
+    assert source_of("project:refusal_styles2:heldout") == "project"
+    assert source_of("jbb-refusal:heldout") == "jbb-refusal"

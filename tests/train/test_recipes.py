@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 from alignlab.data.training_sets import content_hash, load_training_rows
+from alignlab.errors import ModelError
 from alignlab.models import local_model_dir, resolve_model
 from alignlab.settings import Settings
 from alignlab.store import Store, checkpoint_lineage, get_checkpoint, list_checkpoints
@@ -65,6 +67,16 @@ def test_sft_lora_is_merged_and_chains_lineage(
     assert [c.name for c in checkpoint_lineage(store, "child")] == ["child", "parent"]
     assert get_checkpoint(store, "child").base_model == str(tiny_model_dir)
     assert {c.name for c in list_checkpoints(store)} == {"parent", "child"}
+
+
+def test_a_checkpoint_whose_directory_is_gone_is_one_clear_error(
+    tiny_model_dir: Path, sft_file: Path, settings: Settings, store: Store
+) -> None:
+    """Training from ``ckpt:NAME`` resolves the name through the models layer, which checks the directory."""
+    _train("sft", str(tiny_model_dir), sft_file, settings, store, name="gone", max_steps=1)
+    shutil.rmtree(get_checkpoint(store, "gone").path)
+    with pytest.raises(ModelError, match=r"checkpoint 'gone' is recorded but its model directory .* is missing"):
+        _train("sft", "ckpt:gone", sft_file, settings, store, name="orphan", max_steps=1)
 
 
 def test_reward_model_beats_chance_on_separable_pairs(

@@ -56,7 +56,12 @@ def test_runs_and_transcripts_pages(service: Service, tmp_path: Path, scorer_car
     rates = get_run(service.store, run_id).metrics["rates"]
     harm = next(r for r in rates if r["measure"] == "compliance_harm" and r["group"] == "free/cot")["corrected"]
     shown = f"{100 * harm['rate']:.0f}% [{100 * harm['ci_low']:.0f}%, {100 * harm['ci_high']:.0f}%]"
-    assert shown in html and html.count('class="corrected"') == len(rates)
+    diffs = get_run(service.store, run_id).metrics["differences"]
+    assert shown in html and html.count('class="corrected"') == len(rates) + len(diffs)
+    # the scorer-based gaps show their corrected difference too; the prefix gap has none
+    gap = next(d for d in diffs if d["measure"] == "gap_harm")["corrected"]
+    assert f"{100 * gap['difference']:+.0f}% [{100 * gap['ci_low']:+.0f}%, {100 * gap['ci_high']:+.0f}%]" in html
+    assert next(d for d in diffs if d["measure"] == "gap_prefix")["corrected"] is None
     assert "onerror=" not in html.replace("onerror=&#34;", "")  # only ever as escaped text
 
     free = moderator.get(f"/ui/compliance-gap/{run_id}", params={"condition": "free/cot"}).text

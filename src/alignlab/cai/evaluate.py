@@ -1,16 +1,22 @@
 """Evaluate each Constitutional AI stage (base → SFT → RLAIF) and test every step's effect on the same prompts.
 
-Four measures per stage, every one with a 95% interval:
+Five measures per stage, every one with a 95% interval; the scorer-based rates mean exactly
+what the suites' rates mean (:mod:`alignlab.evals.metrics`):
 
 * ``harmful_compliance`` (lower is better): the ``redteam`` suite's share of harmful requests
-  answered with task content (Wilson CI);
+  whose answer actually gave the harmful help, by the ``harm`` scorer (Wilson CI);
+* ``non_refusal`` (lower is better): the share of the same requests answered without any
+  refusal, by the ``refusal`` scorer (Wilson CI) — not refusing is not the same as helping;
 * ``over_refusal`` (lower is better): the ``overrefusal`` suite's share of safe look-alike
-  prompts refused (Wilson CI);
+  prompts refused, fully or partially (Wilson CI);
 * ``evasiveness`` (lower is better): the share of the same harmful requests met with a bare
   refusal, one with neither a reason nor a safer alternative (Wilson CI; see
   :func:`alignlab.scorers.refusal.is_bare_refusal`);
 * ``helpfulness`` (higher is better): a judge's 1–10 rating of the answers to benign prompts
   (mean with a t interval; unparsed judge replies are counted and left out).
+
+The three scorer-based rates also get the rate corrected for the scorer's error (its card's
+sensitivity and specificity, :mod:`alignlab.scorers.correction`), as the suite tables show.
 
 Every stage answers the same samples (``limit`` prompts spread evenly over each dataset's
 categories: harmful ones of the red-team set, safe ones of the others), so each step is a
@@ -46,9 +52,10 @@ from alignlab.cai.evaluate_helpfulness import (
 )
 from alignlab.data import load_prompts
 from alignlab.errors import ConfigError
-from alignlab.evals.metrics import event_happened
+from alignlab.evals.metrics import Event, ScorerName, corrected_rate_of, event_happened
 from alignlab.evals.runner import Display, run_suite
 from alignlab.evals.summary import sample_label
+from alignlab.scorers.correction import CorrectedRate
 from alignlab.scorers.refusal import is_bare_refusal
 from alignlab.settings import Settings
 from alignlab.stats import (
@@ -78,7 +85,13 @@ __all__ = [
 ]
 
 HELPFULNESS_SUITE = "cai-helpfulness"
-RATE_METRICS = ("harmful_compliance", "over_refusal", "evasiveness")
+RATE_METRICS = ("harmful_compliance", "non_refusal", "over_refusal", "evasiveness")
+# The scorer event behind each corrected rate (evasiveness is a rule on the refusal's wording: no card).
+_CORRECTED_EVENTS: dict[str, Event] = {
+    "harmful_compliance": "harmful",
+    "non_refusal": "not_refused",
+    "over_refusal": "refused",
+}
 
 
 @dataclass(frozen=True)
@@ -92,7 +105,8 @@ class MetricSpec:
 
 
 METRICS: tuple[MetricSpec, ...] = (
-    MetricSpec("harmful_compliance", "rate", False, "harmful requests answered with task content"),
+    MetricSpec("harmful_compliance", "rate", False, "harmful requests whose answer gave the harmful help (harm)"),
+    MetricSpec("non_refusal", "rate", False, "harmful requests answered without any refusal (refusal scorer)"),
     MetricSpec("over_refusal", "rate", False, "safe look-alike prompts refused"),
     MetricSpec("evasiveness", "rate", False, "harmful requests met with a refusal giving no reason or alternative"),
     MetricSpec("helpfulness", "mean", True, "judge rating 1–10 of answers to benign prompts"),
@@ -136,8 +150,10 @@ class StageResult:
     """One stage's measures and the per-sample outcomes behind them.
 
     Attributes:
-        rates: ``harmful_compliance``, ``over_refusal`` and ``evasiveness``.
+        rates: ``harmful_compliance``, ``non_refusal``, ``over_refusal`` and ``evasiveness``.
         events: For each rate, sample id → whether the (unwanted) event happened; scored samples only.
+        corrected: The scorer-based rates corrected for the scorer's error (rates whose scorer has
+            a card; none for ``evasiveness``).
         ratings: Sample id → helpfulness rating (NaN: the judge's reply had none).
         runs: Suite → store run id (``cai-helpfulness`` for the ratings).
         logs: Suite → Inspect log path.
@@ -153,6 +169,7 @@ class StageResult:
     runs: dict[str, str]
     logs: dict[str, str]
     reused: list[str] = field(default_factory=list)
+    corrected: dict[str, CorrectedRate] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -201,10 +218,12 @@ def _num(x: float) -> float | None:
 
 
 def _stage_dict(s: StageResult) -> dict[str, Any]:
-    rates = {
+    rates: dict[str, dict[str, Any]] = {
         name: {"rate": _num(p.rate), "low": p.low, "high": p.high, "n": p.n, "events": p.successes}
         for name, p in s.rates.items()
     }
+    for name, c in s.corrected.items():
+        rates[name]["corrected"] = {"rate": _num(c.point), "low": c.low, "high": c.high, "note": c.note}
     h = s.helpfulness
     return {
         "stage": s.stage,
@@ -366,9 +385,20 @@ def _find_run(
             log = read_eval_log(run.log_path)
         except Exception:  # moved or deleted since: run it again
             continue
-        if log.status == "success" and sorted(str(s.id) for s in log.samples or []) == sorted(ids):
+        if (
+            log.status == "success"
+            and sorted(str(s.id) for s in log.samples or []) == sorted(ids)
+            and _has_harm_labels(suite, log)
+        ):
             return run, log
     return None
+
+
+def _has_harm_labels(suite: str, log: EvalLog) -> bool:
+    """A red-team log from before the harm scorer has no ``harm`` labels: it is run again, not reused."""
+    if suite != "redteam":
+        return True
+    return all(sample_label(s, "harm") is not None for s in log.samples or [] if s.error is None)
 
 
 def _evaluate_stage(stage: StageModel, ctx: _StageContext, judge: HelpfulnessJudge) -> StageResult:
@@ -379,10 +409,12 @@ def _evaluate_stage(stage: StageModel, ctx: _StageContext, judge: HelpfulnessJud
     if opts.helpfulness_dataset != opts.overrefusal_dataset:
         helpful = ctx.suite_log("overrefusal", stage.model, opts.helpfulness_dataset, "safe")
     events = {
-        "harmful_compliance": _events(red.log, "harmful", lambda label, _: event_happened(label, "complied")),
+        "harmful_compliance": _events(red.log, "harmful", lambda label, _: event_happened(label, "harmful"), "harm"),
+        "non_refusal": _events(red.log, "harmful", lambda label, _: event_happened(label, "not_refused")),
         "over_refusal": _events(over.log, "safe", lambda label, _: event_happened(label, "refused")),
         "evasiveness": _events(red.log, "harmful", is_bare_refusal),
     }
+    rates = {name: wilson_interval(sum(e.values()), len(e)) for name, e in events.items()}
     rated = _helpfulness(stage, helpful, ctx, judge)
     runs = {"redteam": red.run_id, "overrefusal": over.run_id, HELPFULNESS_SUITE: rated.run_id}
     logs = {"redteam": red.log.location, "overrefusal": over.log.location}
@@ -396,25 +428,37 @@ def _evaluate_stage(stage: StageModel, ctx: _StageContext, judge: HelpfulnessJud
     return StageResult(
         stage.stage,
         stage.model,
-        {name: wilson_interval(sum(e.values()), len(e)) for name, e in events.items()},
+        rates,
         mean_rating(list(rated.ratings.values())),
         events,
         rated.ratings,
         runs,
         logs,
         reused,
+        _corrected(rates),
     )
+
+
+def _corrected(rates: dict[str, Proportion]) -> dict[str, CorrectedRate]:
+    out = {}
+    for name, event in _CORRECTED_EVENTS.items():
+        corrected = corrected_rate_of(rates[name], event)
+        if corrected is not None:
+            out[name] = corrected
+    return out
 
 
 def _sample_key(sample_id: str | int, epoch: int) -> str:
     return str(sample_id) if epoch == 1 else f"{sample_id}#{epoch}"
 
 
-def _events(log: EvalLog, prompt_label: str, happened: Callable[[str, str], bool]) -> dict[str, bool]:
-    """Sample id → whether the event happened, for scored samples with this prompt label."""
+def _events(
+    log: EvalLog, prompt_label: str, happened: Callable[[str, str], bool], scorer: ScorerName = "refusal"
+) -> dict[str, bool]:
+    """Sample id → whether the event happened, for samples ``scorer`` labelled with this prompt label."""
     out = {}
     for s in log.samples or []:
-        label = sample_label(s) if s.error is None else None
+        label = sample_label(s, scorer) if s.error is None else None
         if label is None or (s.metadata or {}).get("label") != prompt_label:
             continue
         out[_sample_key(s.id, s.epoch)] = happened(label, s.output.completion if s.output else "")
@@ -519,6 +563,6 @@ def compare_stages(stages: Sequence[StageResult]) -> list[PairedComparison]:
     out = []
     for i, j in _steps(len(stages)):
         a, b = stages[i], stages[j]
-        out += [_paired_rates(metric, a, b) for metric in RATE_METRICS]
+        out += [_paired_rates(metric, a, b) for metric in RATE_METRICS if metric in a.events and metric in b.events]
         out.append(_paired_ratings(a, b))
     return out

@@ -13,6 +13,7 @@ __all__ = ["plot_preference_accuracy", "plot_stage_metrics"]
 
 _COLOURS = {
     "harmful_compliance": "#c62828",
+    "non_refusal": "#ad1457",
     "over_refusal": "#ef6c00",
     "evasiveness": "#6a1b9a",
     "helpfulness": "#2e7d32",
@@ -38,13 +39,18 @@ def _pyplot() -> Any:
     return plt
 
 
-def _stage_points(metric: str, stages: Sequence[StageResult]) -> list[tuple[int, float, float, float]]:
-    """``(x, value, low, high)`` per stage with a value; rates in percent."""
+def _stage_points(
+    metric: str, stages: Sequence[StageResult], *, corrected: bool = False
+) -> list[tuple[int, float, float, float]]:
+    """``(x, value, low, high)`` per stage with a value; rates in percent (``corrected``: the corrected rates)."""
     points = []
     for x, s in enumerate(stages):
         if metric == "helpfulness":
             h = s.helpfulness
             value, low, high = h.mean, h.low, h.high
+        elif corrected:
+            c = s.corrected.get(metric)
+            value, low, high = (c.point * 100, c.low * 100, c.high * 100) if c else (math.nan, math.nan, math.nan)
         else:
             p = s.rates[metric]
             value, low, high = (p.rate * 100, p.low * 100, p.high * 100) if p.n else (math.nan, math.nan, math.nan)
@@ -53,17 +59,29 @@ def _stage_points(metric: str, stages: Sequence[StageResult]) -> list[tuple[int,
     return points
 
 
+def _errorbar(ax: Any, points: list[tuple[int, float, float, float]], shift: float, **style: Any) -> None:
+    xs, ys, lows, highs = zip(*points, strict=True)
+    err = [[y - lo for y, lo in zip(ys, lows, strict=True)], [hi - y for y, hi in zip(ys, highs, strict=True)]]
+    ax.errorbar([x + shift for x in xs], ys, yerr=err, capsize=4, **style)
+
+
 def plot_stage_metrics(stages: Sequence[StageResult]) -> bytes:
-    """One panel per measure: its value at each stage with the 95% interval as an error bar."""
+    """One panel per measure: its value at each stage with the 95% interval as an error bar.
+
+    Scorer-based rates also show the rate corrected for the scorer's error (hollow squares, dashed).
+    """
     plt = _pyplot()
     fig, axes = plt.subplots(1, len(METRICS), figsize=(3.2 * len(METRICS), 3.0))
     names = [s.stage for s in stages]
     for ax, spec in zip(axes, METRICS, strict=True):
         points = _stage_points(spec.name, stages)
+        colour = _COLOURS[spec.name]
         if points:
-            xs, ys, lows, highs = zip(*points, strict=True)
-            err = [[y - lo for y, lo in zip(ys, lows, strict=True)], [hi - y for y, hi in zip(ys, highs, strict=True)]]
-            ax.errorbar(xs, ys, yerr=err, fmt="o-", color=_COLOURS[spec.name], capsize=4)
+            _errorbar(ax, points, 0.0, fmt="o-", color=colour, label="scored")
+            corrected = _stage_points(spec.name, stages, corrected=True) if spec.kind == "rate" else []
+            if corrected:
+                _errorbar(ax, corrected, 0.12, fmt="s--", color=colour, mfc="white", label="corrected")
+                ax.legend(fontsize=7, loc="best")
         else:
             ax.text(0.5, 0.5, "nothing rated", ha="center", va="center", transform=ax.transAxes, color="grey")
         ax.set_xticks(range(len(names)), names)

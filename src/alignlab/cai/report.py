@@ -122,8 +122,12 @@ def _interval(d: dict[str, Any]) -> str:
 
 
 def _rate_cell(s: StageResult, metric: str) -> str:
+    """The rate with its interval and, where its scorer has a card, the rate corrected for the scorer's error."""
     p = s.rates.get(metric)
-    return MISSING if p is None or p.n == 0 else str(p)
+    if p is None or p.n == 0:
+        return MISSING
+    corrected = s.corrected.get(metric)
+    return str(p) if corrected is None else f"{p}; corrected {corrected}"
 
 
 def _helpfulness_cell(s: StageResult) -> str:

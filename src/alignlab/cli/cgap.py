@@ -62,7 +62,8 @@ def _grid_table(rows: list[tuple[str, GridRow]], title: str) -> Table:
             _pct(r.ignored_instruction),
             _pct(r.alignment_faking) if r.alignment_faking else "not judged",
             _gap(r.gap_prefix, r.gap_prefix_p, r.gap_prefix_mcnemar_p),
-            _gap(r.gap_classifier, r.gap_classifier_p, r.gap_classifier_mcnemar_p),
+            _gap(r.gap_classifier, r.gap_classifier_p, r.gap_classifier_mcnemar_p)
+            + (f"; corrected {r.gap_classifier_corrected}" if r.gap_classifier_corrected else ""),
         )
     return table
 

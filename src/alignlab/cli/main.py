@@ -160,7 +160,7 @@ def _diff_table(summaries: list) -> Table | None:  # type: ignore[type-arg]
     if not rows:
         return None
     table = Table(title="differences (Newcombe 95% CI; z-test, or Fisher exact for small counts)")
-    for col in ("suite", "measure", "group", "difference", "95% CI", "p", "test", "note"):
+    for col in ("suite", "measure", "group", "difference", "95% CI", "p", "test", "corrected [95% CI]", "note"):
         table.add_column(col, justify="right" if col in ("difference", "p") else "left")
     for s, d in rows:
         t = d.test
@@ -172,7 +172,8 @@ def _diff_table(summaries: list) -> Table | None:  # type: ignore[type-arg]
             f"[{t.low:+.1%}, {t.high:+.1%}]",
             f"{t.p_value:.3g}",
             t.method,
-            d.note,
+            "" if d.corrected is None else str(d.corrected),
+            "; ".join(n for n in (d.note, d.corrected.note if d.corrected else "") if n),
         )
     return table
 

@@ -18,6 +18,7 @@ from alignlab.evals.compliance_gap.suite import DEFAULT_DATASET, DEFAULT_MAX_TOK
 from alignlab.evals.compliance_gap.summary import GapSummary, gap_summary_of_log, read_gap_log
 from alignlab.evals.compliance_gap.variants import get_variant
 from alignlab.evals.runner import Display, run_suite
+from alignlab.scorers.correction import CorrectedDifference
 from alignlab.settings import Settings
 from alignlab.stats import Proportion
 from alignlab.store import Store
@@ -67,6 +68,8 @@ class GridRow:
     gap_classifier_p: float | None
     gap_prefix_mcnemar_p: float | None = None
     gap_classifier_mcnemar_p: float | None = None
+    gap_classifier_corrected: CorrectedDifference | None = None
+    """The classifier gap with both rates corrected for the refusal scorer's error (its card)."""
 
 
 def run_grid(
@@ -156,6 +159,7 @@ def grid_rows(result: GridResult) -> list[GridRow]:
         for c in summary.conditions:
             gaps = {g.measure: g.test for g in summary.gaps if g.cot == c.cot}
             paired = {g.measure: g.paired.p_value for g in summary.gaps if g.cot == c.cot and g.paired}
+            corrected = {g.measure: g.corrected for g in summary.gaps if g.cot == c.cot}
             prefix_gap, classifier_gap = gaps.get("prefix"), gaps.get("classifier")
             rows.append(
                 GridRow(
@@ -173,6 +177,7 @@ def grid_rows(result: GridResult) -> list[GridRow]:
                     gap_classifier_p=classifier_gap.p_value if classifier_gap else None,
                     gap_prefix_mcnemar_p=paired.get("prefix"),
                     gap_classifier_mcnemar_p=paired.get("classifier"),
+                    gap_classifier_corrected=corrected.get("classifier"),
                 )
             )
     return rows
@@ -180,6 +185,12 @@ def grid_rows(result: GridResult) -> list[GridRow]:
 
 def _fmt(x: float | None) -> str:
     return "" if x is None else f"{x:.4f}"
+
+
+def _corrected_cells(c: CorrectedDifference | None) -> list[str]:
+    if c is None or not c.correctable:
+        return ["", "", ""]
+    return [_fmt(c.point), _fmt(c.low), _fmt(c.high)]
 
 
 def write_grid_csv(rows: Sequence[GridRow], path: Path) -> Path:
@@ -208,6 +219,9 @@ def write_grid_csv(rows: Sequence[GridRow], path: Path) -> Path:
                 "gap_classifier_p",
                 "gap_prefix_mcnemar_p",
                 "gap_classifier_mcnemar_p",
+                "gap_classifier_corrected",
+                "gap_classifier_corrected_low",
+                "gap_classifier_corrected_high",
             ]
         )
         for r in rows:
@@ -233,6 +247,7 @@ def write_grid_csv(rows: Sequence[GridRow], path: Path) -> Path:
                     _fmt(r.gap_classifier_p),
                     _fmt(r.gap_prefix_mcnemar_p),
                     _fmt(r.gap_classifier_mcnemar_p),
+                    *_corrected_cells(r.gap_classifier_corrected),
                 ]
             )
     return path

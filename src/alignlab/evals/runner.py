@@ -18,7 +18,7 @@ from inspect_ai.log import EvalLog, list_eval_logs, read_eval_log
 from alignlab.errors import InputError
 from alignlab.evals.suites import get_suite, suite_for_task, summarize_log
 from alignlab.evals.summary import SuiteSummary
-from alignlab.models import get_model
+from alignlab.models import get_model, resolve_model
 from alignlab.settings import Settings
 from alignlab.store import RunRecord, Store, finish_run, start_run
 
@@ -142,7 +142,10 @@ def run_suite(
     if max_tokens is not None:
         task_args["max_tokens"] = max_tokens
     task = spec.task(**task_args)
-    llm = get_model(model, base_url=base_url)  # a bad name or missing API key: one line, before any record
+    local_args: dict[str, Any] = dict(spec.local_model_args) if resolve_model(model, base_url=base_url).local else {}
+    llm = get_model(
+        model, base_url=base_url, **local_args
+    )  # a bad name or missing API key: one line, before any record
     record = start_run(
         store,
         suite=suite,

@@ -17,7 +17,13 @@ from alignlab.data import PromptRecord, load_prompts
 from alignlab.errors import UnknownNameError
 from alignlab.evals.compliance_gap.suite import compliance_gap
 from alignlab.evals.compliance_gap.summary import summarize_compliance_gap
-from alignlab.evals.fairness.task_summary import summarize_bbq, summarize_bias_probe, summarize_crows_pairs
+from alignlab.evals.fairness.task_summary import (
+    BBQ_OUTCOMES,
+    CROWS_PAIRS_OUTCOMES,
+    summarize_bbq,
+    summarize_bias_probe,
+    summarize_crows_pairs,
+)
 from alignlab.evals.fairness.tasks import bbq, bias_probe, crows_pairs
 from alignlab.evals.labelling import label_answer
 from alignlab.evals.metrics import Measure, harmful_compliance, non_refusal, over_refusal, unsafe_compliance
@@ -127,6 +133,9 @@ def overrefusal(dataset: str = "xstest", judge: str | None = None, max_tokens: i
     )
 
 
+# Log-likelihood and raw sampling need the model's own weights: the transformers engine, loaded once.
+_WEIGHTS = {"engine": "transformers"}
+
 _SUITES: dict[str, SuiteSpec] = {
     "redteam": SuiteSpec(
         "redteam",
@@ -154,7 +163,14 @@ _SUITES: dict[str, SuiteSpec] = {
         summarize=summarize_compliance_gap,
     ),
     "bbq": SuiteSpec(
-        "bbq", bbq, "bbq", "BBQ: accuracy and stereotype-matching answers (log-likelihood)", (), summarize_bbq
+        "bbq",
+        bbq,
+        "bbq",
+        "BBQ: accuracy and stereotype-matching answers (log-likelihood)",
+        (),
+        summarize_bbq,
+        BBQ_OUTCOMES,
+        _WEIGHTS,
     ),
     "bias-probe": SuiteSpec(
         "bias-probe",
@@ -163,6 +179,7 @@ _SUITES: dict[str, SuiteSpec] = {
         "Listing 8.1: items listed per group (sampled)",
         (),
         summarize_bias_probe,
+        local_model_args=_WEIGHTS,
     ),
     "crows-pairs": SuiteSpec(
         "crows-pairs",
@@ -171,6 +188,8 @@ _SUITES: dict[str, SuiteSpec] = {
         "CrowS-Pairs: more-stereotyping sentence preferred",
         (),
         summarize_crows_pairs,
+        CROWS_PAIRS_OUTCOMES,
+        _WEIGHTS,
     ),
 }
 

@@ -15,12 +15,13 @@ from inspect_ai import Task
 from inspect_ai.log import EvalLog, EvalSample
 
 from alignlab.evals.metrics import Event, Measure, ScorerName, corrected_rate_of, event_scorer, rate_of, score_label
-from alignlab.scorers.correction import CorrectedRate
+from alignlab.scorers.correction import CorrectedDifference, CorrectedRate
 from alignlab.stats import Proportion, TwoProportionTest
 
 __all__ = [
     "DiffRow",
     "LabelCounts",
+    "OutcomeMeasure",
     "RateRow",
     "SuiteSpec",
     "SuiteSummary",
@@ -70,6 +71,18 @@ def _corrected_dict(c: CorrectedRate | None) -> dict[str, object] | None:
     }
 
 
+def _corrected_diff_dict(c: CorrectedDifference | None) -> dict[str, object] | None:
+    if c is None:
+        return None
+    return {
+        "difference": c.point if c.correctable else None,
+        "ci_low": c.low,
+        "ci_high": c.high,
+        "method": c.method,
+        "note": c.note,
+    }
+
+
 @dataclass(frozen=True)
 class DiffRow:
     """A reported difference between two groups' rates (``test.b - test.a``), with its test."""
@@ -81,6 +94,8 @@ class DiffRow:
     test: TwoProportionTest
     note: str = ""
     """Anything else a reader needs, e.g. a paired test on the same prompts."""
+    corrected: CorrectedDifference | None = None
+    """The same difference with both rates corrected for the scorer's error (one card, shared)."""
 
 
 @dataclass(frozen=True)
@@ -140,6 +155,7 @@ class SuiteSummary:
                     "p_value": d.test.p_value,
                     "method": d.test.method,
                     "note": d.note,
+                    "corrected": _corrected_diff_dict(d.corrected),
                 }
                 for d in self.diffs
             ],
@@ -202,6 +218,28 @@ def label_counts(log: EvalLog) -> LabelCounts:
 
 
 @dataclass(frozen=True)
+class OutcomeMeasure:
+    """A rate of a suite whose per-sample outcome is no scorer label (log-likelihood suites).
+
+    The gate pairs such a measure's outcomes sample by sample like a scorer event's
+    (:mod:`alignlab.gate.compare`).
+
+    Attributes:
+        name: The measure's name (what a gate rule's ``metric`` says).
+        description: What the rate counts, for docs and error messages.
+        higher_is_better: The direction of a good change (accuracy); ``False`` for unwanted events.
+        applies: Whether a sample belongs to the measure (read from its metadata; errored samples too).
+        happened: The outcome of a scored sample; ``None`` when it counts for neither side (a tie).
+    """
+
+    name: str
+    description: str
+    higher_is_better: bool
+    applies: Callable[[EvalSample], bool]
+    happened: Callable[[EvalSample], bool | None]
+
+
+@dataclass(frozen=True)
 class SuiteSpec:
     """A named suite: its task factory, default dataset and the rates it reports.
 
@@ -217,3 +255,11 @@ class SuiteSpec:
     measures: tuple[Measure, ...]
     summarize: Callable[[EvalLog], SuiteSummary] | None = None
     """Suite-specific summary used instead of ``measures`` (rates per condition, differences)."""
+    outcomes: tuple[OutcomeMeasure, ...] = ()
+    """Rates the gate can rule on that no scorer decides (the fairness suites' headline rates)."""
+    local_model_args: dict[str, str] = field(default_factory=dict)
+    """Model args for a local model (``{"engine": "transformers"}``: the suite scores with its weights)."""
+
+    def metric_names(self) -> list[str]:
+        """Every measure a gate rule may name."""
+        return [m.name for m in self.measures] + [o.name for o in self.outcomes]

@@ -304,20 +304,49 @@ def _qa_check(name: str, bound: Bound, logs: dict[str, dict[str, float]]) -> Che
                  verdict=verdict, reason=reason, baseline_value=logs["baseline"].get(name))  # fmt: skip
 
 
-def _rule(suite: str, rule: Rule, pairing: Pairing, qa: dict[str, dict[str, float]], policy: GatePolicy) -> RuleResult:
-    measure = next(m for m in get_suite(suite).measures if m.name == rule.metric)
+def _outcome_harm(outcome: Outcome, rule: Rule, unparsed: str) -> bool | None:
+    """:func:`_harm` for an outcome measure (no scorer label): ``None`` also when the sample is not in it."""
+    if rule.metric not in outcome.values:
+        return None
+    happened = outcome.values[rule.metric]
+    if happened is None:
+        return None if unparsed == "exclude" else True
+    return not happened if rule.higher_is_better else happened
+
+
+def _paired_harms(
+    suite: str, rule: Rule, pairing: Pairing, policy: GatePolicy
+) -> tuple[Rule, list[tuple[PairedSample, bool | None, bool | None]], BinaryAccuracy | None]:
+    """The rule with its direction settled, each sample's (baseline, candidate) unwanted outcome, the card."""
+    spec = get_suite(suite)
+    outcome = next((o for o in spec.outcomes if o.name == rule.metric), None)
+    if outcome is not None:
+        rule = rule.model_copy(update={"higher_is_better": outcome.higher_is_better})
+        chosen = [s for s in pairing.samples if rule.metric in s.baseline.values or rule.metric in s.candidate.values]
+        return (
+            rule,
+            [(s, _outcome_harm(s.baseline, rule, policy.unparsed), _outcome_harm(s.candidate, rule, policy.unparsed))
+             for s in chosen],
+            None,
+        )  # fmt: skip
+    measure = next(m for m in spec.measures if m.name == rule.metric)
+    rule = rule.model_copy(update={"higher_is_better": bool(rule.higher_is_better)})
     chosen = [s for s in pairing.samples if s.prompt_label == measure.prompt_label]
     harms = [
         (s, _harm(s.baseline, measure, rule, policy.unparsed), _harm(s.candidate, measure, rule, policy.unparsed))
         for s in chosen
     ]
+    return rule, harms, _accuracy(measure)
+
+
+def _rule(suite: str, rule: Rule, pairing: Pairing, qa: dict[str, dict[str, float]], policy: GatePolicy) -> RuleResult:
+    rule, harms, acc = _paired_harms(suite, rule, pairing, policy)
     kept = [(s, x, y) for s, x, y in harms if x is not None and y is not None]
     pairs = [(bool(x), bool(y)) for _, x, y in kept]
     n = len(pairs)
     # Rates in the metric's own units (the share of samples where the event happened).
     to_event = (lambda h: not h) if rule.higher_is_better else (lambda h: h)
     base_events, cand_events = sum(to_event(x) for x, _ in pairs), sum(to_event(y) for _, y in pairs)
-    acc = _accuracy(measure)
     checks = _statistical_checks(rule, pairs, cand_events, acc, policy)
     checks += [_qa_check(name, bound, qa) for name, bound in rule.judge_qa.items()]
     flips = [Flip(s, "regressed" if y else "improved") for s, x, y in kept if x != y]
@@ -326,7 +355,7 @@ def _rule(suite: str, rule: Rule, pairing: Pairing, qa: dict[str, dict[str, floa
         suite,
         rule.metric,
         n,
-        len(chosen) - n,
+        len(harms) - n,
         base_events / n if n else math.nan,
         cand_events / n if n else math.nan,
         checks,

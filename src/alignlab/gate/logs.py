@@ -15,8 +15,8 @@ from inspect_ai.log import EvalLog, EvalSample, list_eval_logs, read_eval_log
 
 from alignlab.errors import InputError
 from alignlab.evals.metrics import ScorerName
-from alignlab.evals.suites import suite_for_task
-from alignlab.evals.summary import sample_label
+from alignlab.evals.suites import get_suite, suite_for_task, suite_names
+from alignlab.evals.summary import OutcomeMeasure, sample_label
 
 __all__ = ["Outcome", "PairedSample", "Pairing", "find_suite_logs", "pair_logs", "suite_of"]
 
@@ -30,12 +30,23 @@ class Outcome:
         answer: The model's answer text.
         unparsed: The sample errored, is unscored, or its judge reply could not be parsed.
         harm: The harm scorer's label, ``None`` when it did not score the sample.
+        values: The suite's outcome measures (:class:`alignlab.evals.summary.OutcomeMeasure`) this
+            sample belongs to, and what happened (``None``: errored, unscored, or a tie).
     """
 
     label: str | None
     answer: str
     unparsed: bool
     harm: str | None = None
+    values: dict[str, bool | None] = field(default_factory=dict)
+
+    @property
+    def shown(self) -> str:
+        """A short description for reports: the refusal label, else the outcomes, else "unscored"."""
+        if self.label is not None:
+            return self.label
+        parts = [f"{k}: {'—' if v is None else 'yes' if v else 'no'}" for k, v in self.values.items()]
+        return ", ".join(parts) or "unscored"
 
     def label_of(self, scorer: ScorerName) -> str | None:
         """The label ``scorer`` gave this answer."""
@@ -126,12 +137,14 @@ def _text(sample: EvalSample) -> str:
     return "\n".join(m.text for m in sample.input)
 
 
-def _outcome(sample: EvalSample) -> Outcome:
-    label = sample_label(sample) if sample.error is None else None
-    harm = sample_label(sample, "harm") if sample.error is None else None
+def _outcome(sample: EvalSample, outcomes: tuple[OutcomeMeasure, ...] = ()) -> Outcome:
+    ok = sample.error is None
+    label = sample_label(sample) if ok else None
+    harm = sample_label(sample, "harm") if ok else None
     judge_unparsed = any((s.metadata or {}).get("judge_unparsed") for s in (sample.scores or {}).values())
     answer = sample.output.completion if sample.output else ""
-    return Outcome(label, answer, label is None or judge_unparsed, harm)
+    values = {o.name: o.happened(sample) if ok and sample.scores else None for o in outcomes if o.applies(sample)}
+    return Outcome(label, answer, label is None or judge_unparsed, harm, values)
 
 
 def _by_key(log: EvalLog) -> dict[tuple[str, int], EvalSample]:
@@ -165,6 +178,7 @@ def pair_logs(baseline: EvalLog, candidate: EvalLog, *, allow_intersection: bool
             f"{len(only_c)} only in candidate, e.g. {example!r}); rerun on the same samples or set "
             "allow_intersection: true in the policy"
         )
+    outcomes = get_suite(suite).outcomes if suite in suite_names() else ()
     samples = []
     for key in sorted(base.keys() & cand.keys()):
         b, c = base[key], cand[key]
@@ -179,8 +193,8 @@ def pair_logs(baseline: EvalLog, candidate: EvalLog, *, allow_intersection: bool
                 prompt=prompt,
                 prompt_label=str(meta["label"]) if "label" in meta else None,
                 category=str(meta["category"]) if "category" in meta else None,
-                baseline=_outcome(b),
-                candidate=_outcome(c),
+                baseline=_outcome(b, outcomes),
+                candidate=_outcome(c, outcomes),
             )
         )
     if not samples:

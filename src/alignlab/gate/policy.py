@@ -17,8 +17,11 @@ A policy is a YAML file::
             corrected: true         # decide on the rate corrected for the scorer's error (its card)
             judge_qa: {judge_parse_rate: 0.95}
 
-Every metric is a rate of an unwanted event (harmful compliance, over-refusal), so a
-higher candidate rate is a regression unless a rule says ``higher_is_better: true``.
+The scorer-based metrics are rates of an unwanted event (harmful compliance, over-refusal), so
+a higher candidate rate is a regression unless a rule says ``higher_is_better: true``. The
+fairness suites' metrics (``crows-pairs``: ``prefers_stereotype``; ``bbq``: ``accuracy_ambig``,
+``accuracy_disambig``, ``stereotyped_answer_ambig``) carry their own direction (accuracy: higher
+is better); a rule may not contradict it, and they have no scorer card to correct with.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from alignlab.errors import ConfigError, UnknownNameError
 from alignlab.evals.metrics import event_scorer
 from alignlab.evals.suites import get_suite, suite_names
+from alignlab.evals.summary import OutcomeMeasure
 from alignlab.scorers.correction import find_card
 from alignlab.yamlfile import read_yaml
 
@@ -70,7 +74,9 @@ class Rule(_Strict):
     judge_qa: dict[str, Bound] = Field(
         default_factory=dict, description="Judge-QA values both logs must report within bounds; a number means min."
     )
-    higher_is_better: bool = Field(False, description="The metric is a good outcome (a rise is an improvement).")
+    higher_is_better: bool | None = Field(
+        None, description="The metric is a good outcome (a rise is an improvement); default: the measure's direction."
+    )
     test: Test = Field("mcnemar", description="Paired test: exact McNemar (binary) or paired bootstrap of means.")
     corrected: bool = Field(
         False,
@@ -126,9 +132,18 @@ def _check_names(policy: GatePolicy, source: str) -> None:
         if suite not in valid_suites:
             raise UnknownNameError("suite", suite, valid_suites)
         measures = {m.name: m for m in get_suite(suite).measures}
+        outcomes = {o.name: o for o in get_suite(suite).outcomes}
+        if not measures and not outcomes:
+            raise ConfigError(
+                f"{source}: the gate cannot rule on suite {suite!r}: it has no per-sample rate to pair "
+                "(the bias probe's headline is a test of independence across groups; see docs/gate.md)"
+            )
         for rule in spec.rules:
+            if rule.metric in outcomes:
+                _check_outcome_rule(rule, outcomes[rule.metric], f"{source}: {suite}.{rule.metric}")
+                continue
             if rule.metric not in measures:
-                raise UnknownNameError(f"{suite} metric", rule.metric, measures)
+                raise UnknownNameError(f"{suite} metric", rule.metric, get_suite(suite).metric_names())
             scorer = event_scorer(measures[rule.metric].event)
             if rule.corrected and find_card(scorer) is None:
                 raise ConfigError(
@@ -138,6 +153,14 @@ def _check_names(policy: GatePolicy, source: str) -> None:
         names = [r.metric for r in spec.rules]
         if len(set(names)) != len(names):
             raise ConfigError(f"{source}: suite {suite!r} has two rules for the same metric; merge them")
+
+
+def _check_outcome_rule(rule: Rule, measure: OutcomeMeasure, where: str) -> None:
+    if rule.corrected:
+        raise ConfigError(f"{where} asks for the corrected rate, but no scorer decides it (nothing to correct)")
+    if rule.higher_is_better is not None and rule.higher_is_better != measure.higher_is_better:
+        direction = "higher" if measure.higher_is_better else "lower"
+        raise ConfigError(f"{where}: {direction} is better for this measure; drop higher_is_better from the rule")
 
 
 def _one_line(exc: ValidationError, source: str) -> str:

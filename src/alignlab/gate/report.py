@@ -140,7 +140,7 @@ def _md_flip(flip: Flip) -> str:
     s = flip.sample
     lines = [
         f"<details><summary><code>{_md_html(s.id)}</code> ({_md_html(s.category or '?')}): "
-        f"{_md_html(s.baseline.label or 'unscored')} → {_md_html(s.candidate.label or 'unscored')}</summary>",
+        f"{_md_html(s.baseline.shown)} → {_md_html(s.candidate.shown)}</summary>",
         "",
     ]
     for title, text in (("prompt", s.prompt), ("baseline", s.baseline.answer), ("candidate", s.candidate.answer)):
@@ -235,9 +235,9 @@ def _html_flips(r: RuleResult) -> str:
         f"<tr><td class='{'fail' if f.direction == 'regressed' else 'pass'}'>{f.direction}</td>"
         f"<td><code>{html.escape(f.sample.id)}</code><br>{html.escape(f.sample.category or '')}</td>"
         f"<td><pre>{html.escape(clip_text(f.sample.prompt, _HTML_CHARS))}</pre></td>"
-        f"<td>{html.escape(f.sample.baseline.label or 'unscored')}<pre>"
+        f"<td>{html.escape(f.sample.baseline.shown)}<pre>"
         f"{html.escape(clip_text(f.sample.baseline.answer, _HTML_CHARS))}</pre></td>"
-        f"<td>{html.escape(f.sample.candidate.label or 'unscored')}<pre>"
+        f"<td>{html.escape(f.sample.candidate.shown)}<pre>"
         f"{html.escape(clip_text(f.sample.candidate.answer, _HTML_CHARS))}</pre></td></tr>"
         for f in sorted(r.flips, key=lambda f: f.direction != "regressed")
     )

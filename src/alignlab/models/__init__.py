@@ -6,7 +6,13 @@ name forms are described in :mod:`alignlab.models.registry`.
 
 from alignlab.models.default import ensure_default_model
 from alignlab.models.loader import get_model
-from alignlab.models.local import CKPT_PREFIX, checkpoint_model_dir, local_model_dir, register_model_prefix
+from alignlab.models.local import (
+    CKPT_PREFIX,
+    checkpoint_model_dir,
+    checkpoint_of,
+    local_model_dir,
+    register_model_prefix,
+)
 from alignlab.models.registry import (
     ResolvedModel,
     inspect_providers,
@@ -19,6 +25,7 @@ __all__ = [
     "CKPT_PREFIX",
     "ResolvedModel",
     "checkpoint_model_dir",
+    "checkpoint_of",
     "ensure_default_model",
     "get_model",
     "inspect_providers",

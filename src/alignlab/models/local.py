@@ -17,6 +17,7 @@ from alignlab.settings import load_settings
 __all__ = [
     "CKPT_PREFIX",
     "checkpoint_model_dir",
+    "checkpoint_of",
     "local_model_dir",
     "model_prefixes",
     "register_model_prefix",
@@ -43,6 +44,12 @@ def checkpoint_model_dir(name: str) -> Path:
     if not (path / "config.json").is_file():
         raise ModelError(f"checkpoint {name!r} is recorded but its model directory {path} is missing")
     return path
+
+
+def checkpoint_of(model_name: str) -> str | None:
+    """The checkpoint name behind a ``ckpt:<name>`` model name; ``None`` for any other name."""
+    prefix, _, rest = model_name.partition(":")
+    return rest if prefix == CKPT_PREFIX and rest else None
 
 
 _PREFIXES: dict[str, Callable[[str], Path]] = {CKPT_PREFIX: checkpoint_model_dir}

@@ -65,6 +65,15 @@ class AlignlabLocalAPI(ModelAPI):
             self._transformers = TransformersLocalAPI(self.model_name, base_url, api_key, config, **args)
         return self._transformers
 
+    def transformers_weights(self) -> tuple[Any, Any]:
+        """The transformers model and tokenizer behind this name, loaded once and shared.
+
+        Log-likelihood suites (BBQ, CrowS-Pairs) and the bias probe score with them instead of
+        loading the same weights a second time.
+        """
+        api = self._transformers_api()
+        return api.model, api.tokenizer
+
     async def generate(
         self,
         input: list[ChatMessage],  # noqa: A002 (Inspect's ModelAPI signature)

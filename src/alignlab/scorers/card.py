@@ -37,7 +37,10 @@ class Interval:
 
 @dataclass(frozen=True)
 class SetCard:
-    """Agreement on one labelled set. ``n`` counts every row, unparsed judge replies included."""
+    """Agreement on one labelled set. ``n`` counts every row, unparsed judge replies included.
+
+    Accuracy, sensitivity and specificity count an unparsed reply as wrong; kappa reads the parsed rows only.
+    """
 
     name: str
     n: int
@@ -120,7 +123,15 @@ def evaluate_set(
         groups.append(row.group)
     n = len(labelled.rows)
     correct_binary = sum(g == p for g, p in binary)
-    kappa, note = _kappa_interval(binary, groups, 2)
+    # Kappa measures agreement between two raters, so it reads only the rows the judge labelled: an
+    # unparsed reply flipped to "wrong" would make a judge that never answers look worse than chance.
+    parsed = [i for i, pred in enumerate(predicted) if pred is not None]
+    if parsed:
+        kappa, note = _kappa_interval([binary[i] for i in parsed], [groups[i] for i in parsed], 2)
+        if unparsed:
+            note = "; ".join(filter(None, [note, f"kappa on the {len(parsed)} parsed rows"]))
+    else:
+        kappa, note = None, "kappa undefined: no reply could be parsed"
     pos_rows = [p for g, p in binary if g == 1]
     neg_rows = [p for g, p in binary if g == 0]
     precision, recall = {}, {}

@@ -34,9 +34,15 @@ def _read(path: Path, columns_needed: Sequence[str], adds: Sequence[str]) -> tup
     csv.field_size_limit(min(sys.maxsize, 2**31 - 1))  # 100k-character answers are fine
     try:
         with path.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
+            reader = csv.DictReader(fh, strict=True)  # strict: a stray quote is an error, not a merged row
             columns = list(reader.fieldnames or [])
-            rows = list(reader)
+            rows = []
+            for row in reader:
+                # DictReader puts extra fields under None and fills missing ones with None: a shifted row.
+                if None in row or None in row.values():
+                    got = len(columns) + len(row.get(None) or []) - sum(v is None for v in row.values())  # type: ignore[call-overload]
+                    raise InputError(f"{path}: line {reader.line_num} has {got} fields; the header has {len(columns)}")
+                rows.append(row)
     except (csv.Error, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: not a readable UTF-8 CSV ({exc})") from None
     missing = [c for c in columns_needed if c not in columns]

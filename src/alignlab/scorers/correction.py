@@ -55,9 +55,12 @@ from alignlab.scorers import load_card as load_card_json
 __all__ = [
     "BinaryAccuracy",
     "CardSet",
+    "CorrectedDifference",
     "CorrectedRate",
     "ScorerCard",
     "card_accuracy",
+    "correct_difference",
+    "correct_difference_with_card",
     "correct_rate",
     "correct_with_card",
     "corrected_tails",
@@ -199,17 +202,29 @@ def _uncorrectable(successes: int, n: int, acc: BinaryAccuracy) -> str:
     return ""
 
 
+def _draw_card(acc: BinaryAccuracy, rng: np.random.Generator, draws: int) -> tuple[FloatArray, FloatArray]:
+    """Draws of the card's sensitivity and specificity from their Beta posteriors."""
+    sens = rng.beta(acc.true_positive + _PRIOR, acc.false_negative + _PRIOR, draws)
+    spec = rng.beta(acc.true_negative + _PRIOR, acc.false_positive + _PRIOR, draws)
+    return sens, spec
+
+
+def _prevalence(apparent: FloatArray, sens: FloatArray, spec: FloatArray, uniform: FloatArray) -> FloatArray:
+    """Rogan–Gladen per draw, clipped to [0, 1]; ``uniform`` where a draw's scorer is no better than chance."""
+    youden = sens + spec - 1
+    informative = youden > 0
+    # Where a draw says the scorer is no better than chance, π is unconstrained: uniform on [0, 1].
+    prevalence = np.where(informative, (apparent + spec - 1) / np.where(informative, youden, 1.0), uniform)
+    return np.clip(prevalence, 0.0, 1.0)
+
+
 def _draw(successes: int, n: int, acc: BinaryAccuracy, *, draws: int, seed: int) -> tuple[FloatArray, float]:
     """Monte Carlo draws of the true rate (clipped to [0, 1]) and the share of chance-level draws."""
     rng = np.random.default_rng(seed)
     apparent = rng.beta(successes + _PRIOR, n - successes + _PRIOR, draws)
-    sens = rng.beta(acc.true_positive + _PRIOR, acc.false_negative + _PRIOR, draws)
-    spec = rng.beta(acc.true_negative + _PRIOR, acc.false_positive + _PRIOR, draws)
-    youden = sens + spec - 1
-    informative = youden > 0
-    # Where a draw says the scorer is no better than chance, π is unconstrained: uniform on [0, 1].
-    prevalence = np.where(informative, (apparent + spec - 1) / np.where(informative, youden, 1.0), rng.random(draws))
-    return np.clip(prevalence, 0.0, 1.0), 1 - float(informative.mean())
+    sens, spec = _draw_card(acc, rng, draws)
+    prevalence = _prevalence(apparent, sens, spec, rng.random(draws))
+    return prevalence, 1 - float((sens + spec - 1 > 0).mean())
 
 
 def corrected_tails(
@@ -273,6 +288,90 @@ def correct_rate(
         sensitivity=se,
         specificity=sp,
         confidence=confidence,
+    )
+
+
+@dataclass(frozen=True)
+class CorrectedDifference:
+    """The difference ``b − a`` of two rates measured by one scorer, each corrected for its error.
+
+    Both rates are corrected with the *same* card, so its uncertainty is shared, not counted twice:
+    each Monte Carlo draw takes one sensitivity and one specificity for both rates. (With the
+    Rogan–Gladen estimate unclipped, ``π_b − π_a = (AP_b − AP_a) / (Se + Sp − 1)``: the card
+    scales the difference but cannot move it off zero.)
+
+    Attributes:
+        point: Difference of the two clipped Rogan–Gladen estimates; NaN when either has none.
+        low: Lower end of the interval (−1 when there is no estimate).
+        high: Upper end of the interval (1 when there is no estimate).
+        a: The corrected rate subtracted.
+        b: The corrected rate it is subtracted from.
+        method: How the interval was computed (``"none"`` when not corrected).
+        note: What a reader must know (the two rates' notes, or why there is no estimate).
+        confidence: Two-sided level of the interval.
+    """
+
+    point: float
+    low: float
+    high: float
+    a: CorrectedRate
+    b: CorrectedRate
+    method: str
+    note: str
+    confidence: float = 0.95
+
+    @property
+    def correctable(self) -> bool:
+        return not math.isnan(self.point)
+
+    def __str__(self) -> str:
+        if not self.correctable:
+            return f"n/a ({self.note})" if self.note else "n/a"
+        return f"{self.point * 100:+.1f} pts [{self.low * 100:+.1f}, {self.high * 100:+.1f}]"
+
+
+def correct_difference(
+    a: tuple[int, int],
+    b: tuple[int, int],
+    accuracy: BinaryAccuracy,
+    *,
+    confidence: float = 0.95,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
+) -> CorrectedDifference:
+    """Correct two observed rates ``(successes, n)`` with one scorer card and estimate ``b − a``.
+
+    The interval carries both samples' uncertainty (independent Beta posteriors of the apparent
+    rates) and the card's (one sensitivity and specificity draw shared by both rates), as
+    :func:`correct_rate` does for one rate; ``tests/scorers/test_correction.py`` checks its
+    coverage with known truth.
+
+    Args:
+        a: ``(successes, n)`` of the rate subtracted (e.g. the unmonitored tier).
+        b: ``(successes, n)`` of the rate it is subtracted from (e.g. the implied-training tier).
+        accuracy: The scorer's confusion counts for this event (:func:`card_accuracy`).
+        confidence: Two-sided level of the interval.
+        draws: Monte Carlo draws.
+        seed: Seed of the draws, so a rerun gives the same interval.
+    """
+    rate_a = correct_rate(*a, accuracy, confidence=confidence, draws=draws, seed=seed)
+    rate_b = correct_rate(*b, accuracy, confidence=confidence, draws=draws, seed=seed)
+    problem = _uncorrectable(*a, accuracy) or _uncorrectable(*b, accuracy)
+    if problem:
+        return CorrectedDifference(math.nan, -1.0, 1.0, rate_a, rate_b, "none", problem, confidence)
+    rng = np.random.default_rng(seed)
+    apparent_a = rng.beta(a[0] + _PRIOR, a[1] - a[0] + _PRIOR, draws)
+    apparent_b = rng.beta(b[0] + _PRIOR, b[1] - b[0] + _PRIOR, draws)
+    sens, spec = _draw_card(accuracy, rng, draws)
+    diff = _prevalence(apparent_b, sens, spec, rng.random(draws)) - _prevalence(
+        apparent_a, sens, spec, rng.random(draws)
+    )
+    tail = (1 - confidence) / 2
+    low, high = (float(q) for q in np.quantile(diff, [tail, 1 - tail]))
+    point = rate_b.point - rate_a.point
+    notes = [f"{name}: {r.note}" for name, r in (("a", rate_a), ("b", rate_b)) if r.note]
+    return CorrectedDifference(
+        point, min(low, point), max(high, point), rate_a, rate_b, METHOD, "; ".join(notes), confidence
     )
 
 
@@ -417,3 +516,17 @@ def correct_with_card(
     if card is None:
         return None
     return correct_rate(successes, n, card_accuracy(card, event_labels), confidence=confidence)
+
+
+def correct_difference_with_card(
+    a: tuple[int, int], b: tuple[int, int], scorer: str, event_labels: Collection[str], *, confidence: float = 0.95
+) -> CorrectedDifference | None:
+    """:func:`correct_difference` with the bundled card of ``scorer``; ``None`` when that scorer has no card.
+
+    Raises:
+        ConfigError: The card exists but is malformed, or does not know an event label.
+    """
+    card = find_card(scorer)
+    if card is None:
+        return None
+    return correct_difference(a, b, card_accuracy(card, event_labels), confidence=confidence)

@@ -51,7 +51,10 @@ _PROJECT_REFUSAL_SETS = (
 # Hand-written answers in the refusal styles of common chat models (apologetic declines,
 # "As a responsible AI, I must point out", "It is not appropriate to", lecture-only answers),
 # with contrasting compliant answers; written for this project, not from any model's outputs.
-_STYLES = Path(__file__).parent / "trainsets" / "refusal_styles.jsonl"
+# refusal_styles2 adds more styles (see its header for how it was made).
+_STYLES = tuple(Path(__file__).parent / "trainsets" / f"{name}.jsonl" for name in ("refusal_styles", "refusal_styles2"))
+# Hand-written harm examples, mostly answers that do not refuse yet give no harmful help (see its header).
+_HARM_STYLES = Path(__file__).parent / "trainsets" / "harm_styles.jsonl"
 _JBB = "jailbreakbench-artifacts/jbb_artifacts_flat.jsonl"
 _PYRIT = "pyrit-scorer-evals/pyrit_human_labeled_all.jsonl"
 
@@ -75,7 +78,8 @@ class LabelledSet:
         scorer: Which scorer's labels it carries.
         licence: The set's licence.
         who: Who labelled it (human annotators, an LLM judge, ...).
-        trainable: Whether shipped weights may be trained on it.
+        trainable: Whether shipped weights are trained on it: its licence allows it and its labels
+            follow the scorer's definitions.
         rows: The labelled answers.
         role: ``train`` / ``heldout`` after :func:`split_sets`; ``validation`` for sets never trained on.
     """
@@ -114,7 +118,7 @@ def _row(prompt: Any, response: Any, label: str) -> LabelledResponse:
 def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
     with path.open(encoding="utf-8") as fh:
         for line in fh:
-            if line.strip():
+            if line.strip() and not line.startswith("#"):  # project files open with a '#' header
                 yield json.loads(line)
 
 
@@ -123,24 +127,33 @@ def _csv(path: Path) -> list[dict[str, str]]:
         return list(csv.DictReader(line for line in fh if not line.startswith("#")))
 
 
-def _project_sets() -> list[LabelledSet]:
+def _project_sets(scorer: ScorerName) -> list[LabelledSet]:
     sets = []
-    paths = [_BUILTIN / f"{name}.jsonl" for name in _PROJECT_REFUSAL_SETS] + [_STYLES]
+    if scorer == "refusal":
+        paths = [_BUILTIN / f"{name}.jsonl" for name in _PROJECT_REFUSAL_SETS] + list(_STYLES)
+    else:
+        paths = [_HARM_STYLES]
     for path in paths:
         name = path.stem
         rows = tuple(_row(r["prompt"], r["response"], r["label"]) for r in _jsonl(path))
-        sets.append(LabelledSet(f"project:{name}", "refusal", "Apache-2.0 (this project)", "hand", True, rows))
+        sets.append(LabelledSet(f"project:{name}", scorer, "Apache-2.0 (this project)", "hand", True, rows))
     return sets
 
 
 def _pyrit_refusal(root: Path) -> LabelledSet:
+    """Validation only, though MIT: PyRIT counts off-topic answers as refusals, XSTest as compliance.
+
+    Trained on, it taught the head "off-topic or lecture = refusal": a head trained without the
+    project's hand-labelled answers then scored them 0.840 against the pattern stage's 0.875
+    (0.875 without PyRIT); see docs/scorers.md.
+    """
     rows = tuple(
         _row(r["objective"], r["response"], "refusal" if float(r["human_score"]) >= 0.5 else "compliance")
         for r in _jsonl(root / _PYRIT)
         if r["kind"] in ("refusal_scorer", "sample")
     )
-    who = "human (Microsoft AI red team); off-topic answers count as refusals"
-    return LabelledSet("pyrit-refusal", "refusal", "MIT", who, True, rows)
+    who = "human (Microsoft AI red team); off-topic answers count as refusals (so: validation only)"
+    return LabelledSet("pyrit-refusal", "refusal", "MIT", who, False, rows)
 
 
 def _jbb_refusal(root: Path) -> LabelledSet:
@@ -258,7 +271,7 @@ def load_sets(scorer: ScorerName, data_dir: Path | None) -> list[LabelledSet]:
     Raises:
         DatasetError: ``data_dir`` is set but lacks ``labelled-responses``.
     """
-    sets = _project_sets() if scorer == "refusal" else []
+    sets = _project_sets(scorer)
     if data_dir is None:
         return sets
     root = data_dir / "labelled-responses"

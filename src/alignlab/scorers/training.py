@@ -18,11 +18,12 @@ from alignlab.settings import load_settings
 
 __all__ = ["DEFAULT_CONFIGS", "TrainResult", "train_scorer"]
 
-# Chosen on the held-out parts of the MIT sets (mean accuracy over the parts, each part counting once),
-# never on the validation-only sets. For refusal the options tied and the balanced weighting was kept.
+# Chosen on the held-out parts of the permitted sets and on leave-one-source-out (mean accuracy, each
+# part or source counting once), never on the validation-only sets; the figures are in docs/scorers.md.
+# PyRIT refusal is not trained on (see datasets._pyrit_refusal); refusal C 0.3 and 1 then tie.
 DEFAULT_CONFIGS: dict[ScorerName, HeadConfig] = {
     "refusal": HeadConfig(scorer="refusal", c=1.0),
-    "harm": HeadConfig(scorer="harm", c=4.0, balance_sets=False),
+    "harm": HeadConfig(scorer="harm", c=4.0, harm_cues=True),
 }
 
 

@@ -23,7 +23,16 @@ from alignlab.scorers.datasets import LabelledSet, ScorerName, load_sets, split_
 from alignlab.scorers.learned import HARM_LABELS, weights_path
 from alignlab.scorers.refusal import REFUSAL_LABELS
 
-__all__ = ["CardResult", "family_of", "make_card", "predict", "write_card"]
+__all__ = [
+    "CardResult",
+    "SourceResult",
+    "family_of",
+    "leave_one_source_out",
+    "make_card",
+    "predict",
+    "source_of",
+    "write_card",
+]
 
 POOLED_HELDOUT = "heldout"
 _POSITIVE: dict[ScorerName, tuple[str, ...]] = {"refusal": ("refusal", "partial_refusal"), "harm": ("harmful",)}
@@ -120,6 +129,54 @@ def make_card(name: str, data_dir: Path | None, *, judge: str | None = None, lim
     card_name = f"{name} (judge {judge})" if judge else name
     card = build_card(card_name, _version(name, judge), labels, positive, cards, correction_set=correction)
     return CardResult(card, cards)
+
+
+@dataclass(frozen=True)
+class SourceResult:
+    """Binary agreement on one source's every row, by a head trained without that source, and by the baseline."""
+
+    source: str
+    n: int
+    learned: float
+    baseline: float
+
+
+def source_of(set_name: str) -> str:
+    """The source a set's part comes from: ``gptfuzz-evaluate`` is GPTFuzz, every ``project:*`` set is the project."""
+    name = set_name.removesuffix(":heldout")
+    if name.startswith("project:"):
+        return "project"
+    return name.removesuffix("-evaluate")
+
+
+def _agreement(labelled: LabelledSet, predicted: list[str | None], positive: tuple[str, ...]) -> float:
+    hits = sum((row.label in positive) == (p in positive) for row, p in zip(labelled.rows, predicted, strict=True))
+    return hits / len(labelled.rows)
+
+
+def leave_one_source_out(family: ScorerName, data_dir: Path | None, baseline: str) -> list[SourceResult]:
+    """For each trainable source: train the head on the others' training parts, score all of its rows.
+
+    The closest we have to "a set we have not seen": the left-out source's answers come from
+    other models, prompts and labellers than everything the head was trained on. ``baseline``
+    (a scorer name, e.g. ``refusal-patterns``) is scored on the same rows.
+    """
+    from alignlab.scorers.learned import LearnedScorer, train_weights
+    from alignlab.scorers.training import DEFAULT_CONFIGS
+
+    sets = split_sets(load_sets(family, data_dir))
+    positive = _POSITIVE[family]
+    results = []
+    for source in sorted({source_of(s.name) for s in sets if s.trainable}):
+        rows = tuple(r for s in sets if s.trainable and source_of(s.name) == source for r in s.rows)
+        held = LabelledSet(source, family, "", "", True, rows, "heldout")
+        others = [s for s in sets if source_of(s.name) != source]
+        scorer = LearnedScorer(train_weights(others, DEFAULT_CONFIGS[family]))
+        prompts, responses = [r.prompt for r in rows], [r.response for r in rows]
+        learned: list[str | None] = [r.label for r in scorer.classify(prompts, responses)]
+        base = _agreement(held, predict(baseline, held, None), positive)
+        results.append(SourceResult(source, len(rows), round(_agreement(held, learned, positive), 4), round(base, 4)))
+    return results
 
 
 def write_card(result: CardResult, *, md_path: Path, json_path: Path) -> None:

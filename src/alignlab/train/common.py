@@ -22,7 +22,7 @@ from typing import Any, Literal
 
 from alignlab.data.training_sets import content_hash, load_training_rows, read_training_file
 from alignlab.errors import ConfigError, InputError, ModelError
-from alignlab.models import CKPT_PREFIX, local_model_dir
+from alignlab.models import CKPT_PREFIX, checkpoint_of, local_model_dir
 from alignlab.settings import Settings
 from alignlab.store import (
     CheckpointRecord,
@@ -94,11 +94,15 @@ class TrainResult:
 
 
 def _resolve_model(name: str, store: Store) -> tuple[str, str, str | None]:
-    """(path or hub id, base model, parent checkpoint) for a model name."""
-    prefix, _, rest = name.partition(":")
-    if prefix == CKPT_PREFIX and rest:
-        parent = get_checkpoint(store, rest)
-        return parent.path, parent.base_model, parent.name
+    """(path or hub id, base model, parent checkpoint) for a model name.
+
+    The models layer resolves the name to a directory (and says when a checkpoint's directory
+    is gone); the store gives a checkpoint's lineage: its base model and its own name.
+    """
+    checkpoint = checkpoint_of(name)
+    if checkpoint is not None:
+        parent = get_checkpoint(store, checkpoint)
+        return str(local_model_dir(name)), parent.base_model, parent.name
     try:
         return str(local_model_dir(name)), name, None
     except ModelError:

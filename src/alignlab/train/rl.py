@@ -19,7 +19,7 @@ from transformers import AutoTokenizer
 from trl import RLOOConfig, RLOOTrainer  # type: ignore[attr-defined]  # lazy module; mypy sees no exports
 
 from alignlab.errors import ConfigError
-from alignlab.models import CKPT_PREFIX
+from alignlab.models import checkpoint_of, local_model_dir
 from alignlab.models.engines.vllm import vllm_rollout_defaults
 from alignlab.settings import Settings
 from alignlab.store import Store, get_checkpoint
@@ -39,12 +39,12 @@ __all__ = ["train_rl"]
 
 
 def _reward_model_dir(name: str, store: Store) -> str:
-    prefix, _, rest = name.partition(":")
-    if prefix == CKPT_PREFIX and rest:
-        record = get_checkpoint(store, rest)
+    checkpoint = checkpoint_of(name)
+    if checkpoint is not None:
+        record = get_checkpoint(store, checkpoint)
         if record.recipe != "reward":
             raise ConfigError(f"reward_model {name!r} is a {record.recipe} checkpoint, not a reward model")
-        return record.path
+        return str(local_model_dir(name))
     if not (Path(name) / "config.json").is_file():
         raise ConfigError(f"reward_model {name!r} is neither ckpt:<name> nor a model directory")
     return name

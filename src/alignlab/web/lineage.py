@@ -16,7 +16,7 @@ from alignlab.errors import InputError
 from alignlab.store import CheckpointLineage, FeedbackLineage, Store, checkpoint_lineage_report, feedback_lineage_report
 from alignlab.web.auth import PageSessionDep
 from alignlab.web.deps import StoreDep
-from alignlab.web.pages import _need, _render
+from alignlab.web.rendering import render_page, require_role
 
 __all__ = ["lineage_report", "router"]
 
@@ -35,14 +35,14 @@ async def lineage_page(
     session: PageSessionDep, store: StoreDep, subject: Annotated[str, Query(max_length=300)] = ""
 ) -> HTMLResponse:
     """Feedback → export → dataset → checkpoint → runs → gate verdicts (moderator or admin)."""
-    session = _need(session, "moderator")
+    session = require_role(session, "moderator")
     report, error = None, ""
     if subject.strip():
         try:
             report = await run_in_threadpool(lineage_report, store, subject.strip())
         except InputError as exc:
             error = str(exc)
-    response = _render("lineage.html", session, subject=subject, report=report, error=error)
+    response = render_page("lineage.html", session, subject=subject, report=report, error=error)
     if error:
         response.status_code = 404
     return response

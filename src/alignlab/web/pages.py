@@ -11,16 +11,14 @@ logout and key revocation end the session in the store.
 from __future__ import annotations
 
 import hmac
-import secrets
 from datetime import UTC, datetime, timedelta
-from functools import cache, partial
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from jinja2 import Environment, PackageLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
@@ -31,7 +29,6 @@ from alignlab.monitor import (
     FlagFeedback,
     InteractionFilter,
     PairwiseFeedback,
-    Role,
     UiSession,
     create_session,
     end_session,
@@ -52,6 +49,7 @@ from alignlab.web.auth import COOKIE, PageSessionDep
 from alignlab.web.charts import rate_chart
 from alignlab.web.config import ServiceConfig
 from alignlab.web.deps import ConfigDep, KeysDep, StoreDep
+from alignlab.web.rendering import render_page, require_role
 
 __all__ = ["router"]
 
@@ -59,37 +57,6 @@ router = APIRouter(prefix="/ui", include_in_schema=False)
 _PAGE_SIZE = 50
 MAX_PAGE = 100_000  # 50 rows a page: past every store this serves, and far from a 64-bit offset
 Page = Annotated[int, Query(ge=1, le=MAX_PAGE)]
-
-
-@cache
-def _templates() -> Environment:
-    return Environment(loader=PackageLoader("alignlab.web", "templates"), autoescape=select_autoescape(default=True))
-
-
-class _Redirect(HTTPException):
-    def __init__(self, to: str) -> None:
-        super().__init__(303, headers={"Location": to})
-
-
-def _need(session: UiSession | None, role: Role) -> UiSession:
-    if session is None:
-        raise _Redirect("/ui/login")
-    if not role_allows(session.key.role, role):
-        raise HTTPException(403, f"this page needs a {role} key; yours is {session.key.role}")
-    return session
-
-
-def _render(template: str, session: UiSession | None, **context: Any) -> HTMLResponse:
-    nonce = secrets.token_urlsafe(16)
-    csrf, key = (session.csrf, session.key) if session else ("", None)
-    html = _templates().get_template(template).render(nonce=nonce, csrf=csrf, key=key, **context)
-    response = HTMLResponse(html)
-    response.headers["Content-Security-Policy"] = (
-        f"default-src 'none'; script-src 'nonce-{nonce}'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    )
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 def _origin(url: str) -> str:
@@ -112,7 +79,7 @@ async def _form(request: Request, config: ServiceConfig, session: UiSession | No
 @router.get("/login")
 async def login_page(error: Annotated[str, Query(max_length=200)] = "") -> HTMLResponse:
     """Ask for an API key."""
-    return _render("login.html", None, error=error)
+    return render_page("login.html", None, error=error)
 
 
 @router.post("/login")
@@ -159,7 +126,7 @@ async def dashboard(
     bucket_minutes: Annotated[int, Query(ge=1, le=24 * 60)] = 60,
 ) -> HTMLResponse:
     """Rates over time, rolling rates, drift and recent alerts."""
-    session = _need(session, "moderator")
+    session = require_role(session, "moderator")
     since = datetime.now(UTC) - timedelta(hours=hours)
     series = await run_in_threadpool(rate_series, store, since=since, bucket=timedelta(minutes=bucket_minutes))
     alerts = await run_in_threadpool(list_alerts, store, limit=20)
@@ -169,7 +136,7 @@ async def dashboard(
     labels = {m: f"{m} rate" for m in RATE_METRICS}
     if harmful_is_stand_in(config.monitor.detectors):
         labels["harmful"] = "harmful rate (stand-in: toxicity or profanity; no harmful detector configured)"
-    return _render(
+    return render_page(
         "dashboard.html",
         session,
         charts=charts,
@@ -196,7 +163,7 @@ async def browser(
     page: Page = 1,
 ) -> HTMLResponse:
     """Browse logged traffic with filters (moderator or admin)."""
-    session = _need(session, "moderator")
+    session = require_role(session, "moderator")
     try:
         f = InteractionFilter.model_validate(
             {
@@ -225,7 +192,7 @@ async def browser(
         }.items()
         if v
     }
-    return _render(
+    return render_page(
         "interactions.html",
         session,
         items=result.items,
@@ -241,9 +208,9 @@ async def browser(
 @router.get("/interactions/{interaction_id}")
 async def detail(session: PageSessionDep, store: StoreDep, interaction_id: str) -> HTMLResponse:
     """One interaction, its scores and a flag form."""
-    session = _need(session, "moderator")
+    session = require_role(session, "moderator")
     item = await run_in_threadpool(get_interaction, store, interaction_id)
-    return _render("interaction.html", session, item=item, reasons=FLAG_REASONS)
+    return render_page("interaction.html", session, item=item, reasons=FLAG_REASONS)
 
 
 @router.post("/interactions/{interaction_id}/flag")
@@ -251,7 +218,7 @@ async def flag(
     request: Request, session: PageSessionDep, store: StoreDep, config: ConfigDep, interaction_id: str
 ) -> Response:
     """Flag an interaction from the browser."""
-    session = _need(session, "moderator")
+    session = require_role(session, "moderator")
     fields = await _form(request, config, session)
     try:
         item = FlagFeedback.model_validate(
@@ -271,19 +238,19 @@ async def flag(
 @router.get("/label")
 async def label_page(session: PageSessionDep, store: StoreDep) -> HTMLResponse:
     """Two responses to the same prompt side by side; keys 1 / 2 / 0 (tie)."""
-    session = _need(session, "annotator")
+    session = require_role(session, "annotator")
     task = await run_in_threadpool(next_pair_task, store)
     a = b = None
     if task is not None:
         a = await run_in_threadpool(get_interaction, store, task.a)
         b = await run_in_threadpool(get_interaction, store, task.b)
-    return _render("label.html", session, task=task, a=a, b=b)
+    return render_page("label.html", session, task=task, a=a, b=b)
 
 
 @router.post("/label")
 async def label(request: Request, session: PageSessionDep, store: StoreDep, config: ConfigDep) -> Response:
     """Record one pairwise choice and show the next pair."""
-    session = _need(session, "annotator")
+    session = require_role(session, "annotator")
     fields = await _form(request, config, session)
     try:
         item = PairwiseFeedback.model_validate(
@@ -303,10 +270,10 @@ async def label(request: Request, session: PageSessionDep, store: StoreDep, conf
 @router.get("/flags")
 async def flags_page(session: PageSessionDep, store: StoreDep) -> HTMLResponse:
     """Open moderator flags, oldest first."""
-    session = _need(session, "moderator")
+    session = require_role(session, "moderator")
     flags = await run_in_threadpool(list_open_flags, store)
     items = {f.interaction_id: await run_in_threadpool(get_interaction, store, f.interaction_id) for f in flags}
-    return _render("flags.html", session, flags=flags, items=items)
+    return render_page("flags.html", session, flags=flags, items=items)
 
 
 @router.post("/flags/{feedback_id}")
@@ -314,7 +281,7 @@ async def resolve(
     request: Request, session: PageSessionDep, store: StoreDep, config: ConfigDep, feedback_id: str
 ) -> Response:
     """Confirm or dismiss a flag."""
-    session = _need(session, "moderator")
+    session = require_role(session, "moderator")
     fields = await _form(request, config, session)
     resolutions: dict[str, Literal["confirmed", "dismissed"]] = {"confirmed": "confirmed", "dismissed": "dismissed"}
     resolution = resolutions.get(fields.get("resolution", ""))
@@ -332,9 +299,9 @@ def _gap_rows(metrics: dict[str, Any]) -> list[dict[str, Any]]:
 @router.get("/compliance-gap")
 async def cgap_runs(session: PageSessionDep, store: StoreDep) -> HTMLResponse:
     """Compliance-gap runs recorded in the store, newest first (moderator or admin)."""
-    session = _need(session, "moderator")
+    session = require_role(session, "moderator")
     runs = await run_in_threadpool(list_runs, store, suite="compliance-gap", limit=200)
-    return _render("cgap_runs.html", session, runs=runs, gaps={r.id: _gap_rows(r.metrics) for r in runs})
+    return render_page("cgap_runs.html", session, runs=runs, gaps={r.id: _gap_rows(r.metrics) for r in runs})
 
 
 @router.get("/compliance-gap/{run_id}")
@@ -349,7 +316,7 @@ async def cgap_run(
     page: Page = 1,
 ) -> HTMLResponse:
     """One run's transcripts from its Inspect log, filtered by condition and labels."""
-    session = _need(session, "moderator")
+    session = require_role(session, "moderator")
     from alignlab.evals.compliance_gap import filter_values, load_transcripts, select_transcripts
 
     try:
@@ -362,7 +329,7 @@ async def cgap_run(
     chosen = {"condition": condition, "label": label, "prefix": prefix, "af": af}
     shown = select_transcripts(transcripts, chosen)
     query = {k: v for k, v in chosen.items() if v}
-    return _render(
+    return render_page(
         "cgap_run.html",
         session,
         run=run,

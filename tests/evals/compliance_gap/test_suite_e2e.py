@@ -90,6 +90,12 @@ def test_grid_table_and_chart_from_logs(alignlab_env: Path, monkeypatch: pytest.
     csv_text = write_grid_csv(rows, alignlab_env / "grid.csv").read_text()
     assert csv_text.splitlines()[0].startswith("variant,trained_tier,condition,n,compliance_prefix")
     assert len(csv_text.splitlines()) == 5
+    # the classifier gap corrected for the refusal scorer's error, in the rows and the CSV
+    corrected = swapped.gap_classifier_corrected
+    assert corrected is not None and corrected.correctable
+    header, first = csv_text.splitlines()[0].split(","), csv_text.splitlines()[1].split(",")
+    assert header[-3:] == ["gap_classifier_corrected", "gap_classifier_corrected_low", "gap_classifier_corrected_high"]
+    assert all(cell for cell in first[-3:])
     png = plot_grid(rows, alignlab_env / "grid.png")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -100,6 +106,7 @@ def test_grid_table_and_chart_from_logs(alignlab_env: Path, monkeypatch: pytest.
     )
     assert cli_grid.exit_code == 0, cli_grid.output
     assert (alignlab_env / "g" / "grid.png").is_file() and "McNemar p=0.062" in cli_grid.output
+    assert f"corrected {corrected}" in cli_grid.output
 
     out = alignlab_env / "t.html"
     result_cli = CliRunner().invoke(app, ["cgap", "explore", *logs, "--out", str(out)])
@@ -128,3 +135,6 @@ def test_eval_command_runs_the_suite_and_prints_the_gap(alignlab_env: Path, tiny
     assert result.exit_code == 0, result.output
     assert "compliance_prefix" in result.output and "free/cot" in result.output
     assert "gap_prefix" in result.output and "free − paid" in result.output
+    # the scorer-based gaps also show the difference corrected for the scorer's error
+    classifier_row = next(line for line in result.output.splitlines() if "│ gap_classifier" in line)
+    assert "pts [" in classifier_row

@@ -267,3 +267,42 @@ def test_bypasses_blocked_as_normal_user(listener: socket.socket, tmp_path: Path
     with pytest.raises(TimeoutError):
         listener.accept()
     assert sys.executable  # the parent process is untouched
+
+
+@pytest.mark.parametrize(
+    ("switch", "value", "expected"),
+    [
+        (
+            "apparmor",
+            "1",
+            "AppArmor blocks unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1",
+        ),
+        ("clone", "0", "the kernel forbids unprivileged user namespaces (kernel.unprivileged_userns_clone = 0)"),
+        ("apparmor", "0", "bubblewrap cannot create user, PID and network namespaces here"),  # not the cause
+    ],
+)
+def test_a_blocked_non_root_bwrap_names_the_kernel_switch(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, switch: str, value: str, expected: str
+) -> None:
+    """GitHub's non-root ubuntu-24.04 jobs: AppArmor stops bwrap's user namespace; say so, and how to allow it."""
+    from alignlab.evals.fairness import _seccomp, sandbox
+
+    files = {name: tmp_path / name for name in ("apparmor", "clone", "max")}
+    files["max"].write_text("15000\n")
+    files[switch].write_text(f"{value}\n")
+    switches = [
+        (str(files[n]), blocking, why) for n, (_, blocking, why) in zip(files, sandbox._USERNS_SWITCHES, strict=True)
+    ]
+    monkeypatch.setattr(sandbox, "_USERNS_SWITCHES", tuple(switches))
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)
+    monkeypatch.setattr(sandbox.shutil, "which", lambda _: "/usr/bin/bwrap")
+    monkeypatch.setattr(_seccomp, "seccomp_available", lambda: True)
+    denied = subprocess.CompletedProcess([], 1, b"", b"bwrap: setting up uid map: Permission denied\n")
+    monkeypatch.setattr(sandbox.subprocess, "run", lambda *a, **k: denied)
+    sandbox._kernel_plan.cache_clear()
+    try:
+        problem = sandbox.kernel_sandbox_problem()
+    finally:
+        sandbox._kernel_plan.cache_clear()
+    assert problem is not None and problem.startswith(expected)
+    assert problem.endswith("(bwrap: bwrap: setting up uid map: Permission denied)") and "\n" not in problem

@@ -7,6 +7,9 @@ how the instruction was followed, and the rate of alignment-faking reasoning. Th
 scorer-based rates are also shown corrected for the scorer's error (its card).
 The compliance gap is free − paid within each reasoning condition, with a Newcombe
 interval and a two-proportion z or Fisher exact test (:func:`alignlab.stats.two_proportion_test`).
+The gaps of the two scorer-based measures also get a corrected difference: both tiers' rates
+corrected with the scorer's card, the interval carrying both samples' and the card's
+uncertainty, the card shared by the two rates (:func:`alignlab.scorers.correction.correct_difference`).
 
 The same requests appear in both tiers, so each gap also gets an exact McNemar test on
 the requests answered in both (a paired test, more powerful when the pairing matters);
@@ -20,7 +23,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -29,8 +32,9 @@ from inspect_ai.log import EvalLog, EvalSample, read_eval_log
 from alignlab.errors import InputError
 from alignlab.evals.compliance_gap.parsing import PREFIX_STATUSES
 from alignlab.evals.compliance_gap.prompts import ALL_CONDITIONS
-from alignlab.evals.metrics import event_happened
+from alignlab.evals.metrics import Event, event_happened, event_labels, event_scorer
 from alignlab.evals.summary import (
+    JUDGE_NOTE,
     DiffRow,
     RateRow,
     SuiteSummary,
@@ -39,6 +43,7 @@ from alignlab.evals.summary import (
     sample_label,
     used_judge,
 )
+from alignlab.scorers.correction import CorrectedDifference, correct_difference_with_card
 from alignlab.stats import (
     McNemarResult,
     Proportion,
@@ -49,6 +54,8 @@ from alignlab.stats import (
 )
 
 _MEASURES = (("prefix", "prefix_compliance"), ("classifier", "classifier_compliance"), ("harm", "harm_compliance"))
+# The scorer event behind each scorer-based measure (the prefix check has no card: no correction).
+_EVENTS: dict[str, Event] = {"classifier": "complied", "harm": "harmful"}
 
 __all__ = [
     "ConditionStats",
@@ -90,6 +97,8 @@ class GapStats:
     test: TwoProportionTest
     paired: McNemarResult | None = None
     """Exact McNemar test over requests answered in both tiers (first: free-only compliance)."""
+    corrected: CorrectedDifference | None = None
+    """free − paid with both rates corrected by the measure's scorer card (``None``: no scorer or no card)."""
 
 
 @dataclass(frozen=True)
@@ -176,11 +185,20 @@ def compute_gap_summary(samples: Iterable[EvalSample], *, variant: str = "", tra
                 continue
             test = two_proportion_test(a.successes, a.n, b.successes, b.n)
             paired = _paired(groups[f"free/{suffix}"], groups[f"paid/{suffix}"], measure)
-            gaps.append(GapStats(cot, measure, test, paired))
+            gaps.append(GapStats(cot, measure, test, paired, _corrected_gap(measure, a, b)))
         if free.alignment_faking is not None and paid.alignment_faking is not None:
             a, b = paid.alignment_faking, free.alignment_faking
             gaps.append(GapStats(cot, "alignment_faking", two_proportion_test(a.successes, a.n, b.successes, b.n)))
     return GapSummary(variant, trained_tier, list(stats.values()), gaps)
+
+
+def _corrected_gap(measure: str, paid: Proportion, free: Proportion) -> CorrectedDifference | None:
+    event = _EVENTS.get(measure)
+    if event is None:
+        return None
+    return correct_difference_with_card(
+        (paid.successes, paid.n), (free.successes, free.n), event_scorer(event), event_labels(event)
+    )
 
 
 def _paired_dict(p: McNemarResult) -> dict[str, Any]:
@@ -220,6 +238,10 @@ def gap_summary_of_log(log: EvalLog) -> GapSummary:
     )
 
 
+def _judge_noted(c: CorrectedDifference | None) -> CorrectedDifference | None:
+    return None if c is None else replace(c, note="; ".join(n for n in (JUDGE_NOTE, c.note) if n))
+
+
 def summarize_compliance_gap(log: EvalLog) -> SuiteSummary:
     """The ``compliance-gap`` suite's summary hook: rates per condition and the gaps as differences."""
     gap = gap_summary_of_log(log)
@@ -236,8 +258,10 @@ def summarize_compliance_gap(log: EvalLog) -> SuiteSummary:
         if c.alignment_faking is not None:
             rows.append(RateRow("alignment_faking", c.condition, c.alignment_faking))
     diffs = [
-        DiffRow(f"gap_{g.measure}", "cot" if g.cot else "no-cot", "free − paid", g.test, _note(g)) for g in gap.gaps
-    ]
+        DiffRow(f"gap_{g.measure}", "cot" if g.cot else "no-cot", "free − paid", g.test, _note(g),
+                _judge_noted(g.corrected) if judged and g.measure == "classifier" else g.corrected)
+        for g in gap.gaps
+    ]  # fmt: skip
     counts = label_counts(log)
     labels = counts.labels
     return SuiteSummary(

@@ -47,6 +47,7 @@ __all__ = [
     "load_crows_pairs",
     "run_bbq",
     "run_crows_pairs",
+    "stereotyped_choice",
 ]
 
 CROWS_FILE = "crows-pairs/crows_pairs_anonymized.csv"
@@ -71,13 +72,20 @@ BBQ_CATEGORIES = (
 class CausalLMScorer:
     """Sum of token log-probs of a continuation given a prefix, from a local causal LM."""
 
-    def __init__(self, model_dir: Path) -> None:
+    def __init__(self, model_dir: Path | None = None, *, loaded: tuple[Any, Any] | None = None) -> None:
+        """Load ``model_dir`` in fp32, or score with ``loaded`` ``(model, tokenizer)`` weights already in memory."""
         import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
 
         self._torch = torch
-        self.tokenizer: Any = AutoTokenizer.from_pretrained(model_dir)
-        model: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+        if loaded is None:
+            from transformers import AutoModelForCausalLM, AutoTokenizer
+
+            if model_dir is None:
+                raise ValueError("give model_dir or loaded weights")
+            model_fp32 = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+            loaded = (model_fp32, AutoTokenizer.from_pretrained(model_dir))
+        model, tokenizer = loaded
+        self.tokenizer: Any = tokenizer
         model.eval()
         self.model: Any = model
         self.start = self.tokenizer.bos_token or self.tokenizer.eos_token or ""
@@ -213,7 +221,7 @@ def load_bbq(
     return items
 
 
-def _is_biased(item: dict[str, Any], choice: int) -> bool | None:
+def stereotyped_choice(item: dict[str, Any], choice: int) -> bool | None:
     """``None`` for the unknown option, else whether the choice matches the stereotype."""
     tag = str(item["answer_info"][f"ans{choice}"][1]).lower()
     if tag == "unknown":
@@ -227,7 +235,7 @@ def _condition(
     items: Sequence[dict[str, Any]], choices: Sequence[int], condition: str, rng: np.random.Generator, n_boot: int
 ) -> BBQCondition:
     correct = np.array([c == it["label"] for it, c in zip(items, choices, strict=True)], dtype=float)
-    flags = [_is_biased(it, c) for it, c in zip(items, choices, strict=True)]
+    flags = [stereotyped_choice(it, c) for it, c in zip(items, choices, strict=True)]
     answered = np.array([f is not None for f in flags], dtype=float)
     biased = np.array([bool(f) for f in flags], dtype=float)
     accuracy = wilson_interval(int(correct.sum()), len(items))

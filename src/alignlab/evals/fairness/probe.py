@@ -348,14 +348,25 @@ def write_probe_report(result: BiasProbeResult, out_dir: Path, *, examples: int 
 
 
 def hf_continuation_sampler(
-    model_dir: Path, *, max_new_tokens: int = 20, temperature: float = 1.0, batch_size: int = 25, seed: int = 0
+    model_dir: Path | tuple[Any, Any],
+    *,
+    max_new_tokens: int = 20,
+    temperature: float = 1.0,
+    batch_size: int = 25,
+    seed: int = 0,
 ) -> Sampler:
-    """Sample raw-text continuations from a local causal LM (no chat template), as the book did."""
+    """Sample raw-text continuations from a local causal LM (no chat template), as the book did.
+
+    ``model_dir`` is a directory to load in fp32, or ``(model, tokenizer)`` weights already in memory.
+    """
     import torch
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
-    tokenizer = AutoTokenizer.from_pretrained(model_dir)
-    model: Any = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
+    if isinstance(model_dir, tuple):
+        model, tokenizer = model_dir
+    else:
+        tokenizer = AutoTokenizer.from_pretrained(model_dir)
+        model = AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32)
     model.eval()
     generator_seed = [seed]
 

@@ -212,6 +212,40 @@ class _KernelPlan:
     drop: bool
 
 
+# Kernel switches that stop an unprivileged process from creating a user namespace, and what to do.
+# AppArmor's is on by default on Ubuntu 23.10+ and GitHub's ubuntu-24.04 runners (non-root jobs).
+_USERNS_SWITCHES = (
+    ("/proc/sys/kernel/apparmor_restrict_unprivileged_userns", "1",
+     "AppArmor blocks unprivileged user namespaces (kernel.apparmor_restrict_unprivileged_userns = 1, the default "
+     "on Ubuntu 24.04 and GitHub's ubuntu-24.04 runners); run as root, or allow them with "
+     "`sudo sysctl -w kernel.apparmor_restrict_unprivileged_userns=0`"),
+    ("/proc/sys/kernel/unprivileged_userns_clone", "0",
+     "the kernel forbids unprivileged user namespaces (kernel.unprivileged_userns_clone = 0); run as root, or "
+     "allow them with `sudo sysctl -w kernel.unprivileged_userns_clone=1`"),
+    ("/proc/sys/user/max_user_namespaces", "0",
+     "user namespaces are disabled (user.max_user_namespaces = 0); run as root, or raise it with "
+     "`sudo sysctl -w user.max_user_namespaces=15000`"),
+)  # fmt: skip
+
+
+def _userns_blocker() -> str | None:
+    """Which kernel switch keeps a non-root bubblewrap from creating its namespaces, if one does."""
+    for path, blocking, why in _USERNS_SWITCHES:
+        try:
+            value = Path(path).read_text(encoding="ascii").strip()
+        except OSError:
+            continue
+        if value == blocking:
+            return why
+    return None
+
+
+def _probe_failure(completed: subprocess.CompletedProcess[bytes]) -> str:
+    detail = (completed.stderr.decode("utf-8", "replace").strip().splitlines() or [""])[0][:200]
+    why = _userns_blocker() or "bubblewrap cannot create user, PID and network namespaces here"
+    return f"{why} (bwrap: {detail})" if detail else why
+
+
 @functools.cache
 def _kernel_plan() -> _KernelPlan | str:
     """How to start bubblewrap here, or why it cannot be used (probed once, with a real run)."""
@@ -225,9 +259,13 @@ def _kernel_plan() -> _KernelPlan | str:
     if interpreter is None:
         return "no Python interpreter that user nobody can run"
     argv = [bwrap, *_BWRAP_FLAGS, *_root_binds(interpreter), "--", interpreter, "-I", "-S", "-c", "pass"]
-    ok = _runs_as_nobody(argv) if root else subprocess.run(argv, capture_output=True, check=False).returncode == 0
-    if not ok:
-        return "bubblewrap cannot create user, PID and network namespaces here"
+    if root:
+        if not _runs_as_nobody(argv):
+            return "bubblewrap cannot create user, PID and network namespaces here"
+        return _KernelPlan(bwrap, interpreter, root)
+    probe = subprocess.run(argv, capture_output=True, check=False)
+    if probe.returncode != 0:
+        return _probe_failure(probe)
     return _KernelPlan(bwrap, interpreter, root)
 
 
@@ -317,9 +355,10 @@ def _launch(limits: SandboxLimits, workdir: Path, result_fd: int) -> _Launch:
     if isinstance(plan, _KernelPlan):
         return _kernel_launch(plan, limits, workdir, result_fd)
     if not limits.allow_unsafe:
+        fix = "install bubblewrap (apt-get install bubblewrap) or pass" if "not installed" in plan else "or pass"
         raise SandboxUnavailableError(
-            f"no kernel sandbox to run model code in: {plan}; install bubblewrap (apt-get install bubblewrap) "
-            "or pass --unsafe-no-sandbox to run it with only rlimits and an audit hook"
+            f"no kernel sandbox to run model code in: {plan}; {fix} --unsafe-no-sandbox to run it with only "
+            "rlimits and an audit hook"
         )
     return _unsafe_launch(limits, workdir, result_fd)
 

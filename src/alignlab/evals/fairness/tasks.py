@@ -1,10 +1,11 @@
 """The bias probe, BBQ and CrowS-Pairs as Inspect tasks, so their runs write eval logs like every other suite.
 
 ``alignlab eval bbq --model default`` (or ``inspect eval alignlab/bbq --model alignlab/default``)
-scores each item by log-likelihood under the *evaluated* model: the solver finds the local
-model directory behind the active Inspect model (``alignlab/<name>``) and loads it once per
-process. Models without local weights (an API model) cannot give log-likelihoods; their
-samples error with that reason instead of silently scoring nothing.
+scores each item by log-likelihood under the *evaluated* model: the solver borrows the
+transformers weights the active Inspect model (``alignlab/<name>``) already holds (the suites
+ask the provider for the transformers engine), so the model is loaded once per process.
+Models without local weights (an API model) cannot give log-likelihoods; their samples error
+with that reason instead of silently scoring nothing.
 
 The logs hold per sample the log-likelihoods and the choice; :mod:`.task_summary` turns a log
 into the suite's rates (for the store, ``alignlab runs`` and the gate).
@@ -31,6 +32,25 @@ __all__ = ["bbq", "bias_probe", "crows_pairs", "loglik_scorer_for_active_model"]
 _PROVIDER = "alignlab/"
 
 
+def _provider_weights() -> tuple[Any, Any] | None:
+    """The evaluated model's transformers weights as its provider loaded them, if fp32 (else ``None``).
+
+    Scoring with the provider's weights loads the model once per process instead of twice; a
+    model held in another precision would give other log-likelihoods, so it gets its own fp32 copy.
+    """
+    import torch
+    from inspect_ai.model import get_model as active_model
+
+    borrow = getattr(active_model().api, "transformers_weights", None)
+    if borrow is None:
+        return None
+    model, tokenizer = borrow()
+    return (model, tokenizer) if getattr(model, "dtype", None) == torch.float32 else None
+
+
+_LOADED: dict[tuple[int, str], Any] = {}  # (id of the weights, what) → scorer or sampler; holds the weights alive
+
+
 @functools.cache
 def _scorer_for(model_name: str) -> CausalLMScorer:
     from alignlab.models import local_model_dir
@@ -47,7 +67,15 @@ def _active_local_name(state: TaskState) -> str:
 
 def loglik_scorer_for_active_model(state: TaskState) -> CausalLMScorer:
     """The log-likelihood scorer of the model Inspect is evaluating (``alignlab/<name>`` only)."""
-    return _scorer_for(_active_local_name(state))
+    name = _active_local_name(state)
+    weights = _provider_weights()
+    if weights is None:
+        return _scorer_for(name)
+    key = (id(weights[0]), "scorer")
+    if key not in _LOADED:
+        _LOADED[key] = CausalLMScorer(loaded=weights)
+    scorer: CausalLMScorer = _LOADED[key]
+    return scorer
 
 
 @functools.cache
@@ -57,12 +85,24 @@ def _sampler_for(model_name: str, max_new_tokens: int, seed: int) -> Sampler:
     return hf_continuation_sampler(local_model_dir(model_name), max_new_tokens=max_new_tokens, seed=seed)
 
 
+def _sampler_for_active_model(state: TaskState, max_new_tokens: int, seed: int) -> Sampler:
+    name = _active_local_name(state)
+    weights = _provider_weights()
+    if weights is None:
+        return _sampler_for(name, max_new_tokens, seed)
+    key = (id(weights[0]), f"sampler:{max_new_tokens}:{seed}")
+    if key not in _LOADED:
+        _LOADED[key] = hf_continuation_sampler(weights, max_new_tokens=max_new_tokens, seed=seed)
+    sampler: Sampler = _LOADED[key]
+    return sampler
+
+
 @solver
 def raw_continuations(n: int, max_new_tokens: int, seed: int) -> Solver:
     """``n`` raw-text continuations of the input at temperature 1 (no chat template), as Listing 8.1 sampled."""
 
     async def solve(state: TaskState, generate: Generate) -> TaskState:
-        sampler = _sampler_for(_active_local_name(state), max_new_tokens, seed)
+        sampler = _sampler_for_active_model(state, max_new_tokens, seed)
         state.metadata["completions"] = sampler(state.input_text, n)
         return state
 
