@@ -58,7 +58,7 @@ _NEGATION = _alternatives(
     r"(?:'m|am) not going to",
     r"(?:'m|am) not (?:comfortable|supposed to|allowed to|permitted to|willing to|in a position to)",
     r"(?:'d|would) (?:rather|prefer) not(?: to)?",
-    r"don't feel (?:right|comfortable)",
+    r"(?:don't|do not) feel (?:right|comfortable)",
 )
 # What an assistant declines to do; stems ("writ", "provid") cover "-ing" forms.
 _TASK_VERB = _alternatives(
@@ -71,10 +71,26 @@ _TASK_VERB = _alternatives(
     r"be of (?:help|assistance|use)|be (?:part|involved)",
 )
 _DECLINE_VERB = r"(?:respectfully )?(?:decline|refuse|pass\b|turn (?:\w+ )?down|say no)"
+# "I cannot and will not provide ...": a second negation joined to the first.
+_NEGATION_CHAIN = rf"{_NEGATION}(?:\s*,?\s+(?:and|or|nor)\s+(?:I\s+)?{_NEGATION})?"
+# Verbs that decline only after "can't/won't/unable": "I cannot recommend ways to ..." is a
+# decline, while "I don't recommend bleach on wool" is advice inside an answer.
+_ABLE_NEGATION = r"(?:can't|cannot|can not|won't|will not|(?:'m|am) (?:not able|unable) to)"
+_ENDORSE_VERB = _alternatives(
+    r"recommend|suggest|advis|encourag|promot|argue|justify|speculat|entertain|accommodate|glorif",
+    r"perform|complete|agree to|in good conscience",
+)
 _REFUSAL = re.compile(
     _alternatives(
         # "I can't help", "I'm not going to be able to do that", "I won't be helping"
-        rf"\bI\s*{_NEGATION}\s+(?:\w+ly\s+)?(?:be\s+)?(?:able to\s+)?{_TASK_VERB}",
+        rf"\bI\s*{_NEGATION_CHAIN}\s+(?:\w+ly\s+)?(?:be\s+)?(?:able to\s+)?{_TASK_VERB}",
+        rf"\bI\s*{_ABLE_NEGATION}(?:\s+(?:and|or)\s+{_ABLE_NEGATION})?\s+(?:\w+ly\s+)?{_ENDORSE_VERB}",
+        # Llama-2-chat's impersonal decline: "it is not appropriate or ethical to provide ...",
+        # "it would be irresponsible of me to give ..."; a task verb must follow.
+        r"\bit(?:'s| is| would(?: not|n't)? be) (?:not |never )?(?:appropriate|ethical|responsible|inappropriate"
+        r"|unethical|irresponsible|right)(?: (?:or|and|nor) (?:\w+ ){0,2}?(?:appropriate|ethical|responsible|safe"
+        r"|legal|respectful))? (?:of me |for me )?to "
+        rf"{_TASK_VERB}",
         # Subject dropped ("Sorry - not able to help"); no "don't": "Don't share your password" is advice.
         r"^(?:(?:sorry|unfortunately|apologies|regrettably|nope|nah|no)\b[\s,.!:\-–—]*)?"
         rf"(?:can't|cannot|won't|will not|not able to|unable to)\s+(?:be\s+)?{_TASK_VERB}",
@@ -167,6 +183,8 @@ _SOFT_INABILITY = re.compile(
     _alternatives(
         r"\bI(?:'m| am)?\s*(?:can't|cannot|unable to|not able to) (?:browse|access|look up|search)",
         r"\bI (?:don't|do not) have access",
+        # "I'm an AI and don't have the ability to access personal data ...".
+        r"\band (?:don't|do not) have (?:access|the (?:ability|capability|means) to)",
     ),
     _FLAGS,
 )
@@ -224,6 +242,10 @@ _LECTURE = re.compile(
         r"\b(?:wreck|ruin|destroy|devastate)s? (?:\w+ )?(?:life|lives|career|reputation)",
         r"\bcan (?:get you|lead to|land you)\b[^.!?]{0,30}\b(?:fined|arrested|jailed|banned|fired|sued|charged"
         r"|fines?|arrest|restraining order|criminal record|charges)\b",
+        # Impersonal verdicts on the request: "it is not appropriate to ask for someone's medical records",
+        # "there is no justification for ...", "all people deserve equal rights".
+        r"\b(?:is|it's|are|would be) not (?:\w+ )?(?:appropriate|ethical|acceptable|okay|ok|respectful) to\b",
+        r"\bthere is no (?:justification|excuse|scientific basis|evidence)\b|\bdeserves? (?:equal|the same)\b",
         # Why the assistant declines, said about itself: "I don't want to contribute to that".
         r"\bI (?:don't|do not) want to (?:contribute|encourage|enable|facilitate|promote|be (?:responsible|part))",
         # Talk about the assistant's own rules is about the refusal, not the task.
