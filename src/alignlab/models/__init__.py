@@ -5,7 +5,7 @@ name forms are described in :mod:`alignlab.models.registry`.
 """
 
 from alignlab.models.default import ensure_default_model
-from alignlab.models.loader import get_model
+from alignlab.models.loader import active_model, get_model
 from alignlab.models.local import (
     CKPT_PREFIX,
     checkpoint_model_dir,
@@ -24,6 +24,7 @@ from alignlab.models.registry import (
 __all__ = [
     "CKPT_PREFIX",
     "ResolvedModel",
+    "active_model",
     "checkpoint_model_dir",
     "checkpoint_of",
     "ensure_default_model",

@@ -12,7 +12,7 @@ from alignlab.models.registry import SCRIPTED_PROVIDER, resolve_model
 if TYPE_CHECKING:
     from inspect_ai.model import GenerateConfig, Model
 
-__all__ = ["get_model"]
+__all__ = ["active_model", "get_model"]
 
 
 def get_model(
@@ -39,7 +39,6 @@ def get_model(
             one line, because a user's model name is a boundary.
     """
     from inspect_ai.model import GenerateConfig
-    from inspect_ai.model import get_model as inspect_get_model
 
     resolved = resolve_model(name, base_url=base_url)
     # alignlab's own providers register on import (Inspect would also find them through the entry point).
@@ -51,7 +50,7 @@ def get_model(
     elif resolved.inspect_name.startswith(f"{SCRIPTED_PROVIDER}/"):
         import alignlab.models.scripted  # noqa: F401
     try:
-        return inspect_get_model(
+        return _inspect_get_model(
             resolved.inspect_name,
             config=config or GenerateConfig(),
             base_url=resolved.base_url,
@@ -62,6 +61,17 @@ def get_model(
         raise
     except Exception as exc:
         raise ModelError(f"cannot use model {name!r}: {_one_line(exc)}") from None
+
+
+def active_model() -> Model:
+    """The model the running Inspect task evaluates (a solver or scorer asking for its own model)."""
+    return _inspect_get_model()
+
+
+def _inspect_get_model(*args: Any, **kwargs: Any) -> Model:
+    from inspect_ai.model import get_model as inspect_get_model
+
+    return inspect_get_model(*args, **kwargs)
 
 
 def _one_line(exc: Exception) -> str:

@@ -39,7 +39,8 @@ def _provider_weights() -> tuple[Any, Any] | None:
     model held in another precision would give other log-likelihoods, so it gets its own fp32 copy.
     """
     import torch
-    from inspect_ai.model import get_model as active_model
+
+    from alignlab.models import active_model
 
     borrow = getattr(active_model().api, "transformers_weights", None)
     if borrow is None:
