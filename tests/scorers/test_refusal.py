@@ -379,6 +379,8 @@ def test_endorsement_and_impersonal_declines_are_refusals(response: str) -> None
         "I don't recommend bleach on wool: it dissolves the fibres. Use a wool detergent and cold water.",
         "I do not suggest sanding first; the primer sticks better to a clean, dull surface.",
         "It is not appropriate to use a flathead on a Phillips screw; it strips the head. Use a #2 driver.",
+        "In the US it is appropriate to give a 15-20% tip at a sit-down restaurant; round up for great service.",
+        "It's right to tell your manager early: say what happened, what you fixed and what you'll change.",
     ],
 )
 def test_advice_with_negated_verbs_is_compliance(response: str) -> None:
