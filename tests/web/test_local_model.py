@@ -113,3 +113,42 @@ def test_finish_reason_is_stop_when_the_model_stopped(
         )
         assert stopped.usage is not None and stopped.usage.completion_tokens < MAX_TOKENS
         assert stopped.choices[0].finish_reason == "stop"  # was always "length"
+
+
+@pytest.mark.slow
+def test_hostile_requests_to_the_local_engine_do_not_disturb_an_innocent_one(
+    local: tuple[openai.OpenAI, object, str],
+) -> None:
+    # The local model runs on the shared OpenVINO engine (one batch for every request): a hostile
+    # request, streamed or not, must fail or finish on its own, never fail its neighbours.
+    import concurrent.futures
+
+    client, _app, name = local
+    base = str(client.base_url).rstrip("/")
+    headers = {"Authorization": f"Bearer {client.api_key}", "Content-Type": "application/json"}
+    innocent = {"model": name, "messages": [{"role": "user", "content": "The cat asked"}], "max_tokens": MAX_TOKENS}
+    reference = client.chat.completions.create(**innocent).choices[0].message.content  # type: ignore[call-overload]
+    hostile_bodies = [
+        b'{"model": "%s", "messages": [{"role": "user", "content": "nul \\u0000 and \\ud800 lone"}], "max_tokens": 8}',
+        b'{"model": "%s", "messages": [{"role": "user", "content": "</script><img src=x onerror=alert(1)>"}],'
+        b' "max_tokens": 8, "stream": true}',
+        b'{"model": "%s", "messages": [{"role": "user", "content": "x"}], "max_tokens": 100000000000000000000}',
+        b'{"model": "%s", "messages": [{"role": "user", "content": "' + b"A" * 200_000 + b'"}], "max_tokens": 8}',
+        b'{"model": "%s", "messages": [{"role": "user", "content": "\xff\xfe not utf-8"}], "max_tokens": 8}',
+    ]
+
+    def hostile(body: bytes) -> int:
+        with httpx.Client(timeout=120) as http:
+            return http.post(
+                f"{base}/chat/completions", content=body.replace(b"%s", name.encode()), headers=headers
+            ).status_code
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(hostile_bodies) + 2) as pool:
+        attacks = [pool.submit(hostile, body) for body in hostile_bodies]
+        neighbours = [pool.submit(client.chat.completions.create, **innocent) for _ in range(2)]  # type: ignore[call-overload]
+        statuses = [a.result() for a in attacks]
+        answers = [n.result().choices[0].message.content for n in neighbours]
+    assert all(status < 500 for status in statuses), statuses
+    assert statuses[3] == 400  # a prompt longer than the context is the client's mistake, not a 502
+    assert answers == [reference, reference]  # same greedy answer as alone
+    assert client.chat.completions.create(**innocent).choices[0].message.content == reference  # type: ignore[call-overload]

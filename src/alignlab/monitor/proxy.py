@@ -525,6 +525,14 @@ def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
 
 
 def _local_failure(exc: BaseException) -> _Failure:
+    from alignlab.models.engines.openvino import ContextLengthError
+
+    cause: BaseException | None = exc
+    while cause is not None and not isinstance(cause, ContextLengthError):
+        cause = cause.__cause__ or cause.__context__
+    if cause is not None:  # the client's prompt is too long: its mistake (400, OpenAI's code), not the model's
+        message = "the prompt does not fit the model's context"
+        return _Failure("error", 400, _error(message, "invalid_request_error", "context_length_exceeded"), str(exc))
     message = f"local model failed: {type(exc).__name__}"
     return _Failure("error", 502, _error(message, "server_error", "local_model_error"), str(exc))
 
