@@ -4,6 +4,7 @@ huge integers, loose types, LIKE wildcards. Each test failed on the code before 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import logging
 
@@ -44,6 +45,10 @@ def test_a_poisoned_request_fails_alone_with_400(service: Service, caplog: pytes
     innocent = [_chat(json.dumps(f"innocent {i}").encode(), stream=i % 3 == 0) for i in range(60)]
     hostile = [_chat(SURROGATE), _chat(NUL), _chat(b'"fine"', model=b'"echo\\u0000"'), _chat(SURROGATE, stream=True)]
     bodies = innocent[:30] + hostile + innocent[30:]
+    # 64 requests at once on a 2-core CI runner, the fake upstream in the same process: the fixture's 1 s upstream
+    # timeout (meant for the ``slow`` model) turned innocent requests into 504s. This test is about poison, not speed.
+    proxy = service_state(service.app).proxy  # type: ignore[arg-type]
+    proxy.config = dataclasses.replace(proxy.config, upstream_timeout_s=60.0)
     with caplog.at_level(logging.DEBUG):
         responses = asyncio.run(_burst(service, bodies))
     statuses = [r.status_code for r in responses]
