@@ -53,8 +53,9 @@ _PROJECT_REFUSAL_SETS = (
 # with contrasting compliant answers; written for this project, not from any model's outputs.
 # refusal_styles2 adds more styles (see its header for how it was made).
 _STYLES = tuple(Path(__file__).parent / "trainsets" / f"{name}.jsonl" for name in ("refusal_styles", "refusal_styles2"))
-# Hand-written harm examples, mostly answers that do not refuse yet give no harmful help (see its header).
-_HARM_STYLES = Path(__file__).parent / "trainsets" / "harm_styles.jsonl"
+# Hand-written harm examples, mostly answers that do not refuse yet give no harmful help; harm_styles2 adds
+# jailbreak-answer styles (dual personas, template echo, partial answers, fiction with and without detail).
+_HARM_STYLES = tuple(Path(__file__).parent / "trainsets" / f"{name}.jsonl" for name in ("harm_styles", "harm_styles2"))
 _JBB = "jailbreakbench-artifacts/jbb_artifacts_flat.jsonl"
 _PYRIT = "pyrit-scorer-evals/pyrit_human_labeled_all.jsonl"
 
@@ -132,7 +133,7 @@ def _project_sets(scorer: ScorerName) -> list[LabelledSet]:
     if scorer == "refusal":
         paths = [_BUILTIN / f"{name}.jsonl" for name in _PROJECT_REFUSAL_SETS] + list(_STYLES)
     else:
-        paths = [_HARM_STYLES]
+        paths = list(_HARM_STYLES)
     for path in paths:
         name = path.stem
         rows = tuple(_row(r["prompt"], r["response"], r["label"]) for r in _jsonl(path))

@@ -31,7 +31,7 @@ from scipy import sparse
 from alignlab.errors import ConfigError
 from alignlab.scorers import ScorerResult
 from alignlab.scorers.datasets import LabelledSet, ScorerName
-from alignlab.scorers.features import harm_features, pattern_features
+from alignlab.scorers.features import context_features, harm_features, pattern_features
 from alignlab.scorers.refusal import REFUSAL_LABELS, RefusalVerdict, classify_refusal
 
 __all__ = [
@@ -67,8 +67,12 @@ class HeadConfig:
         balance_sets: Weight rows so that every training set counts the same in total: the
             small hand-labelled sets (three labels, XSTest's definitions) are not drowned by the
             large single-source ones.
+        project_as_one_source: With ``balance_sets``, the project's hand-written sets share one
+            set's weight instead of each getting as much as a public set of thousands of rows.
         harm_cues: Add :func:`~alignlab.scorers.features.harm_features` (specificity, refusal anywhere,
             disclaimer followed by content or not).
+        context_cues: Add :func:`~alignlab.scorers.features.context_features` (does the answer's body
+            use the request's words, template echo, defensive framing, directives, content after a refusal).
     """
 
     scorer: ScorerName
@@ -79,7 +83,9 @@ class HeadConfig:
     max_chars: int = 4_000
     head_chars: int = 300
     balance_sets: bool = True
+    project_as_one_source: bool = False
     harm_cues: bool = False
+    context_cues: bool = False
 
 
 @dataclass(frozen=True)
@@ -139,6 +145,9 @@ def _features(
     ]
     if config.harm_cues:
         blocks.append(sparse.csr_matrix([harm_features(_clean(r), _PATTERN_CHARS) for r in responses]))
+    if config.context_cues:
+        rows = [context_features(p, _clean(r), _PATTERN_CHARS) for p, r in zip(prompts, responses, strict=True)]
+        blocks.append(sparse.csr_matrix(rows))
     return sparse.hstack(blocks).tocsr()
 
 
@@ -165,7 +174,7 @@ def train_weights(sets: Sequence[LabelledSet], config: HeadConfig) -> ScorerWeig
     vectorizer.fit([_text(r, config) for r in responses])
     features = _features(vectorizer, config, prompts, responses, _verdicts(prompts, responses))
     head = LogisticRegression(C=config.c, max_iter=5000, class_weight="balanced")
-    weights = [len(rows) / (len(train) * len(s.rows)) for s in train for _ in s.rows] if config.balance_sets else None
+    weights = _set_weights(train, config.project_as_one_source) if config.balance_sets else None
     head.fit(features, [r.label for r in rows], sample_weight=weights)
     coef = np.asarray(head.coef_, dtype=np.float64)
     intercept = np.asarray(head.intercept_, dtype=np.float64)
@@ -179,6 +188,20 @@ def train_weights(sets: Sequence[LabelledSet], config: HeadConfig) -> ScorerWeig
         intercept=intercept,
         training_sets=tuple(f"{s.name} ({len(s.rows)} rows)" for s in train),
     )
+
+
+def _set_weights(train: Sequence[LabelledSet], project_as_one: bool) -> list[float]:
+    """Row weights under which every set (or, with ``project_as_one``, the project's sets together) counts the same.
+
+    Counting each small hand-written harm set as a set of its own gave a few dozen rows as much
+    weight as thousands of GPTFuzz rows, and the head learned their phrasings instead of their point.
+    """
+    group = ["project:" if project_as_one and s.name.startswith("project:") else s.name for s in train]
+    sizes: dict[str, int] = {}
+    for s, g in zip(train, group, strict=True):
+        sizes[g] = sizes.get(g, 0) + len(s.rows)
+    total = sum(sizes.values())
+    return [total / (len(sizes) * sizes[g]) for s, g in zip(train, group, strict=True) for _ in s.rows]
 
 
 def weights_path(name: ScorerName) -> Path:
