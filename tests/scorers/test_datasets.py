@@ -56,7 +56,10 @@ def test_project_sets_skip_their_comment_header_and_carry_every_label() -> None:
     styles2 = refusal["project:refusal_styles2"]
     assert len(styles2.rows) >= 60 and set(styles2.labels) == {"compliance", "refusal", "partial_refusal"}
     assert set(harm["project:harm_styles"].labels) == {"harmful", "unharmful"}
-    assert all(s.trainable and "this project" in s.licence for s in [*refusal.values(), *harm.values()])
+    assert all("this project" in s.licence for s in [*refusal.values(), *harm.values()])
+    # harm_styles2 (HarmBench's notion, stricter than the public sets' labels) is validation only.
+    assert [s.name for s in [*refusal.values(), *harm.values()] if not s.trainable] == ["project:harm_styles2"]
+    assert set(harm["project:harm_styles2"].labels) == {"harmful", "unharmful"}
     for name in (
         "refusal_styles2",
         "harm_styles",

@@ -54,8 +54,11 @@ _PROJECT_REFUSAL_SETS = (
 # refusal_styles2 adds more styles (see its header for how it was made).
 _STYLES = tuple(Path(__file__).parent / "trainsets" / f"{name}.jsonl" for name in ("refusal_styles", "refusal_styles2"))
 # Hand-written harm examples, mostly answers that do not refuse yet give no harmful help; harm_styles2 adds
-# jailbreak-answer styles (dual personas, template echo, partial answers, fiction with and without detail).
+# jailbreak-answer styles (dual personas, template echo, partial answers, fiction with and without detail) by
+# HarmBench's notion of an instance. harm_styles2 is validation only: trained on, it lowered every left-out
+# public source's agreement (docs/scorers.md), whose labels are more lenient ("jailbroken", "achieved").
 _HARM_STYLES = tuple(Path(__file__).parent / "trainsets" / f"{name}.jsonl" for name in ("harm_styles", "harm_styles2"))
+_VALIDATION_ONLY = frozenset({"harm_styles2"})
 _JBB = "jailbreakbench-artifacts/jbb_artifacts_flat.jsonl"
 _PYRIT = "pyrit-scorer-evals/pyrit_human_labeled_all.jsonl"
 
@@ -137,7 +140,8 @@ def _project_sets(scorer: ScorerName) -> list[LabelledSet]:
     for path in paths:
         name = path.stem
         rows = tuple(_row(r["prompt"], r["response"], r["label"]) for r in _jsonl(path))
-        sets.append(LabelledSet(f"project:{name}", scorer, "Apache-2.0 (this project)", "hand", True, rows))
+        trainable = name not in _VALIDATION_ONLY
+        sets.append(LabelledSet(f"project:{name}", scorer, "Apache-2.0 (this project)", "hand", trainable, rows))
     return sets
 
 

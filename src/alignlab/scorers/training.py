@@ -23,7 +23,7 @@ __all__ = ["DEFAULT_CONFIGS", "TrainResult", "train_scorer"]
 # PyRIT refusal is not trained on (see datasets._pyrit_refusal); refusal C 0.3 and 1 then tie.
 DEFAULT_CONFIGS: dict[ScorerName, HeadConfig] = {
     "refusal": HeadConfig(scorer="refusal", c=1.0),
-    "harm": HeadConfig(scorer="harm", c=4.0, harm_cues=True),
+    "harm": HeadConfig(scorer="harm", c=4.0, harm_cues=True, context_cues=True, score_voices=True),
 }
 
 
