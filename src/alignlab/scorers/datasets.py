@@ -67,6 +67,7 @@ class LabelledResponse:
     response: str
     label: str
     group: str
+    model: str = ""  # the model that wrote the answer, where the set says (Do-Not-Answer)
 
 
 @dataclass(frozen=True)
@@ -110,9 +111,9 @@ def group_key(prompt: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", prompt.lower()))[:300]
 
 
-def _row(prompt: Any, response: Any, label: str) -> LabelledResponse:
+def _row(prompt: Any, response: Any, label: str, model: str = "") -> LabelledResponse:
     prompt_text = str(prompt or "")
-    return LabelledResponse(prompt_text, str(response or ""), label, group_key(prompt_text))
+    return LabelledResponse(prompt_text, str(response or ""), label, group_key(prompt_text), model)
 
 
 def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -183,20 +184,20 @@ _DNA_MODELS = ("GPT4", "ChatGPT", "Claude", "ChatGLM2", "llama2-7b-chat", "vicun
 _DNA_ACTION: dict[str, str] = {"0": "refusal", "3": "compliance", "5": "compliance"}
 
 
-def _dna_columns(row: dict[str, str]) -> Iterator[tuple[str, str, str]]:
-    """(response, harmful, action) per model; the column prefixes vary in case between releases."""
+def _dna_columns(row: dict[str, str]) -> Iterator[tuple[str, str, str, str]]:
+    """(response, harmful, action, model) per model; the column prefixes vary in case between releases."""
     lower = {k.lower(): v for k, v in row.items()}
     for model in _DNA_MODELS:
         key = model.lower()
         if f"{key}_response" in lower:
-            yield lower[f"{key}_response"], lower[f"{key}_harmful"], lower[f"{key}_action"]
+            yield lower[f"{key}_response"], lower[f"{key}_harmful"], lower[f"{key}_action"], model
 
 
 def _dna_refusal(root: Path) -> LabelledSet:
     rows = tuple(
-        _row(r["question"], response, _DNA_ACTION[action.strip()])
+        _row(r["question"], response, _DNA_ACTION[action.strip()], model)
         for r in _dna_rows(root)
-        for response, _, action in _dna_columns(r)
+        for response, _, action, model in _dna_columns(r)
         if action.strip() in _DNA_ACTION
     )
     return LabelledSet("do-not-answer", "refusal", "CC BY-NC-SA 4.0", "human (authors)", False, rows)
@@ -204,9 +205,9 @@ def _dna_refusal(root: Path) -> LabelledSet:
 
 def _dna_harm(root: Path) -> LabelledSet:
     rows = tuple(
-        _row(r["question"], response, "harmful" if harmful.strip() == "1" else "unharmful")
+        _row(r["question"], response, "harmful" if harmful.strip() == "1" else "unharmful", model)
         for r in _dna_rows(root)
-        for response, harmful, _ in _dna_columns(r)
+        for response, harmful, _, model in _dna_columns(r)
         if harmful.strip() in ("0", "1")
     )
     return LabelledSet("do-not-answer", "harm", "CC BY-NC-SA 4.0", "human (authors)", False, rows)
