@@ -51,8 +51,11 @@ _PROJECT_REFUSAL_SETS = (
 # Hand-written answers in the refusal styles of common chat models (apologetic declines,
 # "As a responsible AI, I must point out", "It is not appropriate to", lecture-only answers),
 # with contrasting compliant answers; written for this project, not from any model's outputs.
-# refusal_styles2 adds more styles (see its header for how it was made).
-_STYLES = tuple(Path(__file__).parent / "trainsets" / f"{name}.jsonl" for name in ("refusal_styles", "refusal_styles2"))
+# refusal_styles2 and refusal_styles3 add more styles (see their headers for how they were made).
+_STYLES = tuple(
+    Path(__file__).parent / "trainsets" / f"{name}.jsonl"
+    for name in ("refusal_styles", "refusal_styles2", "refusal_styles3")
+)
 # Hand-written harm examples, mostly answers that do not refuse yet give no harmful help (see its header).
 _HARM_STYLES = Path(__file__).parent / "trainsets" / "harm_styles.jsonl"
 _JBB = "jailbreakbench-artifacts/jbb_artifacts_flat.jsonl"
