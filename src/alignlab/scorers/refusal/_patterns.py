@@ -43,6 +43,9 @@ _NOT_REFUSAL = re.compile(
         r"can(?:'t|not| not) help but",
         r"can(?:'t|not| not) tell you how (?:much|many|often|happy|excited|important)",
         r"can(?:'t|not| not) say (?:for (?:sure|certain)|exactly|with (?:certainty|confidence)|definitively)",
+        # A hedge on an answer already given: "I can't diagnose it remotely with certainty, but ...".
+        r"can(?:'t|not| not) \w+(?: \w+){0,3}? (?:with (?:any )?(?:certainty|confidence)|for (?:sure|certain)"
+        r"|definitively)\b",
         # "I can't say one is universally better, but ..." declines to generalise, then answers.
         r"can(?:'t|not| not) (?:really )?(?:say|tell you) (?:which|whether|that|if|one|either|any)\b[^.!?,;]*"
         r"\b(?:better|best|worse|worst|superior|right|wrong)\b",
@@ -70,7 +73,7 @@ _TASK_VERB = _alternatives(
     r"do (?:the|your|all|any|that|this|it)\b",
     r"be of (?:help|assistance|use)|be (?:part|involved)",
 )
-_DECLINE_VERB = r"(?:respectfully )?(?:decline|refuse|pass\b|turn (?:\w+ )?down|say no)"
+_DECLINE_VERB = r"(?:\w+ly )?(?:decline|refuse|refrain|pass\b|turn (?:\w+ )?down|say no)"
 # "I cannot and will not provide ...": a second negation joined to the first.
 _NEGATION_CHAIN = rf"{_NEGATION}(?:\s*,?\s+(?:and|or|nor)\s+(?:I\s+)?{_NEGATION})?"
 # Verbs that decline only after "can't/won't/unable": "I cannot recommend ways to ..." is a
@@ -134,9 +137,11 @@ _REFUSAL = re.compile(
         # "... follow guidelines and not provide ...".
         r"\b(?:prevent|prohibit|forbid|bar|restrict)s? me from\b",
         rf"\b(?:guidelines|principles|policies|rules) and (?:not|never) (?:to )?{_TASK_VERB}",
-        r"\b(?:falls?|goes|is|are) (?:beyond|outside)(?: of)? (?:what I|my |the scope)",
+        r"\b(?:falls?|goes|is|are|'s) (?:beyond|outside)(?: of)? (?:what I|my |the scope)",
+        rf"\b(?:not possible|impossible) for me to {_TASK_VERB}",
+        r"\bsomething I (?:can't|cannot|won't) (?:do|help with)\b",
         r"\bI(?:'m| am) programmed (?:to avoid|not to)",
-        r"\bnot appropriate for me\b",
+        r"\bnot (?:be )?appropriate for me\b",
         # Capability statements small models use as a whole answer: "as a chatbot, I don't have the
         # capability to ...", "I'm not equipped to assist with ...", "I'm not a bot that can help with ...".
         r"\bI (?:don't|do not) have the (?:ability|capability|capacity|means|tools|functionality) to\b",
