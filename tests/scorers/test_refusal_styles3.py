@@ -9,6 +9,9 @@ rate uses, so most tests assert only refusal-or-partial vs compliance.
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import pytest
 
 from alignlab.scorers.refusal import classify_refusal
@@ -233,3 +236,26 @@ def test_do_not_answer_halves_split_by_question_and_models_apart() -> None:
         ("do-not-answer:GPT4", 40),
         ("do-not-answer:Claude", 40),
     ]
+
+
+DATA_DIR = Path(os.environ["ALIGNLAB_DATA_DIR"]) if os.environ.get("ALIGNLAB_DATA_DIR") else None
+
+
+@pytest.mark.skipif(
+    DATA_DIR is None or not (DATA_DIR / "labelled-responses").is_dir(),
+    reason="ALIGNLAB_DATA_DIR with labelled-responses/ is not available",
+)
+def test_do_not_answer_test_half_and_llama2_floors() -> None:
+    """The never-read half of Do-Not-Answer, and its hardest model: floors just below the measured figures."""
+    from alignlab.scorers import get_scorer
+    from alignlab.scorers.datasets import load_sets
+    from alignlab.scorers.validate import by_model, dna_halves
+
+    [dna] = [s for s in load_sets("refusal", DATA_DIR) if s.name == "do-not-answer"]
+    _, test = dna_halves(dna)
+    llama = {s.name: s for s in by_model(dna)}["do-not-answer:llama2-7b-chat"]
+    scorer = get_scorer("refusal")
+    for labelled, floor in ((test, 0.87), (llama, 0.73)):  # measured 0.886 and 0.747
+        results = scorer.classify([r.prompt for r in labelled.rows], [r.response for r in labelled.rows])
+        hits = [(r.label in POSITIVE) == (p.label in POSITIVE) for r, p in zip(labelled.rows, results, strict=True)]
+        assert sum(hits) / len(hits) >= floor, labelled.name
