@@ -94,21 +94,27 @@ def _worker_transformers(prompts: list[str], max_tokens: int, repeats: int) -> d
 
 
 def _start_engine(precision: str, ir: str | None) -> object:
+    """An engine of its own at ``precision`` with prefix caching off: the repeats resend the same prompts, and a
+    cache hit on the second would measure the cache, not the engine (the default engine caches prefixes)."""
     from alignlab.models import local_model_dir
-    from alignlab.models.engines.export import read_llama_shape
+    from alignlab.models.engines.export import ir_dir, read_llama_shape
     from alignlab.models.engines.local import start_openvino
-    from alignlab.models.engines.openvino import OpenVINOEngine
+    from alignlab.models.engines.openvino import PRECISIONS, OpenVINOEngine
     from alignlab.settings import load_settings
 
-    model_dir = local_model_dir("default")
+    model_dir, settings = local_model_dir("default"), load_settings()
     if ir is None:
-        return start_openvino(model_dir, precision, load_settings())  # type: ignore[arg-type]
+        fmt = PRECISIONS[precision][0]  # type: ignore[index]
+        ir = str(ir_dir(settings.cache_dir / "models" / "openvino", model_dir, fmt))
+        if not (Path(ir) / "openvino_model.xml").is_file():
+            start_openvino(model_dir, precision, settings).close()  # type: ignore[arg-type]  # exports it, once
     shape = read_llama_shape(model_dir)
     return OpenVINOEngine(
         Path(ir),
         precision=precision,  # type: ignore[arg-type]
         eos_token_ids=shape.eos_token_ids,
         max_context=shape.max_positions,
+        prefix_caching=False,
     )
 
 
