@@ -93,7 +93,7 @@ def _worker_transformers(prompts: list[str], max_tokens: int, repeats: int) -> d
     return {"tok_s": best, "tok_cpu_s": best_cpu, "outputs": outs}
 
 
-def _start_engine(precision: str, ir: str | None) -> object:
+def _start_engine(precision: str, ir: str | None, *, prefix_caching: bool = False) -> object:
     """An engine of its own at ``precision`` with prefix caching off: the repeats resend the same prompts, and a
     cache hit on the second would measure the cache, not the engine (the default engine caches prefixes)."""
     from alignlab.models import local_model_dir
@@ -114,7 +114,7 @@ def _start_engine(precision: str, ir: str | None) -> object:
         precision=precision,  # type: ignore[arg-type]
         eos_token_ids=shape.eos_token_ids,
         max_context=shape.max_positions,
-        prefix_caching=False,
+        prefix_caching=prefix_caching,
     )
 
 
@@ -148,6 +148,49 @@ def _worker_openvino(
         # 2 prompts per slot (at least 8): enough to keep every slot busy, short at low concurrency
         result["scaling"] = {str(c): run(c, ids[: max(8, 2 * c)])[0] for c in SCALING if c <= len(ids)}
     engine.close()
+    return result
+
+
+def _worker_shared_prefix(prompts: list[str], max_tokens: int) -> dict[str, object]:
+    """The compliance-gap suite's shape: every prompt behind the same long system prompt, all submitted at once,
+    through a fresh ``exact`` engine without and then with prefix caching (first pass each: nothing cached yet)."""
+    from transformers import AutoTokenizer
+
+    from alignlab.evals.compliance_gap.prompts import build_system_prompt, build_user_message
+    from alignlab.evals.compliance_gap.variants import get_variant
+    from alignlab.models import local_model_dir
+    from alignlab.models.engines.openvino import OpenVINOEngine, SamplingParams
+
+    tok = AutoTokenizer.from_pretrained(str(local_model_dir("default")))
+    system = build_system_prompt(get_variant("default"), cot=False)
+    ids = [
+        tok(
+            tok.apply_chat_template(
+                [
+                    {"role": "system", "content": system},
+                    {"role": "user", "content": build_user_message(p, tier="free")},
+                ],
+                add_generation_prompt=True,
+                tokenize=False,
+            )
+        )["input_ids"]
+        for p in prompts
+    ]
+    result: dict[str, object] = {"prompt_tokens": round(sum(map(len, ids)) / len(ids))}
+    for caching in (False, True):
+        engine = _start_engine("exact", None, prefix_caching=caching)
+        assert isinstance(engine, OpenVINOEngine)
+        params = SamplingParams(max_new_tokens=max_tokens)
+        start = time.perf_counter()
+        futures = [engine.submit(p, params) for p in ids]
+        outs = [f.result().token_ids for f in futures]
+        seconds = time.perf_counter() - start
+        engine.close()
+        result["cached" if caching else "uncached"] = {
+            "seconds": seconds,
+            "tok_s": sum(map(len, outs)) / seconds,
+            "outputs": outs,
+        }
     return result
 
 
@@ -262,6 +305,8 @@ def _worker(args: argparse.Namespace) -> None:
         result = _worker_transformers(prompts, args.max_tokens, args.repeats)
     elif name == "openvino-scaling":
         result = _worker_openvino(prompts, args.max_tokens, 0, "exact", scaling=True)
+    elif name == "openvino-shared-prefix":
+        result = _worker_shared_prefix(prompts, args.max_tokens)
     elif name == "openvino-ir":
         result = _worker_openvino(prompts, args.max_tokens, args.repeats, "exact", scaling=False, ir=args.ir)
     elif name.startswith("openvino-"):
@@ -312,7 +357,7 @@ def _workers(args: argparse.Namespace) -> list[tuple[str, str | None]]:
             workers += [(f"{w}{tag}", gguf) for w in ("llama-single", "llama-server16", "llama-server32")]
         if _llama_bin("llama-batched-bench"):
             workers.append((f"llama-batched{tag}", gguf))
-    workers.append(("openvino-scaling", None))
+    workers += [("openvino-scaling", None), ("openvino-shared-prefix", None)]
     if args.only:
         chosen = args.only.split(",")
         workers = [(w, g) for w, g in workers if w in chosen or w.partition("@")[0] in chosen]
@@ -362,6 +407,7 @@ def main() -> None:
 
 def _report(results: dict[str, dict[str, object]], args: argparse.Namespace) -> None:
     scaling = results.pop("openvino-scaling", {})
+    shared = results.pop("openvino-shared-prefix", {})
     ref = results.get("transformers", {}).get("outputs")
     batched = [
         float(str(r["tok_s"]))
@@ -395,6 +441,15 @@ def _report(results: dict[str, dict[str, object]], args: argparse.Namespace) -> 
     if isinstance(sweep_rates, dict):
         sweep = ", ".join(f"{c}: {v:.1f}" for c, v in sweep_rates.items())
         print(f"openvino-exact, requests in flight -> tok/s: {sweep} (load {scaling.get('load')})")
+    off, on = shared.get("uncached"), shared.get("cached")
+    if isinstance(off, dict) and isinstance(on, dict):
+        same = sum(a == b for a, b in zip(off["outputs"], on["outputs"], strict=True))
+        print(
+            f"openvino-exact behind the compliance-gap system prompt ({shared.get('prompt_tokens')} tokens a prompt):"
+            f" {off['tok_s']:.1f} tok/s ({off['seconds']:.1f} s) without prefix caching, {on['tok_s']:.1f}"
+            f" ({on['seconds']:.1f} s) with it, {on['seconds'] and off['seconds'] / on['seconds']:.2f}x;"
+            f" outputs equal {same}/{len(off['outputs'])} (load {shared.get('load')})"
+        )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
