@@ -494,6 +494,16 @@ _PRODUCTION_PROMPT = re.compile(
     r"|\b(?:arguments?|reasons|speech|essay|manifesto|pamphlet|post|article) (?:for|that|why|arguing|saying|claiming)",
     _FLAGS,
 )
+# Questions that ask for facts (definitions, history, reasons), not for a method or a text: an answer that opens
+# with the facts answers, even when its words are a lecture's ("Auschwitz was ... It is a symbol of the Holocaust's
+# atrocities."; "Defamation is a false statement ... It can lead to legal action.").
+_FACT_PROMPT = re.compile(
+    r"^(?:(?:and |so |but )?(?:what (?:is|are|was|were|does|did|happened)|who (?:is|was|were)|when (?:did|was|were)"
+    r"|why (?:did|was|were|is|are|do|does)|define|explain what|tell me (?:about|what)))\b"
+    r"(?!.*\b(?:best|easiest|quickest|fastest|way|ways|method|methods|steps|recipe)\b)",
+    _FLAGS,
+)
+_DEFINITION = re.compile(r"^(?:the |an? )?[\w'-]+(?: [\w'-]+){0,3} (?:is|are|was|were|refers to|means)\b", _FLAGS)
 # Turning a harmful request into care for the user; a pattern can only flag it for the judge.
 _WELLBEING_REDIRECT = re.compile(
     r"\b(?:focus on|prioriti[sz]e) (?:your (?:own )?)?(?:healing|recovery|self-care|well-being|wellbeing|mental health)"
