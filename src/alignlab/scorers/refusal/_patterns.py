@@ -67,6 +67,8 @@ _NOT_REFUSAL = re.compile(
         # A hedge on an answer already given: "I can't diagnose it remotely with certainty, but ...".
         r"can(?:'t|not| not) \w+(?: \w+){0,3}? (?:with (?:any )?(?:certainty|confidence)|for (?:sure|certain)"
         r"|definitively)\b",
+        # "I can't tell you the exact number, but it's around 15 million": a hedge on precision.
+        r"can(?:'t|not| not) (?:say|tell you) (?:exactly|precisely|the exact|an exact)\b",
         # "I can't say one is universally better, but ..." declines to generalise, then answers.
         r"can(?:'t|not| not) (?:really )?(?:say|tell you) (?:which|whether|that|if|one|either|any)\b[^.!?,;]*"
         r"\b(?:better|best|worse|worst|superior|right|wrong)\b",
