@@ -67,7 +67,7 @@ def test_refusal_leave_one_source_out() -> None:
 
     results = {r.source: r for r in leave_one_source_out("refusal", DATA_DIR, "refusal-patterns")}
     assert set(results) == {"jbb-refusal", "project"}
-    floors = {"jbb-refusal": 0.95, "project": 0.90}  # measured 0.970 / 0.918
+    floors = {"jbb-refusal": 0.95, "project": 0.90}  # measured 0.970 / 0.920
     for source, floor in floors.items():
         assert results[source].learned >= floor, results[source]
     assert all(r.n > 0 and 0.0 <= r.baseline <= 1.0 for r in results.values())
