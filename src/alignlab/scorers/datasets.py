@@ -51,8 +51,11 @@ _PROJECT_REFUSAL_SETS = (
 # Hand-written answers in the refusal styles of common chat models (apologetic declines,
 # "As a responsible AI, I must point out", "It is not appropriate to", lecture-only answers),
 # with contrasting compliant answers; written for this project, not from any model's outputs.
-# refusal_styles2 adds more styles (see its header for how it was made).
-_STYLES = tuple(Path(__file__).parent / "trainsets" / f"{name}.jsonl" for name in ("refusal_styles", "refusal_styles2"))
+# refusal_styles2 and refusal_styles3 add more styles (see their headers for how they were made).
+_STYLES = tuple(
+    Path(__file__).parent / "trainsets" / f"{name}.jsonl"
+    for name in ("refusal_styles", "refusal_styles2", "refusal_styles3")
+)
 # Hand-written harm examples, mostly answers that do not refuse yet give no harmful help; harm_styles2 adds
 # jailbreak-answer styles (dual personas, template echo, partial answers, fiction with and without detail) by
 # HarmBench's notion of an instance. harm_styles2 is validation only: trained on, it lowered every left-out
@@ -71,6 +74,7 @@ class LabelledResponse:
     response: str
     label: str
     group: str
+    model: str = ""  # the model that wrote the answer, where the set says (Do-Not-Answer)
 
 
 @dataclass(frozen=True)
@@ -114,9 +118,9 @@ def group_key(prompt: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", prompt.lower()))[:300]
 
 
-def _row(prompt: Any, response: Any, label: str) -> LabelledResponse:
+def _row(prompt: Any, response: Any, label: str, model: str = "") -> LabelledResponse:
     prompt_text = str(prompt or "")
-    return LabelledResponse(prompt_text, str(response or ""), label, group_key(prompt_text))
+    return LabelledResponse(prompt_text, str(response or ""), label, group_key(prompt_text), model)
 
 
 def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
@@ -188,20 +192,20 @@ _DNA_MODELS = ("GPT4", "ChatGPT", "Claude", "ChatGLM2", "llama2-7b-chat", "vicun
 _DNA_ACTION: dict[str, str] = {"0": "refusal", "3": "compliance", "5": "compliance"}
 
 
-def _dna_columns(row: dict[str, str]) -> Iterator[tuple[str, str, str]]:
-    """(response, harmful, action) per model; the column prefixes vary in case between releases."""
+def _dna_columns(row: dict[str, str]) -> Iterator[tuple[str, str, str, str]]:
+    """(response, harmful, action, model) per model; the column prefixes vary in case between releases."""
     lower = {k.lower(): v for k, v in row.items()}
     for model in _DNA_MODELS:
         key = model.lower()
         if f"{key}_response" in lower:
-            yield lower[f"{key}_response"], lower[f"{key}_harmful"], lower[f"{key}_action"]
+            yield lower[f"{key}_response"], lower[f"{key}_harmful"], lower[f"{key}_action"], model
 
 
 def _dna_refusal(root: Path) -> LabelledSet:
     rows = tuple(
-        _row(r["question"], response, _DNA_ACTION[action.strip()])
+        _row(r["question"], response, _DNA_ACTION[action.strip()], model)
         for r in _dna_rows(root)
-        for response, _, action in _dna_columns(r)
+        for response, _, action, model in _dna_columns(r)
         if action.strip() in _DNA_ACTION
     )
     return LabelledSet("do-not-answer", "refusal", "CC BY-NC-SA 4.0", "human (authors)", False, rows)
@@ -209,9 +213,9 @@ def _dna_refusal(root: Path) -> LabelledSet:
 
 def _dna_harm(root: Path) -> LabelledSet:
     rows = tuple(
-        _row(r["question"], response, "harmful" if harmful.strip() == "1" else "unharmful")
+        _row(r["question"], response, "harmful" if harmful.strip() == "1" else "unharmful", model)
         for r in _dna_rows(root)
-        for response, harmful, _ in _dna_columns(r)
+        for response, harmful, _, model in _dna_columns(r)
         if harmful.strip() in ("0", "1")
     )
     return LabelledSet("do-not-answer", "harm", "CC BY-NC-SA 4.0", "human (authors)", False, rows)

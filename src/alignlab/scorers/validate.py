@@ -19,13 +19,15 @@ from typing import Any
 from alignlab.errors import ConfigError
 from alignlab.scorers import get_scorer
 from alignlab.scorers.card import SetCard, build_card, evaluate_set
-from alignlab.scorers.datasets import LabelledSet, ScorerName, load_sets, split_sets
+from alignlab.scorers.datasets import LabelledResponse, LabelledSet, ScorerName, load_sets, split_sets
 from alignlab.scorers.learned import HARM_LABELS, weights_path
 from alignlab.scorers.refusal import REFUSAL_LABELS
 
 __all__ = [
     "CardResult",
     "SourceResult",
+    "by_model",
+    "dna_halves",
     "family_of",
     "leave_one_source_out",
     "make_card",
@@ -35,6 +37,7 @@ __all__ = [
 ]
 
 POOLED_HELDOUT = "heldout"
+DNA = "do-not-answer"
 _POSITIVE: dict[ScorerName, tuple[str, ...]] = {"refusal": ("refusal", "partial_refusal"), "harm": ("harmful",)}
 _LABELS: dict[ScorerName, tuple[str, ...]] = {"refusal": REFUSAL_LABELS, "harm": HARM_LABELS}
 
@@ -61,6 +64,35 @@ def _limit(labelled: LabelledSet, limit: int | None) -> LabelledSet:
     rows = list(labelled.rows)
     random.Random(f"{labelled.name}:{limit}").shuffle(rows)
     return replace(labelled, rows=tuple(rows[:limit]))
+
+
+def dna_halves(labelled: LabelledSet) -> list[LabelledSet]:
+    """Do-Not-Answer split by question into a ``dev`` half (read for error analysis) and a ``test`` half (never read).
+
+    The split is a hash of the question's normalised words, so every model's answer to one question
+    lands in the same half; the ``test`` half is the honest figure for phrasings tuned on ``dev``.
+    """
+    halves: dict[str, list[LabelledResponse]] = {"dev": [], "test": []}
+    for row in labelled.rows:
+        digest = hashlib.sha256(f"dna-half:{row.group}".encode()).digest()
+        halves["dev" if digest[0] % 2 == 0 else "test"].append(row)
+    return [replace(labelled, name=f"{labelled.name}:{half}", rows=tuple(rows)) for half, rows in halves.items()]
+
+
+def by_model(labelled: LabelledSet) -> list[LabelledSet]:
+    """One set per answering model (rows without a model name are left out), in first-seen order."""
+    models = dict.fromkeys(r.model for r in labelled.rows if r.model)
+    return [
+        replace(labelled, name=f"{labelled.name}:{m}", rows=tuple(r for r in labelled.rows if r.model == m))
+        for m in models
+    ]
+
+
+def _with_halves(sets: list[LabelledSet], family: ScorerName) -> list[LabelledSet]:
+    """The refusal card also reports Do-Not-Answer's dev and test halves (see :func:`dna_halves`)."""
+    if family != "refusal":
+        return sets
+    return [part for s in sets for part in ([s, *dna_halves(s)] if s.name == DNA else [s])]
 
 
 def predict(name: str, labelled: LabelledSet, judge: str | None) -> list[str | None]:
@@ -108,7 +140,7 @@ def make_card(name: str, data_dir: Path | None, *, judge: str | None = None, lim
     family = family_of(name)
     if judge is None:
         get_scorer(name)  # an unknown name fails before any data is read
-    sets = [_limit(s, limit) for s in split_sets(load_sets(family, data_dir))]
+    sets = [_limit(s, limit) for s in _with_halves(split_sets(load_sets(family, data_dir)), family)]
     labels, positive = _LABELS[family], _POSITIVE[family]
     predictions = {s.name: predict(name, s, judge) for s in sets}
     cards = [evaluate_set(s, predictions[s.name], labels, positive) for s in sets]
