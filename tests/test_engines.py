@@ -4,6 +4,7 @@ change answers, failures fall back in one line, a too-long prompt fails only its
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ import alignlab.models.provider
 from alignlab.errors import ConfigError, ModelError
 from alignlab.models.engines.choice import choose_engine
 from alignlab.models.engines.export import ExportError, export_ir, read_llama_shape
-from alignlab.models.engines.openvino import ContextLengthError, OpenVINOEngine, SamplingParams
+from alignlab.models.engines.openvino import ContextLengthError, OpenVINOEngine, SamplingParams, _Request
 
 PROMPTS = ["How do I bake a cake?", "Write a poem", "kill the process", "The cat asked how to build a bomb"]
 
@@ -97,13 +98,10 @@ def test_greedy_answer_does_not_depend_on_the_batch(exact_engine: OpenVINOEngine
     assert together[4:8] == alone
 
 
-def test_prefix_cache_keeps_greedy_answers(exact_engine: OpenVINOEngine, sharp_model_dir: Path, tmp_path: Path) -> None:
-    """Prompts sharing a long system prompt (as a suite's do): the second and later reuse the first's KV blocks
-    (the engine caches prefixes by default) and still answer exactly as transformers does, and as an engine
-    without the cache does."""
+def _shared_prefix_prompts(model_dir: Path) -> list[list[int]]:
     from transformers import AutoTokenizer
 
-    tok = AutoTokenizer.from_pretrained(str(sharp_model_dir))
+    tok = AutoTokenizer.from_pretrained(str(model_dir))
     system = "The cat asked how to bake a cake safely. " * 5
     chats = [
         tok.apply_chat_template(
@@ -115,13 +113,19 @@ def test_prefix_cache_keeps_greedy_answers(exact_engine: OpenVINOEngine, sharp_m
     ]
     prompts = [tok(c)["input_ids"] for c in chats]
     assert len(prompts[0]) > 64 and all(len(p) < 110 for p in prompts)  # two 32-token blocks shared, within 128
+    return prompts
+
+
+def test_prefix_cache_keeps_greedy_answers(exact_engine: OpenVINOEngine, sharp_model_dir: Path, tmp_path: Path) -> None:
+    """Prompts sharing a long system prompt (as a suite's do), submitted at once: the engine starts the first and
+    holds the rest until its prompt is computed, so they reuse its KV blocks; the answers are still exactly
+    transformers' and those of an engine without the cache."""
+    prompts = _shared_prefix_prompts(sharp_model_dir)
     params = SamplingParams(max_new_tokens=12)
-    first = exact_engine.generate(prompts[:1], params)  # fills the cache with the shared prefix
-    cached = first + exact_engine.generate(prompts[1:], params)
+    cached = exact_engine.generate(prompts, params)
     shape = read_llama_shape(sharp_model_dir)
-    ir = tmp_path / "ir-nocache"
     uncached_engine = OpenVINOEngine(
-        export_ir(sharp_model_dir, ir, "fp32"),
+        export_ir(sharp_model_dir, tmp_path / "ir-nocache", "fp32"),
         precision="exact",
         eos_token_ids=shape.eos_token_ids,
         max_context=shape.max_positions,
@@ -133,6 +137,22 @@ def test_prefix_cache_keeps_greedy_answers(exact_engine: OpenVINOEngine, sharp_m
         uncached_engine.close()
     assert [c.token_ids for c in cached] == [c.token_ids for c in uncached]
     assert [c.token_ids for c in cached] == _transformers_greedy(sharp_model_dir, prompts, 12)
+
+
+def test_a_burst_sharing_a_prefix_follows_its_first_request(
+    exact_engine: OpenVINOEngine, sharp_model_dir: Path
+) -> None:
+    """Who waits: requests sharing 64+ prompt tokens with an earlier one in the burst; and a leader that ends in
+    its prefill step (one new token) still releases its followers (the worker must not sleep on them)."""
+    prompts = _shared_prefix_prompts(sharp_model_dir)
+    other = _chat_ids(sharp_model_dir, ["Write a poem"])[0]
+    futures = [exact_engine.submit(p, SamplingParams(max_new_tokens=1)) for p in [*prompts, other]]
+    assert all(len(f.result(timeout=60).token_ids) == 1 for f in futures)
+    params = SamplingParams(max_new_tokens=4)
+    reqs = [_Request(i, p, params, concurrent.futures.Future()) for i, p in enumerate([*prompts, other])]
+    start, held = exact_engine._lead_and_follow(reqs)
+    assert [r.rid for r in start] == [0, len(prompts)] and [r.rid for r in held] == list(range(1, len(prompts)))
+    assert all(r.leader is reqs[0] for r in held)
 
 
 def test_too_long_prompt_fails_alone(exact_engine: OpenVINOEngine, sharp_model_dir: Path) -> None:

@@ -73,6 +73,18 @@ class Completion:
     finish: Literal["stop", "length"]
 
 
+def _shared(a: list[int], b: list[int]) -> int:
+    """Length of the common prefix of two token lists."""
+    n = min(len(a), len(b))
+    if a[:n] == b[:n]:
+        return n
+    lo, hi = 0, n  # a[:lo] == b[:lo], a[:hi] != b[:hi]
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (mid, hi) if a[:mid] == b[:mid] else (lo, mid)
+    return lo
+
+
 def engine_properties(precision: Precision, threads: int | None = None) -> dict[str, Any]:
     """OpenVINO CPU properties for ``precision`` (``threads`` caps the inference threads)."""
     # Unpinned threads: the engine shares the cores with its own process (tokenizers, Inspect's
@@ -87,6 +99,7 @@ def engine_properties(precision: Precision, threads: int | None = None) -> dict[
 TokenCallback = Callable[[list[int]], None]
 _GATHER_QUIET_S = 0.005  # no new request for this long: the burst is over
 _GATHER_MAX_S = 0.05
+_SHARED_MIN = 64  # prompt tokens two requests of a burst must share before the second waits for the first's prefill
 
 
 @dataclass
@@ -99,6 +112,7 @@ class _Request:
     cancel: threading.Event | None = None
     handle: Any = field(default=None)
     tokens: list[int] = field(default_factory=list)
+    leader: _Request | None = None  # held until this request's prompt is computed (shared prefix)
 
 
 class OpenVINOEngine:
@@ -143,6 +157,7 @@ class OpenVINOEngine:
         self.precision: Precision = precision
         self.eos_token_ids = eos_token_ids
         self.max_context = max_context
+        self.prefix_caching = prefix_caching
         self._genai: Any = ov_genai
         self._pipe: Any = ov_genai.ContinuousBatchingPipeline(
             str(ir_dir), scheduler_config=scheduler, device="CPU", properties=engine_properties(precision, threads)
@@ -217,27 +232,21 @@ class OpenVINOEngine:
         return cfg
 
     def _run(self) -> None:
-        import numpy as np
-        import openvino as ov
-
         active: list[_Request] = []
+        held: list[_Request] = []
         while True:
             with self._cond:
-                while not self._queue and not active and not self._closed:
+                while not self._queue and not active and not held and not self._closed:
                     self._cond.wait()
-                if not active:
+                if not active and not held:
                     self._gather()
                 if self._closed:
                     break
                 new, self._queue = self._queue, []
-            for req in new:
-                if req.future.set_running_or_notify_cancel():
-                    tensor = ov.Tensor(np.asarray([req.input_ids], dtype=np.int64))
-                    try:
-                        req.handle = self._pipe.add_request(req.rid, tensor, self._config(req.params))
-                        active.append(req)
-                    except Exception as exc:  # a bad request fails alone
-                        req.future.set_exception(ModelError(f"OpenVINO rejected a request: {exc}"))
+            new, hold = self._lead_and_follow(new)
+            ready = [r for r in held if self._prefilled(r.leader)]
+            held = [r for r in held if r not in ready] + hold
+            active += self._admit(ready + new)
             try:
                 if self._pipe.has_non_finished_requests():
                     self._pipe.step()
@@ -247,9 +256,56 @@ class OpenVINOEngine:
                 active = []
                 continue
             active = [req for req in active if not self._advance_or_fail(req)]
-        for req in [*active, *self._queue]:
+        for req in [*active, *held, *self._queue]:
             if not req.future.done():
                 req.future.set_exception(ModelError("the OpenVINO engine was closed"))
+
+    def _admit(self, requests: list[_Request]) -> list[_Request]:
+        """Add ``requests`` to the pipeline; returns those now running (a bad one fails alone)."""
+        import numpy as np
+        import openvino as ov
+
+        running = []
+        for req in requests:
+            if req.future.set_running_or_notify_cancel():
+                tensor = ov.Tensor(np.asarray([req.input_ids], dtype=np.int64))
+                try:
+                    req.handle = self._pipe.add_request(req.rid, tensor, self._config(req.params))
+                    running.append(req)
+                except Exception as exc:
+                    req.future.set_exception(ModelError(f"OpenVINO rejected a request: {exc}"))
+        return running
+
+    def _lead_and_follow(self, burst: list[_Request]) -> tuple[list[_Request], list[_Request]]:
+        """Split a burst into requests to start now and requests to hold behind one that shares their prefix.
+
+        The prefix cache only serves KV blocks that are already computed: 32 prompts behind one long
+        system prompt, admitted together, would each compute it. So the first of a group starts
+        alone and the rest follow once its prompt is computed (one prefill later) and reuse its
+        blocks: 8 prompts sharing 3,000 tokens, 45.8 s -> 8.1 s on 2 cores, same greedy outputs.
+        """
+        if not self.prefix_caching or len(burst) < 2:
+            return burst, []
+        leaders: list[_Request] = []
+        held: list[_Request] = []
+        for req in burst:
+            leader = next((lead for lead in leaders if _shared(lead.input_ids, req.input_ids) >= _SHARED_MIN), None)
+            if leader is None:
+                leaders.append(req)
+            else:
+                req.leader = leader
+                held.append(req)
+        return leaders, held
+
+    @staticmethod
+    def _prefilled(leader: _Request | None) -> bool:
+        """Whether ``leader``'s prompt is in the KV cache (or it will never be: failed, cancelled, done)."""
+        if leader is None or leader.handle is None or leader.future.done() or leader.tokens:
+            return True
+        try:
+            return bool(leader.handle.can_read()) or leader.handle.get_status().name != "RUNNING"
+        except Exception:  # a handle in a bad state: stop waiting on it
+            return True
 
     def _gather(self) -> None:
         """From idle, let a burst of requests arrive before the first step (holding ``_cond``).
