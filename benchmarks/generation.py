@@ -97,20 +97,18 @@ def _start_engine(precision: str, ir: str | None, *, prefix_caching: bool = Fals
     """An engine of its own at ``precision`` with prefix caching off: the repeats resend the same prompts, and a
     cache hit on the second would measure the cache, not the engine (the default engine caches prefixes)."""
     from alignlab.models import local_model_dir
-    from alignlab.models.engines.export import ir_dir, read_llama_shape
-    from alignlab.models.engines.local import start_openvino
-    from alignlab.models.engines.openvino import PRECISIONS, OpenVINOEngine
+    from alignlab.models.engines.export import read_llama_shape
+    from alignlab.models.engines.local import exported_ir
+    from alignlab.models.engines.openvino import OpenVINOEngine
     from alignlab.settings import load_settings
 
-    model_dir, settings = local_model_dir("default"), load_settings()
+    model_dir = local_model_dir("default")
     if ir is None:
-        fmt = PRECISIONS[precision][0]  # type: ignore[index]
-        ir = str(ir_dir(settings.cache_dir / "models" / "openvino", model_dir, fmt))
-        if not (Path(ir) / "openvino_model.xml").is_file():
-            start_openvino(model_dir, precision, settings).close()  # type: ignore[arg-type]  # exports it, once
-    shape = read_llama_shape(model_dir)
+        ir_path, shape = exported_ir(model_dir, precision, load_settings())  # type: ignore[arg-type]
+    else:
+        ir_path, shape = Path(ir), read_llama_shape(model_dir)
     return OpenVINOEngine(
-        Path(ir),
+        ir_path,
         precision=precision,  # type: ignore[arg-type]
         eos_token_ids=shape.eos_token_ids,
         max_context=shape.max_positions,

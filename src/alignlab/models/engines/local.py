@@ -29,11 +29,11 @@ from inspect_ai.tool import ToolChoice, ToolInfo
 
 from alignlab.errors import ModelError
 from alignlab.models.default import file_lock
-from alignlab.models.engines.export import export_ir, ir_dir, read_llama_shape
+from alignlab.models.engines.export import LlamaShape, export_ir, ir_dir, read_llama_shape
 from alignlab.models.engines.openvino import PRECISIONS, OpenVINOEngine, Precision, SamplingParams
 from alignlab.settings import Settings
 
-__all__ = ["OpenVINOChatAPI", "start_openvino"]
+__all__ = ["OpenVINOChatAPI", "exported_ir", "start_openvino"]
 
 _DEFAULT_MAX_TOKENS = 2048  # Inspect's HF provider default, so both engines stop at the same length
 
@@ -51,25 +51,12 @@ def start_openvino(model_dir: Path, precision: Precision, settings: Settings) ->
     Raises:
         ModelError: the model cannot be exported (not a Llama) or the engine fails to start.
     """
-    fmt = PRECISIONS[precision][0]
-    out = ir_dir(settings.cache_dir / "models" / "openvino", model_dir, fmt)
+    out = ir_dir(settings.cache_dir / "models" / "openvino", model_dir, PRECISIONS[precision][0])
     key = (str(out), precision)
     with _ENGINES_LOCK:
         if key in _ENGINES:
             return _ENGINES[key]
-        try:
-            shape = read_llama_shape(model_dir)
-        except (KeyError, ValueError, TypeError) as exc:
-            raise ModelError(f"OpenVINO export: unreadable config in {model_dir}: {_first_line(exc)}") from exc
-        if not (out / "openvino_model.xml").is_file():
-            with file_lock(out.parent / ".export.lock"):
-                print(f"Exporting {model_dir.name} to OpenVINO IR ({fmt}) in {out} — once only…", file=sys.stderr)
-                try:
-                    export_ir(model_dir, out, fmt)
-                except ModelError:
-                    raise
-                except Exception as exc:  # a model this exporter does not understand: fall back, don't crash
-                    raise ModelError(f"OpenVINO export of {model_dir} failed: {_first_line(exc)}") from exc
+        out, shape = exported_ir(model_dir, precision, settings)
         try:
             engine = OpenVINOEngine(
                 out, precision=precision, eos_token_ids=shape.eos_token_ids, max_context=shape.max_positions
@@ -80,6 +67,30 @@ def start_openvino(model_dir: Path, precision: Precision, settings: Settings) ->
             raise ModelError(f"the OpenVINO engine failed to start: {_first_line(exc)}") from exc
         _ENGINES[key] = engine
         return engine
+
+
+def exported_ir(model_dir: Path, precision: Precision, settings: Settings) -> tuple[Path, LlamaShape]:
+    """The cached OpenVINO IR of ``model_dir`` for ``precision`` (exported once, under a file lock) and its shape.
+
+    Raises:
+        ModelError: the model cannot be exported (not a Llama, an unreadable config).
+    """
+    fmt = PRECISIONS[precision][0]
+    out = ir_dir(settings.cache_dir / "models" / "openvino", model_dir, fmt)
+    try:
+        shape = read_llama_shape(model_dir)
+    except (KeyError, ValueError, TypeError) as exc:
+        raise ModelError(f"OpenVINO export: unreadable config in {model_dir}: {_first_line(exc)}") from exc
+    if not (out / "openvino_model.xml").is_file():
+        with file_lock(out.parent / ".export.lock"):
+            print(f"Exporting {model_dir.name} to OpenVINO IR ({fmt}) in {out} — once only…", file=sys.stderr)
+            try:
+                export_ir(model_dir, out, fmt)
+            except ModelError:
+                raise
+            except Exception as exc:  # a model this exporter does not understand: fall back, don't crash
+                raise ModelError(f"OpenVINO export of {model_dir} failed: {_first_line(exc)}") from exc
+    return out, shape
 
 
 def _first_line(exc: Exception) -> str:
