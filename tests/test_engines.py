@@ -155,6 +155,33 @@ def test_a_burst_sharing_a_prefix_follows_its_first_request(
     assert all(r.leader is reqs[0] for r in held)
 
 
+def test_a_leader_that_fails_or_is_cancelled_still_releases_its_followers(
+    exact_engine: OpenVINOEngine, sharp_model_dir: Path
+) -> None:
+    """A hostile leader: its consumer raises on the first tokens (a broken stream), or its client gave up before
+    it started. Either way it ends alone, and the requests held behind it run and answer as transformers does."""
+    import threading
+
+    prompts = _shared_prefix_prompts(sharp_model_dir)
+    expected = _transformers_greedy(sharp_model_dir, prompts[1:], 6)
+    params = SamplingParams(max_new_tokens=6)
+
+    def broken(_: list[int]) -> None:
+        raise RuntimeError("consumer blew up")
+
+    gone = threading.Event()
+    gone.set()
+    for leader_kw in ({"on_tokens": broken}, {"cancel": gone}):
+        leader = exact_engine.submit(prompts[0], params, **leader_kw)  # type: ignore[arg-type]
+        followers = [exact_engine.submit(p, params) for p in prompts[1:]]
+        assert [f.result(timeout=60).token_ids for f in followers] == expected
+        if "on_tokens" in leader_kw:
+            with pytest.raises(RuntimeError, match="consumer blew up"):
+                leader.result(timeout=60)
+        else:
+            assert len(leader.result(timeout=60).token_ids) <= 1  # stopped at its first step
+
+
 def test_too_long_prompt_fails_alone(exact_engine: OpenVINOEngine, sharp_model_dir: Path) -> None:
     ok = exact_engine.submit(_chat_ids(sharp_model_dir, ["Write a poem"])[0], SamplingParams(max_new_tokens=8))
     with pytest.raises(ContextLengthError, match="prompt of 130 tokens exceeds the model's context of 128"):
