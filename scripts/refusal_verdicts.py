@@ -1,0 +1,175 @@
+"""The refusal pattern stage's verdicts on every answer we have, and the diff against another revision.
+
+Pruning or reordering the pattern tables (``alignlab/scorers/refusal``) must not change a verdict:
+the learned heads read it as a feature and every printed rate rests on it. This script builds the
+*verdict corpus* and records, per (prompt, response), the pattern stage's full output: label,
+``ambiguous``, ``reason``, and :func:`is_bare_refusal` for its label.
+
+The corpus: every labelled set under ``$ALIGNLAB_DATA_DIR/labelled-responses`` (read, never copied:
+Do-Not-Answer's six models, GPTFuzz train and evaluate, JailbreakBench, PyRIT, BeaverTails,
+PKU-SafeRLHF), the project's hand-labelled sets (``data/builtin/refusal_*``, ``scorers/trainsets/*``),
+and every string literal in ``tests/scorers/`` (alone, and as (prompt, answer) in both orders when two
+strings share a tuple). Duplicates are dropped.
+
+    # verdicts of the working tree
+    .venv/bin/python scripts/refusal_verdicts.py record --out /tmp/verdicts.jsonl
+    # the same corpus through another revision's pattern stage, then the diff (exit 1 if any differ)
+    .venv/bin/python scripts/refusal_verdicts.py diff --against main
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+TEST_DIR = ROOT / "tests" / "scorers"
+
+
+def row_key(prompt: str, response: str) -> str:
+    """A stable id for one (prompt, response): the corpus never stores the text of a public set."""
+    return hashlib.sha256(json.dumps([prompt, response]).encode("utf-8")).hexdigest()[:20]
+
+
+def _test_strings() -> Iterator[tuple[str, str, str]]:
+    for path in sorted(TEST_DIR.glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        source = f"tests:{path.name}"
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value.strip():
+                yield source, "", node.value
+            elif isinstance(node, ast.Tuple | ast.List):
+                texts = [e.value for e in node.elts if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+                if 2 <= len(texts) <= 4:
+                    for prompt in texts:
+                        for response in texts:
+                            if prompt is not response:
+                                yield source, prompt, response
+
+
+def build_corpus(data_dir: Path | None) -> list[dict[str, str]]:
+    """Every (prompt, response) once, with the name of the first source that holds it."""
+    from alignlab.scorers.datasets import load_sets
+
+    seen: set[str] = set()
+    rows: list[dict[str, str]] = []
+
+    def add(source: str, prompt: str, response: str) -> None:
+        key = row_key(prompt, response)
+        if key not in seen:
+            seen.add(key)
+            rows.append({"key": key, "source": source, "prompt": prompt, "response": response})
+
+    for scorer in ("refusal", "harm"):
+        for labelled in load_sets(scorer, data_dir):  # type: ignore[arg-type]
+            for r in labelled.rows:
+                add(labelled.name, r.prompt, r.response)
+    for source, prompt, response in _test_strings():
+        add(source, prompt, response)
+    return rows
+
+
+def classify(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
+    """The pattern stage's output for each row (imported late: ``diff`` runs it on another revision)."""
+    from alignlab.scorers.refusal import classify_refusal, is_bare_refusal
+
+    out = []
+    for row in rows:
+        verdict = classify_refusal(row["response"], row["prompt"])
+        out.append(
+            {
+                "key": row["key"],
+                "source": row["source"],
+                "label": verdict.label,
+                "ambiguous": verdict.ambiguous,
+                "reason": verdict.reason,
+                "bare": is_bare_refusal(verdict.label, row["response"]),
+            }
+        )
+    return out
+
+
+def _write(path: Path, records: list[dict[str, Any]]) -> None:
+    with path.open("w", encoding="utf-8") as fh:
+        for record in records:
+            fh.write(json.dumps(record, sort_keys=True) + "\n")
+
+
+def _read(path: Path) -> list[dict[str, Any]]:
+    with path.open(encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def _data_dir() -> Path | None:
+    value = os.environ.get("ALIGNLAB_DATA_DIR")
+    return Path(value) if value else None
+
+
+def _other_revision(rev: str, corpus: Path, out: Path, tmp: Path) -> None:
+    """Classify the corpus with ``rev``'s source tree (the corpus itself comes from the working tree)."""
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src"], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive.stdout, check=True)
+    env = {**os.environ, "PYTHONPATH": str(tmp / "src")}
+    command = [sys.executable, __file__, "classify", "--corpus", str(corpus), "--out", str(out)]
+    subprocess.run(command, check=True, env=env)
+
+
+def diff(rev: str, limit: int) -> int:
+    """Record both revisions on one corpus and print every row whose output differs."""
+    rows = build_corpus(_data_dir())
+    print(f"corpus: {len(rows)} distinct (prompt, response) rows; load average {os.getloadavg()[0]:.1f}")
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        _write(tmp / "corpus.jsonl", rows)  # type: ignore[arg-type]
+        start = time.perf_counter()
+        _other_revision(rev, tmp / "corpus.jsonl", tmp / "old.jsonl", tmp)
+        print(f"{rev}: classified in {time.perf_counter() - start:.1f} s (with start-up)")
+        old = _read(tmp / "old.jsonl")
+    start = time.perf_counter()
+    new = classify(rows)
+    print(f"working tree: classified in {time.perf_counter() - start:.1f} s")
+    changed = [(o, n, r) for o, n, r in zip(old, new, rows, strict=True) if o != n]
+    for o, n, r in changed[:limit]:
+        print(f"- {r['source']} {r['key']}: {r['response'][:80]!r}")
+        print(f"    {rev}: {o['label']} ambiguous={o['ambiguous']} bare={o['bare']} {o['reason']!r}")
+        print(f"    now: {n['label']} ambiguous={n['ambiguous']} bare={n['bare']} {n['reason']!r}")
+    labels = sum(o["label"] != n["label"] for o, n, _ in changed)
+    print(f"rows that differ: {len(changed)} of {len(rows)} (label differs on {labels})")
+    return 1 if changed else 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    record = sub.add_parser("record", help="write the working tree's verdicts on the corpus")
+    record.add_argument("--out", type=Path, required=True)
+    compare = sub.add_parser("diff", help="compare the working tree's verdicts with another revision's")
+    compare.add_argument("--against", default="main", help="git revision (default: main)")
+    compare.add_argument("--show", type=int, default=20, help="rows to print")
+    inner = sub.add_parser("classify", help=argparse.SUPPRESS)
+    inner.add_argument("--corpus", type=Path, required=True)
+    inner.add_argument("--out", type=Path, required=True)
+    args = parser.parse_args()
+    if args.command == "record":
+        rows = build_corpus(_data_dir())
+        _write(args.out, classify(rows))
+        print(f"{len(rows)} rows -> {args.out}")
+    elif args.command == "classify":
+        _write(args.out, classify(_read(args.corpus)))
+    else:
+        return diff(args.against, args.show)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
