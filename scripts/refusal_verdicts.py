@@ -15,6 +15,8 @@ strings share a tuple). Duplicates are dropped.
     .venv/bin/python scripts/refusal_verdicts.py record --out /tmp/verdicts.jsonl
     # the same corpus through another revision's pattern stage, then the diff (exit 1 if any differ)
     .venv/bin/python scripts/refusal_verdicts.py diff --against main
+    # the fixed sample tests/scorers/test_refusal_corpus.py checks (only after a deliberate verdict change)
+    .venv/bin/python scripts/refusal_verdicts.py sample
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import ast
 import hashlib
 import json
 import os
+import random
 import subprocess
 import sys
 import tempfile
@@ -99,6 +102,25 @@ def classify(rows: list[dict[str, str]]) -> list[dict[str, Any]]:
     return out
 
 
+def sample(records: list[dict[str, Any]], public: int) -> list[dict[str, Any]]:
+    """The fixed sample ``tests/scorers/test_refusal_corpus.py`` checks: every answer of the project's sets
+    and ``public`` answers of the public sets (seeded); reasons as hashes, so no public text is copied."""
+    project = [r for r in records if r["source"].startswith("project:")]
+    others = [r for r in records if not r["source"].startswith(("project:", "tests:"))]
+    chosen = project + random.Random(0).sample(others, min(public, len(others)))
+    return [
+        {
+            "key": r["key"],
+            "source": r["source"],
+            "label": r["label"],
+            "ambiguous": r["ambiguous"],
+            "bare": r["bare"],
+            "reason_sha": hashlib.sha256(r["reason"].encode("utf-8")).hexdigest()[:16],
+        }
+        for r in chosen
+    ]
+
+
 def _write(path: Path, records: list[dict[str, Any]]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for record in records:
@@ -156,6 +178,9 @@ def main() -> int:
     compare = sub.add_parser("diff", help="compare the working tree's verdicts with another revision's")
     compare.add_argument("--against", default="main", help="git revision (default: main)")
     compare.add_argument("--show", type=int, default=20, help="rows to print")
+    fixed = sub.add_parser("sample", help="write the fixed sample the fast test checks")
+    fixed.add_argument("--out", type=Path, default=TEST_DIR / "refusal_verdicts_sample.jsonl")
+    fixed.add_argument("--public", type=int, default=400, help="answers drawn from the public sets")
     inner = sub.add_parser("classify", help=argparse.SUPPRESS)
     inner.add_argument("--corpus", type=Path, required=True)
     inner.add_argument("--out", type=Path, required=True)
@@ -164,6 +189,10 @@ def main() -> int:
         rows = build_corpus(_data_dir())
         _write(args.out, classify(rows))
         print(f"{len(rows)} rows -> {args.out}")
+    elif args.command == "sample":
+        records = sample(classify(build_corpus(_data_dir())), args.public)
+        _write(args.out, records)
+        print(f"{len(records)} rows -> {args.out}")
     elif args.command == "classify":
         _write(args.out, classify(_read(args.corpus)))
     else:
