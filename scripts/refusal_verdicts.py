@@ -15,6 +15,8 @@ strings share a tuple). Duplicates are dropped.
     .venv/bin/python scripts/refusal_verdicts.py record --out /tmp/verdicts.jsonl
     # the same corpus through another revision's pattern stage, then the diff (exit 1 if any differ)
     .venv/bin/python scripts/refusal_verdicts.py diff --against main
+    # the pattern stage's speed on 2,250 rows, main and the working tree alternately
+    .venv/bin/python scripts/refusal_verdicts.py speed --against main
     # the fixed sample tests/scorers/test_refusal_corpus.py checks (only after a deliberate verdict change)
     .venv/bin/python scripts/refusal_verdicts.py sample
 """
@@ -137,13 +139,19 @@ def _data_dir() -> Path | None:
     return Path(value) if value else None
 
 
-def _other_revision(rev: str, corpus: Path, out: Path, tmp: Path) -> None:
-    """Classify the corpus with ``rev``'s source tree (the corpus itself comes from the working tree)."""
+def _export(rev: str, tmp: Path) -> Path:
+    """``rev``'s ``src`` folder, extracted under ``tmp``."""
     archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev, "src"], check=True, capture_output=True)
     subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive.stdout, check=True)
-    env = {**os.environ, "PYTHONPATH": str(tmp / "src")}
+    return tmp / "src"
+
+
+def _classify_with(src: Path, corpus: Path, out: Path) -> float:
+    """Classify the corpus in a fresh process that imports alignlab from ``src``; the seconds it took."""
+    env = {**os.environ, "PYTHONPATH": str(src)}
     command = [sys.executable, __file__, "classify", "--corpus", str(corpus), "--out", str(out)]
-    subprocess.run(command, check=True, env=env)
+    done = subprocess.run(command, check=True, env=env, capture_output=True, text=True)
+    return float(done.stdout.split()[-1])
 
 
 def diff(rev: str, limit: int) -> int:
@@ -153,9 +161,8 @@ def diff(rev: str, limit: int) -> int:
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         _write(tmp / "corpus.jsonl", rows)  # type: ignore[arg-type]
-        start = time.perf_counter()
-        _other_revision(rev, tmp / "corpus.jsonl", tmp / "old.jsonl", tmp)
-        print(f"{rev}: classified in {time.perf_counter() - start:.1f} s (with start-up)")
+        seconds = _classify_with(_export(rev, tmp), tmp / "corpus.jsonl", tmp / "old.jsonl")
+        print(f"{rev}: classified in {seconds:.1f} s")
         old = _read(tmp / "old.jsonl")
     start = time.perf_counter()
     new = classify(rows)
@@ -170,6 +177,28 @@ def diff(rev: str, limit: int) -> int:
     return 1 if changed else 0
 
 
+def speed(rev: str, n: int, rounds: int) -> None:
+    """Time the pattern stage on the speed benchmark's rows (``benchmarks/scorers.py``), ``rev`` and the
+    working tree alternately, each in a fresh process."""
+    from alignlab.scorers.datasets import load_sets
+
+    rows = [r for s in load_sets("harm", _data_dir()) if not s.trainable for r in s.rows]
+    chosen = random.Random(0).sample(rows, n)
+    corpus = [{"key": "", "source": "", "prompt": r.prompt, "response": r.response} for r in chosen]
+    print(f"{n} rows; load average before {os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs")
+    with tempfile.TemporaryDirectory() as name:
+        tmp = Path(name)
+        _write(tmp / "corpus.jsonl", corpus)
+        sources = {rev: _export(rev, tmp), "working tree": ROOT / "src"}
+        times: dict[str, list[float]] = {label: [] for label in sources}
+        for _ in range(rounds):
+            for label, src in sources.items():
+                times[label].append(_classify_with(src, tmp / "corpus.jsonl", tmp / "out.jsonl"))
+    for label, seconds in times.items():
+        print(f"{label:14} " + " / ".join(f"{s:.2f} s" for s in seconds) + f"  (best {min(seconds):.2f} s)")
+    print(f"load average after {os.getloadavg()[0]:.1f}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -181,6 +210,10 @@ def main() -> int:
     fixed = sub.add_parser("sample", help="write the fixed sample the fast test checks")
     fixed.add_argument("--out", type=Path, default=TEST_DIR / "refusal_verdicts_sample.jsonl")
     fixed.add_argument("--public", type=int, default=400, help="answers drawn from the public sets")
+    timing = sub.add_parser("speed", help="time the pattern stage, another revision and the working tree alternately")
+    timing.add_argument("--against", default="main", help="git revision (default: main)")
+    timing.add_argument("--rows", type=int, default=2250)
+    timing.add_argument("--rounds", type=int, default=3)
     inner = sub.add_parser("classify", help=argparse.SUPPRESS)
     inner.add_argument("--corpus", type=Path, required=True)
     inner.add_argument("--out", type=Path, required=True)
@@ -193,8 +226,16 @@ def main() -> int:
         records = sample(classify(build_corpus(_data_dir())), args.public)
         _write(args.out, records)
         print(f"{len(records)} rows -> {args.out}")
+    elif args.command == "speed":
+        speed(args.against, args.rows, args.rounds)
     elif args.command == "classify":
-        _write(args.out, classify(_read(args.corpus)))
+        rows = _read(args.corpus)
+        classify(rows[:10])  # compile the tables outside the timing
+        start = time.perf_counter()
+        records = classify(rows)
+        seconds = time.perf_counter() - start
+        _write(args.out, records)
+        print(f"{seconds:.4f}")
     else:
         return diff(args.against, args.show)
     return 0
