@@ -31,10 +31,10 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from refusal_verdicts import _data_dir, build_corpus  # noqa: E402
+from refusal_verdicts import _data_dir, build_corpus
 
-from alignlab.scorers.refusal import _patterns, rules  # noqa: E402
-from alignlab.scorers.refusal._patterns import _Table  # noqa: E402
+from alignlab.scorers.refusal import _patterns, rules
+from alignlab.scorers.refusal._patterns import _Table
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ class Tracked:
     def sub(self, repl: Any, text: str) -> str:
         def replace(match: re.Match[str]) -> str:
             self._record(match)
-            return repl(match) if callable(repl) else repl
+            return str(repl(match) if callable(repl) else repl)
 
         return self.active.sub(replace, text)
 
@@ -206,7 +206,7 @@ def _install() -> dict[str, Tracked]:
                     tracked[t.name] = t
                     setattr(value, attr, t)
     families = tuple((kind, getattr(_patterns, f"_{kind.upper()}")) for kind, _ in _patterns._FILLER_FAMILIES)
-    rules._FILLER_FAMILIES = families  # type: ignore[assignment]
+    setattr(rules, "_FILLER_FAMILIES", families)  # noqa: B010 (a private name of another module)
     return tracked
 
 
@@ -248,7 +248,9 @@ def main() -> int:
     tracked = _install()
     start = time.perf_counter()
     verdicts, uses = _uses(rows)
-    print(f"corpus {len(rows)} rows, instrumented pass {time.perf_counter() - start:.0f} s, load {os.getloadavg()[0]:.1f}")
+    print(
+        f"corpus {len(rows)} rows, instrumented pass {time.perf_counter() - start:.0f} s, load {os.getloadavg()[0]:.1f}"
+    )
     report: Callable[[str], None] = functools.partial(print, flush=True)
     for name, t in tracked.items():
         for k, b in enumerate(t.found):

@@ -33,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -76,7 +76,7 @@ def build_corpus(data_dir: Path | None) -> list[dict[str, str]]:
             rows.append({"key": key, "source": source, "prompt": prompt, "response": response})
 
     for scorer in ("refusal", "harm"):
-        for labelled in load_sets(scorer, data_dir):  # type: ignore[arg-type]
+        for labelled in load_sets(scorer, data_dir):
             for r in labelled.rows:
                 add(labelled.name, r.prompt, r.response)
     for source, prompt, response in _test_strings():
@@ -123,7 +123,7 @@ def sample(records: list[dict[str, Any]], public: int) -> list[dict[str, Any]]:
     ]
 
 
-def _write(path: Path, records: list[dict[str, Any]]) -> None:
+def _write(path: Path, records: Sequence[Mapping[str, Any]]) -> None:
     with path.open("w", encoding="utf-8") as fh:
         for record in records:
             fh.write(json.dumps(record, sort_keys=True) + "\n")
@@ -160,7 +160,7 @@ def diff(rev: str, limit: int) -> int:
     print(f"corpus: {len(rows)} distinct (prompt, response) rows; load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        _write(tmp / "corpus.jsonl", rows)  # type: ignore[arg-type]
+        _write(tmp / "corpus.jsonl", list(rows))
         seconds = _classify_with(_export(rev, tmp), tmp / "corpus.jsonl", tmp / "old.jsonl")
         print(f"{rev}: classified in {seconds:.1f} s")
         old = _read(tmp / "old.jsonl")
