@@ -6,9 +6,9 @@ One pass over the corpus (see ``scripts/refusal_verdicts.py``) matches with the 
 matches each match again with the marked copy at the same place, which records, per row, which
 branches took part in any match (about a minute for 21,725 rows). A branch that took part in no
 match on any row cannot change a verdict when dropped: the same alternative wins every search at
-the same place. For every other branch, the
-rows it took part in are classified again with the branch dropped and compared with the recorded
-output (label, ambiguous, reason, bare refusal); only those rows can change.
+the same place. For every other branch, the rows it took part in are classified again with the
+branch dropped and compared with the recorded output (label, ambiguous, reason, bare refusal);
+only those rows can change.
 
 Branches inside lookarounds are not analysed (their markers are never kept). Prints, per table,
 each branch that is dead (never used) or shadowed (used, but dropping it changes no row), with its
