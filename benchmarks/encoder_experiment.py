@@ -23,6 +23,7 @@ Deterministic: fixed seed, ``torch.use_deterministic_algorithms(True)``, fixed t
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import random
@@ -172,7 +173,8 @@ def head_probs(sets: list[LabelledSet], family: ScorerName, rows: list[LabelledR
 
 def save(out: Path, key: str, rows: list[LabelledResponse], family: str, head: Any, enc: Any, meta: dict) -> None:
     y = np.array([r.label in POSITIVE[family] for r in rows], dtype=np.int8)
-    np.savez(out / f"{key}.npz", y=y, head=head, enc=enc)
+    groups = np.array([r.group for r in rows])
+    np.savez(out / f"{key}.npz", y=y, head=head, enc=enc, groups=groups)
     (out / f"{key}.json").write_text(json.dumps(meta))
     figures = [accuracy(p, y) for p in (head, enc, (head + enc) / 2)]
     print(f"{key:40} n={len(rows):5}  head / encoder / mean " + " / ".join(f"{f:.3f}" for f in figures), flush=True)
@@ -237,6 +239,10 @@ def report(family: str, out: Path) -> None:
             pooled.append((y, head, enc))
         figures = " | ".join(f"{accuracy(p, y):.3f}" for p in variants(head, enc))
         print(f"| {name} | {len(y)} | {figures} |")
+        if name == "do-not-answer" and "groups" in d:  # validate.dna_halves: the never-read test half
+            test = np.array([hashlib.sha256(f"dna-half:{g}".encode()).digest()[0] % 2 == 1 for g in d["groups"]])
+            figures = " | ".join(f"{accuracy(p[test], y[test]):.3f}" for p in variants(head, enc))
+            print(f"| do-not-answer test half | {int(test.sum())} | {figures} |")
     if pooled:
         y, head, enc = (np.concatenate(parts) for parts in zip(*pooled, strict=True))
         figures = " | ".join(f"{accuracy(p, y):.3f}" for p in variants(head, enc))
