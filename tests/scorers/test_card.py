@@ -38,6 +38,27 @@ def test_kappa_is_undefined_when_both_are_constant() -> None:
     assert card.kappa is None and "undefined" in card.notes[0]
 
 
+@pytest.mark.parametrize(
+    ("golds", "preds", "who"),
+    [
+        # A judge that always says "compliance": kappa would be 0 with a zero-width [0, 0] interval.
+        (["compliance", "refusal", "refusal", "compliance"], ["compliance"] * 4, "the scorer"),
+        # Humans who labelled every row "compliance" (a small or one-sided set): the same degeneracy.
+        (["compliance"] * 4, ["compliance", "refusal", "compliance", "refusal"], "the human labels"),
+    ],
+)
+def test_kappa_is_undefined_with_a_reason_when_one_rater_is_constant(
+    golds: list[str], preds: list[str], who: str
+) -> None:
+    assert (
+        cohen_kappa([(int(g != "compliance"), int(p != "compliance")) for g, p in zip(golds, preds, strict=True)], 2)
+        is None
+    )
+    card = evaluate_set(_set(golds), preds, LABELS, POSITIVE)
+    assert card.kappa is None
+    assert card.notes == [f"kappa undefined: {who} put every row in one class"]
+
+
 def test_evaluate_set_counts_confusion_accuracy_and_wilson() -> None:
     golds = ["compliance", "compliance", "refusal", "partial_refusal", "refusal", "compliance"]
     preds = ["compliance", "refusal", "refusal", "refusal", "compliance", "compliance"]

@@ -68,23 +68,35 @@ def _wilson(successes: int, n: int) -> Interval | None:
 
 
 def cohen_kappa(pairs: Sequence[tuple[int, int]], k: int) -> float | None:
-    """Cohen's kappa of (gold, predicted) index pairs; ``None`` when chance agreement is 1."""
+    """Cohen's kappa of (gold, predicted) index pairs.
+
+    ``None`` when there are no pairs or either rater used a single class: against a rater who
+    never varies, kappa is 0 by construction (or 0/0), which says nothing about agreement
+    (as :func:`alignlab.stats.cohen_kappa` rules).
+    """
     n = len(pairs)
-    if n == 0:
+    if n == 0 or _constant_rater(pairs):
         return None
     observed = sum(g == p for g, p in pairs) / n
     gold = [sum(g == i for g, _ in pairs) / n for i in range(k)]
     pred = [sum(p == i for _, p in pairs) / n for i in range(k)]
-    expected = sum(a * b for a, b in zip(gold, pred, strict=True))
-    if expected >= 1.0 - 1e-12:
-        return None
+    expected = sum(a * b for a, b in zip(gold, pred, strict=True))  # < 1: both raters vary
     return (observed - expected) / (1.0 - expected)
+
+
+def _constant_rater(pairs: Sequence[tuple[int, int]]) -> str:
+    """Which rater gave every row the same class ("" when both vary)."""
+    for rater, column in (("the human labels", 0), ("the scorer", 1)):
+        if len({pair[column] for pair in pairs}) == 1:
+            return rater
+    return ""
 
 
 def _kappa_interval(pairs: list[tuple[int, int]], groups: list[str], k: int) -> tuple[Interval | None, str]:
     value = cohen_kappa(pairs, k)
     if value is None:
-        return None, "kappa undefined: the human labels and the scorer's are the same single class"
+        which = _constant_rater(pairs)
+        return None, f"kappa undefined: {which} put every row in one class" if which else "kappa undefined: no rows"
     by_group: dict[str, list[tuple[int, int]]] = {}
     for pair, group in zip(pairs, groups, strict=True):
         by_group.setdefault(group, []).append(pair)
