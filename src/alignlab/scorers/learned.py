@@ -157,12 +157,13 @@ def _clean(text: str) -> str:
 
 
 def train_weights(sets: Sequence[LabelledSet], config: HeadConfig) -> ScorerWeights:
-    """Fit the head on every ``train`` row of ``sets`` (deterministic: lbfgs, fixed order).
+    """Fit the head on every ``train`` row of ``sets`` (deterministic: lbfgs, fixed order, one BLAS thread).
 
     Raises:
         ConfigError: no training rows, or the sets carry another scorer's labels.
     """
     from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_limits  # a scikit-learn dependency
 
     train = [s for s in sets if s.role == "train"]
     if not train or any(s.scorer != config.scorer for s in train):
@@ -175,7 +176,10 @@ def train_weights(sets: Sequence[LabelledSet], config: HeadConfig) -> ScorerWeig
     features = _features(vectorizer, config, prompts, responses, _verdicts(prompts, responses))
     head = LogisticRegression(C=config.c, max_iter=5000, class_weight="balanced")
     weights = [len(rows) / (len(train) * len(s.rows)) for s in train for _ in s.rows] if config.balance_sets else None
-    head.fit(features, [r.label for r in rows], sample_weight=weights)
+    # One BLAS thread: multithreaded sums round differently (coefficients moved by ~1e-6), and the
+    # promise is byte-identical weights from the same data on any machine.
+    with threadpool_limits(limits=1):
+        head.fit(features, [r.label for r in rows], sample_weight=weights)
     coef = np.asarray(head.coef_, dtype=np.float64)
     intercept = np.asarray(head.intercept_, dtype=np.float64)
     vocabulary: dict[str, int] = vectorizer.vocabulary_

@@ -1,6 +1,6 @@
 """``alignlab scorers train NAME``: fit a learned scorer's head and write its weights.
 
-Deterministic: the same data gives byte-identical weights (fixed set order, lbfgs, no
+Deterministic: the same data gives byte-identical weights (fixed set order, lbfgs, one BLAS thread, no
 random state). Only trainable sets (MIT and the project's own) are used; see
 :mod:`alignlab.scorers.datasets` for the list and the split by prompt.
 """
